@@ -1,0 +1,79 @@
+# alertd build. `make` builds build/alertd; `make SANITIZE=address,undefined`
+# builds an instrumented binary and tests under build/sanitize/.
+# `make run` and `make test` first install missing Debian packages.
+
+CC ?= cc
+SANITIZE ?=
+PKGS := libmicrohttpd libcurl jansson libsodium openssl
+
+ifeq ($(SANITIZE),)
+BUILD := build
+OPT := -O2
+else
+BUILD := build/sanitize
+OPT := -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PG_INCLUDE = $(shell pg_config --includedir 2>/dev/null)
+PG_LIBDIR = $(shell pg_config --libdir 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
+	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -pthread -MMD -MP -Iinclude $(CFLAGS)
+LDFLAGS := -pthread $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
+
+SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_OBJS := $(SERVER_SRCS:server/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean deps run test unit header-check
+all: $(BUILD)/alertd
+
+$(BUILD)/alertd: $(BUILD)/obj/main.o $(SERVER_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq
+
+$(BUILD)/obj/%.o: server/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+# Migrations are compiled into the binary so it always knows its expected schema.
+$(BUILD)/embed_migrations: tools/embed_migrations.c | $(BUILD)/obj
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/migrations_data.c: $(BUILD)/embed_migrations $(MIGRATIONS) | $(BUILD)/gen
+	$(BUILD)/embed_migrations $@ $(MIGRATIONS)
+
+$(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
+	$(CC) $(CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(SERVER_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(SERVER_OBJS) $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq
+
+$(BUILD)/obj $(BUILD)/gen $(BUILD)/tests:
+	mkdir -p $@
+
+unit: $(UNIT_BINS)
+
+# Each header must compile on its own (no hidden include-order dependencies).
+header-check: | $(BUILD)/obj
+	@for h in include/*.h; do \
+		printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -x c -fsyntax-only - || exit 1; \
+	done; echo "headers: each compiles on its own"
+
+deps:
+	deploy/install-deps.sh
+
+run: deps
+	$(MAKE) all
+	deploy/run-local.sh
+
+test: deps
+	$(MAKE) all unit
+	tests/run.sh
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages alertd needs to build, run
+# and test, and only those that are missing. A no-op when all are present.
+# Runs `apt-get update` once, before installing, and only if something is missing.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc make pkg-config libc6-dev
+	libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
+	# run: a local PostgreSQL for `make run` and the tests
+	postgresql
+	# test: integration tests (node:test), HTTP client, TLS tooling
+	nodejs curl openssl ca-certificates procps util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+# nodejs may come from another Debian-format source (for example nodesource); a working node is enough.
+if command -v node >/dev/null 2>&1; then
+	keep=()
+	for p in "${missing[@]}"; do [ "$p" = nodejs ] || keep+=("$p"); done
+	missing=("${keep[@]+"${keep[@]}"}")
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo=(sudo)
+	else
+		echo "install-deps: missing packages and not root (no sudo): ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

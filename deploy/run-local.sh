@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run-local.sh - the body of `make run`: a local PostgreSQL under var/pg,
+# the alertd database migrated, and `alertd serve` in the foreground.
+# Ctrl-C stops alertd and then the cluster; the next run reuses both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. deploy/pgcluster.sh
+
+root=$(pwd)
+var="$root/var"
+pg="$var/pg"
+listen=${LISTEN:-127.0.0.1:8080}
+conf="$var/alertd.conf"
+log="$var/alertd.log"
+mkdir -p "$var"
+chmod 0700 "$var"
+# The cluster directory must be reachable by the postgres user when we are root.
+if [ "$(id -u)" -eq 0 ]; then chmod o+x "$var"; fi
+
+pgcluster_init "$pg"
+pgcluster_start "$pg"
+trap 'pgcluster_stop "$pg"; echo "make run: PostgreSQL stopped"' EXIT
+pgcluster_createdb "$pg" alertd
+
+if [ ! -f "$var/metrics.token" ]; then
+	(umask 077 && openssl rand -hex 32 | tr -d '\n' >"$var/metrics.token")
+fi
+token_hash=$(sha256sum <"$var/metrics.token" | cut -d' ' -f1)
+(umask 077 && cat >"$conf" <<CONF
+# Written by make run (deploy/run-local.sh); regenerated on every run.
+[database]
+url = "$(pgcluster_conninfo "$pg" alertd)"
+pool_size = 8
+
+[http]
+listen = $listen
+
+[log]
+level = info
+format = json
+
+[metrics]
+token_sha256 = $token_hash
+CONF
+)
+
+build/alertd check-config --config "$conf" >/dev/null
+build/alertd migrate --config "$conf"
+
+cat <<INFO
+
+  alertd is starting
+    URL:        http://$listen/   (try: curl -s http://$listen/healthz)
+    readiness:  curl -s http://$listen/readyz
+    metrics:    curl -s -H "Authorization: Bearer \$(cat var/metrics.token)" http://$listen/metrics
+    config:     $conf
+    log file:   $log (also shown below)
+    PostgreSQL: socket in $pg/run, data in $pg/data, log $pg/postgres.log
+                psql -h $pg/run -U alertd alertd
+    stop:       Ctrl-C (stops alertd, then PostgreSQL; data is kept for the next run)
+
+INFO
+set +e
+build/alertd serve --config "$conf" 2> >(tee -a "$log" >&2)
+status=$?
+set -e
+# 130 = interrupted by Ctrl-C before alertd could report; alertd itself exits 0 on SIGINT.
+exit $status

@@ -1,0 +1,29 @@
+/*
+ * app.h - what every request handler is given: the immutable configuration
+ * and the shared, internally synchronised services.
+ *
+ * Handlers receive a const struct app *; nothing in it is written after
+ * startup except through the services' own locking (pool, metrics atomics).
+ */
+#ifndef ALERTD_APP_H
+#define ALERTD_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct db_pool;
+struct metrics;
+struct route;
+
+struct app {
+	const struct config *cfg;
+	struct db_pool *db;
+	struct metrics *metrics;
+	const struct route *routes;
+	size_t nroutes;
+	unsigned char metrics_token_hash[32];
+	bool metrics_token_set;
+};
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * config.h - alertd configuration: one table of options, an INI loader and
+ * ALERTD_<SECTION>_<KEY> environment overrides.
+ *
+ * A struct config is filled once at startup and then treated as immutable:
+ * every thread receives it by const pointer.
+ */
+#ifndef ALERTD_CONFIG_H
+#define ALERTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_ENUM, CONFIG_LISTEN, CONFIG_SHA256_HEX };
+
+struct config {
+	char *database_url;
+	long long database_pool_size;
+	long long database_connect_timeout_seconds;
+
+	char *http_listen;
+	struct sockaddr_storage http_listen_addr; /* parsed form of http_listen */
+	long long http_threads;
+	long long http_max_body_bytes;
+	long long http_max_json_depth;
+	long long http_max_connections;
+	long long http_connection_timeout_seconds;
+	long long http_shutdown_grace_seconds;
+
+	long long log_level;  /* enum log_level */
+	long long log_format; /* enum log_format */
+
+	char *metrics_token_sha256; /* "" = no token accepted */
+};
+
+struct config_option {
+	const char *section;
+	const char *key;
+	enum config_type type;
+	long long min, max;	     /* CONFIG_INT bounds; CONFIG_STRING max length */
+	const char *def;	     /* default, in the same text form a file uses */
+	const char *const *choices;  /* CONFIG_ENUM: NULL-terminated; index is stored */
+	bool restart;		     /* a change needs a restart (all do today) */
+	bool secret;		     /* never echo the value in messages */
+	const char *doc;
+	size_t offset;		     /* into struct config */
+};
+
+/* Lookup used for environment overrides; getenv() in production. */
+typedef const char *(*config_env_fn)(const char *name);
+
+/* The option table and its length. */
+const struct config_option *config_options(size_t *count);
+
+/* Fill cfg with defaults. On failure writes a message to err and returns false. */
+bool config_defaults(struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Defaults, then the INI file at path (may be NULL), then environment
+ * overrides through env (may be NULL). On failure err names the offending
+ * key and value (unless the option is secret), cfg is freed and false is
+ * returned. On success the caller owns cfg and frees it with config_free().
+ */
+bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen);
+
+/* Set one option from text. Returns false with err on unknown key or bad value. */
+bool config_set(struct config *cfg, const char *section, const char *key, const char *value,
+		char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Write the markdown reference table for docs/config.md. */
+void config_write_reference(FILE *out);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * db.h - a fixed pool of libpq connections.
+ *
+ * Connections are opened lazily and re-opened after they break, so the pool
+ * survives a PostgreSQL restart without restarting alertd. While the server
+ * is unreachable, db_acquire() fails fast (at most one connection attempt
+ * per second per pool) and callers answer 503.
+ */
+#ifndef ALERTD_DB_H
+#define ALERTD_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db_pool;
+
+struct db_pool_stats {
+	int size;
+	int in_use;
+};
+
+/*
+ * Create a pool of size slots for conninfo (a libpq keyword string or URI).
+ * No connection is made yet. Returns false only on allocation failure.
+ */
+bool db_pool_new(const char *conninfo, int size, int connect_timeout_seconds, struct db_pool **out);
+
+/* Close every connection and free the pool. All connections must be released. */
+void db_pool_free(struct db_pool *pool);
+
+/*
+ * Borrow a connected, idle connection, waiting up to wait_ms for a free slot.
+ * Returns NULL when none is free in time or the database cannot be reached;
+ * the reason is logged. Give it back with db_release().
+ */
+PGconn *db_acquire(struct db_pool *pool, int wait_ms);
+
+/*
+ * Return a connection. A broken connection, or one left inside a
+ * transaction, is closed so the next borrower gets a clean one.
+ */
+void db_release(struct db_pool *pool, PGconn *conn);
+
+void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
+
+/* Open one standalone connection (for migrations and CLI commands). NULL on failure, logged. */
+PGconn *db_connect(const char *conninfo, int connect_timeout_seconds);
+
+/*
+ * Run a parameterised statement (text parameters). Returns the result when
+ * its status is PGRES_COMMAND_OK or PGRES_TUPLES_OK; otherwise logs the
+ * server's message (never the parameters, they may be secret), clears the
+ * result and returns NULL. The caller PQclear()s a non-NULL result.
+ */
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* True when the connection is unusable (server gone, socket closed). */
+bool db_broken(PGconn *conn);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * log.h - structured logging to stderr (JSON lines or text).
+ *
+ * The level and format are set once by log_init() before any thread starts
+ * and are read-only afterwards, so handler threads may log without locks.
+ * Callers must never pass secrets, tokens or request bodies as fields.
+ */
+#ifndef ALERTD_LOG_H
+#define ALERTD_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_FORMAT_JSON = 0, LOG_FORMAT_TEXT };
+
+struct log_field {
+	const char *key;
+	enum { LF_STR, LF_INT, LF_DOUBLE } kind;
+	const char *s;
+	long long i;
+	double d;
+};
+
+#define LOG_S(k, v) ((struct log_field){ .key = (k), .kind = LF_STR, .s = (v) })
+#define LOG_I(k, v) ((struct log_field){ .key = (k), .kind = LF_INT, .i = (v) })
+#define LOG_D(k, v) ((struct log_field){ .key = (k), .kind = LF_DOUBLE, .d = (v) })
+
+/* Set level and format; call once at startup before threads exist. */
+void log_init(enum log_level level, enum log_format format);
+
+bool log_enabled(enum log_level level);
+
+/* Write one line: timestamp, level, msg, then the fields in order. */
+void log_fields(enum log_level level, const char *msg, const struct log_field *fields, int n);
+
+/* printf-style convenience for messages without structured fields. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

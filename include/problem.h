@@ -1,0 +1,51 @@
+/*
+ * problem.h - RFC 9457 application/problem+json bodies with stable codes.
+ *
+ * Every error alertd returns is one of the codes below. The code string is
+ * the contract clients match on; titles may be reworded, codes never change.
+ */
+#ifndef ALERTD_PROBLEM_H
+#define ALERTD_PROBLEM_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum problem_code {
+	PROBLEM_MALFORMED_JSON,
+	PROBLEM_UNAUTHORIZED,
+	PROBLEM_FORBIDDEN,
+	PROBLEM_NOT_FOUND,
+	PROBLEM_METHOD_NOT_ALLOWED,
+	PROBLEM_CONFLICT,
+	PROBLEM_PAYLOAD_TOO_LARGE,
+	PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+	PROBLEM_VALIDATION_FAILED,
+	PROBLEM_RATE_LIMITED,
+	PROBLEM_INTERNAL_ERROR,
+	PROBLEM_DATABASE_UNAVAILABLE,
+	PROBLEM_NOT_READY,
+	PROBLEM_BAD_REQUEST,
+	PROBLEM__COUNT
+};
+
+struct problem_def {
+	const char *code;  /* stable machine code, e.g. "not_found" */
+	int status;	   /* HTTP status */
+	const char *title; /* short human summary */
+};
+
+#define PROBLEM_CONTENT_TYPE "application/problem+json"
+#define PROBLEM_TYPE_PREFIX "urn:alertd:problem:"
+
+const struct problem_def *problem_def(enum problem_code code);
+
+/*
+ * Render a problem document. detail and request_id may be NULL. extra, when
+ * not NULL, is an object whose members are added as extension members (for
+ * example "errors"); it is borrowed, not stolen. Returns a malloc'd,
+ * NUL-terminated string the caller frees, or NULL on allocation failure.
+ */
+char *problem_render(enum problem_code code, const char *detail, const char *request_id,
+		     json_t *extra, size_t *len);
+
+#endif

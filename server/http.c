@@ -1,0 +1,420 @@
+/*
+ * http.c - libmicrohttpd glue: one request context per request, bodies
+ * accumulated under http.max_body_bytes, routing and authentication before
+ * the handler runs, and access log plus metrics when the request completes.
+ *
+ * Every response leaves through send_response(); handlers only fill a
+ * struct http_resp. Bodies that are refused early (404, 405, 413 by
+ * Content-Length) are never read: libmicrohttpd closes such connections.
+ */
+#include "http.h"
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "jsonbody.h"
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	const struct app *app;
+	atomic_int inflight;
+};
+
+struct request_ctx {
+	struct http_server *srv;
+	struct http_req req;
+	struct http_resp resp;
+	struct buf body;
+	struct timespec start;
+	enum router_result routed;
+	char allow[64];
+	bool responded;
+	bool too_large;
+	int sent_status;
+};
+
+bool http_request_id_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > HTTP_REQUEST_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_resp_header(struct http_resp *resp, const char *name, const char *value)
+{
+	if (resp->nheaders >= HTTP_MAX_EXTRA_HEADERS) {
+		log_error("http: too many response headers, dropped %s", name);
+		return;
+	}
+	struct http_header *h = &resp->headers[resp->nheaders++];
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+void http_resp_body(struct http_resp *resp, int status, const char *content_type, char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->body = body;
+	resp->body_len = len;
+}
+
+static void set_internal_error(struct http_resp *resp)
+{
+	static const char fallback[] = "{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\",\"title\":\"Internal server error\",\"status\":500,\"code\":\"internal_error\"}";
+	char *copy = strdup(fallback);
+
+	http_resp_body(resp, 500, PROBLEM_CONTENT_TYPE, copy, copy ? strlen(copy) : 0);
+}
+
+void http_resp_json(struct http_resp *resp, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(body);
+	if (!text) {
+		set_internal_error(resp);
+		return;
+	}
+	http_resp_body(resp, status, "application/json", text, strlen(text));
+}
+
+void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code,
+		       const char *detail, json_t *extra)
+{
+	size_t len = 0;
+	char *text = problem_render(code, detail, req->request_id, extra, &len);
+
+	if (!text) {
+		set_internal_error(resp);
+		return;
+	}
+	http_resp_body(resp, problem_def(code)->status, PROBLEM_CONTENT_TYPE, text, len);
+}
+
+static bool is_json_content_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (!ct || strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	if (*ct == '\0')
+		return true;
+	if (*ct != ';')
+		return false;
+	ct++;
+	while (*ct == ' ')
+		ct++;
+	return strcasecmp(ct, "charset=utf-8") == 0;
+}
+
+json_t *http_req_json(const struct app *app, const struct http_req *req, struct http_resp *resp)
+{
+	char err[200];
+	json_t *v;
+
+	if (!is_json_content_type(http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		http_resp_problem(resp, req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+				  "Content-Type must be application/json (charset utf-8)", NULL);
+		return NULL;
+	}
+	v = jsonbody_parse(req->body, req->body_len, (int)app->cfg->http_max_json_depth, err, sizeof(err));
+	if (!v)
+		http_resp_problem(resp, req, PROBLEM_MALFORMED_JSON, err, NULL);
+	return v;
+}
+
+static double elapsed_seconds(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result send_response(struct request_ctx *rc)
+{
+	struct http_resp *resp = &rc->resp;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (resp->status == 0)
+		set_internal_error(resp);
+	r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+					    resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	resp->body = NULL; /* owned by libmicrohttpd now */
+	if (resp->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (int i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	ret = MHD_queue_response(rc->req.conn, (unsigned int)resp->status, r);
+	MHD_destroy_response(r);
+	rc->responded = true;
+	rc->sent_status = resp->status;
+	return ret;
+}
+
+static void fill_remote(struct request_ctx *rc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(rc->req.conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(rc->req.remote, sizeof(rc->req.remote), "-");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, rc->req.remote,
+			  sizeof(rc->req.remote));
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, rc->req.remote,
+			  sizeof(rc->req.remote));
+}
+
+static void assign_request_id(struct request_ctx *rc)
+{
+	const char *given = http_header(&rc->req, "X-Request-Id");
+	unsigned char raw[16];
+
+	if (given && http_request_id_valid(given)) {
+		snprintf(rc->req.request_id, sizeof(rc->req.request_id), "%s", given);
+		return;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(rc->req.request_id, sizeof(rc->req.request_id), raw, sizeof(raw));
+}
+
+/* Content-Length larger than the cap: refuse before reading a byte of it. */
+static bool declared_too_large(struct request_ctx *rc, long long cap)
+{
+	const char *cl = http_header(&rc->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno == ERANGE || (end != cl && n > (unsigned long long)cap);
+}
+
+static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Connection *conn,
+					 const char *url, const char *method)
+{
+	struct request_ctx *rc = calloc(1, sizeof(*rc));
+
+	if (!rc)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	rc->srv = srv;
+	rc->req.conn = conn;
+	rc->req.method = method;
+	rc->req.path = url;
+	buf_init(&rc->body, (size_t)srv->app->cfg->http_max_body_bytes);
+	assign_request_id(rc);
+	fill_remote(rc);
+	atomic_fetch_add(&srv->inflight, 1);
+	return rc;
+}
+
+/* Runs once the whole body is in: authenticate, then the route's handler. */
+static void dispatch(struct request_ctx *rc)
+{
+	const struct app *app = rc->srv->app;
+	const struct route *route = rc->req.match.route;
+
+	rc->req.body = rc->body.data ? rc->body.data : "";
+	rc->req.body_len = rc->body.len;
+	if (!auth_check(app, &rc->req, route->auth, &rc->resp))
+		return;
+	route->handler(app, &rc->req, &rc->resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct request_ctx *rc = *con_cls;
+	const struct app *app = srv->app;
+
+	(void)version;
+	if (!rc) {
+		rc = begin_request(srv, conn, url, method);
+		if (!rc)
+			return MHD_NO;
+		*con_cls = rc;
+		if (declared_too_large(rc, app->cfg->http_max_body_bytes)) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
+			return send_response(rc);
+		}
+		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
+					  sizeof(rc->allow));
+		if (rc->routed == ROUTER_NOT_FOUND) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_NOT_FOUND, NULL, NULL);
+			return send_response(rc);
+		}
+		if (rc->routed == ROUTER_METHOD_NOT_ALLOWED) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_METHOD_NOT_ALLOWED, NULL, NULL);
+			http_resp_header(&rc->resp, MHD_HTTP_HEADER_ALLOW, rc->allow);
+			return send_response(rc);
+		}
+		return MHD_YES;
+	}
+	if (rc->responded) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!rc->too_large && !buf_append(&rc->body, upload_data, *upload_data_size))
+			rc->too_large = true; /* keep draining so the client can read the 413 */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rc->too_large)
+		http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
+	else
+		dispatch(rc);
+	return send_response(rc);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct request_ctx *rc = *con_cls;
+
+	(void)conn;
+	if (!rc)
+		return;
+	double secs = elapsed_seconds(&rc->start);
+	const struct app *app = srv->app;
+	size_t route_index = rc->routed == ROUTER_OK ? rc->req.match.index : app->nroutes;
+	const char *route = rc->routed == ROUTER_OK ? rc->req.match.route->pattern : "unmatched";
+	int status = rc->responded ? rc->sent_status : 0;
+
+	if (status)
+		metrics_observe_request(app->metrics, route_index, status, secs);
+	struct log_field f[] = {
+		LOG_S("method", rc->req.method), LOG_S("route", route), LOG_I("status", status),
+		LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
+		LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
+		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"),
+	};
+	log_fields(LOG_INFO, "access", f, sizeof(f) / sizeof(f[0]));
+	buf_free(&rc->body);
+	free(rc->resp.body);
+	atomic_fetch_sub(&srv->inflight, 1);
+	free(rc);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	struct log_field f[] = { LOG_S("detail", msg) };
+	log_fields(LOG_WARN, "http server", f, 1);
+}
+
+bool http_start(const struct app *app, struct http_server **out)
+{
+	const struct config *cfg = app->cfg;
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	if (!srv)
+		return false;
+	srv->app = app;
+	atomic_init(&srv->inflight, 0);
+	if (cfg->http_listen_addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		/* the logger must come first or early messages bypass it */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->http_listen_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http_connection_timeout_seconds,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		log_error("http: cannot listen on %s", cfg->http_listen);
+		free(srv);
+		return false;
+	}
+	*out = srv;
+	return true;
+}
+
+void http_quiesce(struct http_server *srv)
+{
+	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+bool http_drain(struct http_server *srv, int grace_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&srv->inflight) > 0) {
+		if (elapsed_seconds(&start) * 1000.0 >= grace_ms)
+			return false;
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
+void http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}
