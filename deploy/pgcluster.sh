@@ -15,6 +15,14 @@ pg_bindir() {
 	return 1
 }
 
+# postgres runs from its data directory, so every path handed to it must be absolute.
+pg_absdir() {
+	case "$1" in
+	/*) echo "$1" ;;
+	*) echo "$PWD/$1" ;;
+	esac
+}
+
 # Run a command as the cluster's OS user.
 pg_as() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -26,7 +34,8 @@ pg_as() {
 
 # pgcluster_init DIR: create DIR/data (if absent) and DIR/run for the socket.
 pgcluster_init() {
-	local dir=$1 bin
+	local dir bin
+	dir=$(pg_absdir "$1")
 	bin=$(pg_bindir) || return 1
 	mkdir -p "$dir/run"
 	if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$dir"; fi
@@ -42,7 +51,8 @@ pgcluster_init() {
 
 # pgcluster_start DIR: start the cluster unless it is already running.
 pgcluster_start() {
-	local dir=$1 bin
+	local dir bin
+	dir=$(pg_absdir "$1")
 	bin=$(pg_bindir) || return 1
 	if pg_as "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
 	pg_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
@@ -55,7 +65,8 @@ pgcluster_start() {
 
 # pgcluster_stop DIR: fast shutdown; quiet when not running.
 pgcluster_stop() {
-	local dir=$1 bin
+	local dir bin
+	dir=$(pg_absdir "$1")
 	bin=$(pg_bindir) || return 1
 	if pg_as "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		pg_as "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null

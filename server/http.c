@@ -248,6 +248,7 @@ static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Con
 	rc->req.conn = conn;
 	rc->req.method = method;
 	rc->req.path = url;
+	rc->routed = ROUTER_NOT_FOUND;
 	buf_init(&rc->body, (size_t)srv->app->cfg->http_max_body_bytes);
 	assign_request_id(rc);
 	fill_remote(rc);
@@ -327,8 +328,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	double secs = elapsed_seconds(&rc->start);
 	const struct app *app = srv->app;
-	size_t route_index = rc->routed == ROUTER_OK ? rc->req.match.index : app->nroutes;
-	const char *route = rc->routed == ROUTER_OK ? rc->req.match.route->pattern : "unmatched";
+	/* match.route stays NULL when the request was answered before or without routing */
+	const struct route *matched = rc->req.match.route;
+	size_t route_index = matched ? rc->req.match.index : app->nroutes;
+	const char *route = matched ? matched->pattern : "unmatched";
 	int status = rc->responded ? rc->sent_status : 0;
 
 	if (status)
