@@ -4,6 +4,7 @@
 
 CC ?= cc
 SANITIZE ?=
+export SANITIZE
 PKGS := libmicrohttpd libcurl jansson libsodium openssl
 
 ifeq ($(SANITIZE),)
