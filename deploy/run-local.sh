@@ -61,7 +61,8 @@ cat <<INFO
 
 INFO
 set +e
-build/alertd serve --config "$conf" 2> >(tee -a "$log" >&2)
+# tee ignores Ctrl-C so that alertd's shutdown lines still reach the terminal and the log
+build/alertd serve --config "$conf" 2> >(trap "" INT; exec tee -a "$log" >&2)
 status=$?
 set -e
 # 130 = interrupted by Ctrl-C before alertd could report; alertd itself exits 0 on SIGINT.
