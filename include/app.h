@@ -15,6 +15,9 @@ struct config;
 struct db_pool;
 struct metrics;
 struct route;
+struct source_cache;
+struct ratelimit;
+struct ingest_writer;
 
 struct app {
 	const struct config *cfg;
@@ -22,6 +25,9 @@ struct app {
 	struct metrics *metrics;
 	const struct route *routes;
 	size_t nroutes;
+	struct source_cache *sources;	 /* ingest verification keys */
+	struct ratelimit *ingest_limits; /* per-source event rate */
+	struct ingest_writer *ingest;	 /* group-commit writer */
 	unsigned char metrics_token_hash[32];
 	bool metrics_token_set;
 };

@@ -20,9 +20,11 @@ struct http_resp;
 
 /*
  * Check req's credentials for kind. Returns true when the request may
- * proceed; otherwise sets a 401 problem (with WWW-Authenticate) on resp.
+ * proceed (and sets req->principal_id where the kind has one); otherwise
+ * sets a 401 problem (with WWW-Authenticate) on resp, or a 503 when the
+ * credentials cannot be checked because the database is unreachable.
  */
-bool auth_check(const struct app *app, const struct http_req *req, enum auth_kind kind, struct http_resp *resp);
+bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp);
 
 /*
  * Extract the token of an "Authorization: Bearer <token>" header value.

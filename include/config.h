@@ -33,6 +33,19 @@ struct config {
 	long long log_format; /* enum log_format */
 
 	char *metrics_token_sha256; /* "" = no token accepted */
+
+	char *secrets_key_file; /* "" = ingest disabled */
+
+	long long ingest_timestamp_tolerance_seconds;
+	long long ingest_secret_cache_seconds;
+	long long ingest_rate_limit_per_second;
+	long long ingest_rate_limit_burst;
+	long long ingest_group_commit_max_events;
+	long long ingest_group_commit_max_wait_us;
+
+	long long events_retention_months; /* 0 = keep forever */
+	long long events_partitions_ahead_months;
+	long long events_maintenance_interval_seconds;
 };
 
 struct config_option {

@@ -23,6 +23,7 @@ struct http_server;
 
 struct http_req {
 	struct MHD_Connection *conn;
+	long long principal_id; /* who authenticated: e.g. the ingest source id; 0 = none */
 	const char *method;
 	const char *path;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
@@ -83,6 +84,19 @@ void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum 
  * returns NULL. On success the caller owns the returned reference.
  */
 json_t *http_req_json(const struct app *app, const struct http_req *req, struct http_resp *resp);
+
+typedef void (*http_resume_fn)(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg);
+
+/*
+ * Call from a handler to answer later: the connection is parked without
+ * holding an HTTP thread. Once http_resume() is called (from any thread),
+ * fn runs in an HTTP thread to fill the response. The handler must leave
+ * resp untouched after suspending.
+ */
+void http_suspend(struct http_req *req, http_resume_fn fn, void *arg);
+
+/* Thread-safe; call exactly once per http_suspend(). */
+void http_resume(struct http_req *req);
 
 /* True when id is 1-64 characters of [A-Za-z0-9._-]. */
 bool http_request_id_valid(const char *id);

@@ -14,6 +14,22 @@ struct metrics;
 struct route;
 struct db_pool;
 
+/* Plain counters outside the per-route request metrics. */
+enum metrics_counter {
+	METRIC_INGEST_ACCEPTED,
+	METRIC_INGEST_DUPLICATE,
+	METRIC_INGEST_CONFLICT,
+	METRIC_INGEST_REJECTED,	  /* failed validation */
+	METRIC_INGEST_NOT_STORED, /* database unavailable or refused */
+	METRIC_INGEST_RATE_LIMITED,
+	METRIC_INGEST_UNROUTED, /* accepted for a unit not (yet) in the roster */
+	METRIC_INGEST_COMMITS,
+	METRIC_INGEST_COMMITTED_EVENTS,
+	METRIC__COUNT
+};
+
+void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n);
+
 /* One slot per route plus one for requests that matched no route. NULL on OOM. */
 struct metrics *metrics_new(size_t nroutes);
 void metrics_free(struct metrics *m);

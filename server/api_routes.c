@@ -4,12 +4,15 @@
  * fails if a route other than the health checks declares AUTH_NONE.
  */
 #include "api_routes.h"
+#include "api_ingest.h"
 #include "api_ops.h"
 
 static const struct route routes[] = {
 	{ "GET", "/healthz", api_healthz, AUTH_NONE },
 	{ "GET", "/readyz", api_readyz, AUTH_NONE },
 	{ "GET", "/metrics", api_metrics, AUTH_METRICS },
+	{ "POST", "/v1/ingest/{source}/events", api_ingest_event, AUTH_INGEST },
+	{ "POST", "/v1/ingest/{source}/events/batch", api_ingest_batch, AUTH_INGEST },
 };
 
 const struct route *api_routes(size_t *count)

@@ -34,8 +34,8 @@ struct http_server {
 };
 
 struct request_ctx {
+	struct http_req req; /* first: http_suspend() finds the context from it */
 	struct http_server *srv;
-	struct http_req req;
 	struct http_resp resp;
 	struct buf body;
 	struct timespec start;
@@ -44,7 +44,23 @@ struct request_ctx {
 	bool responded;
 	bool too_large;
 	int sent_status;
+	http_resume_fn resume_fn; /* set while suspended */
+	void *resume_arg;
 };
+
+void http_suspend(struct http_req *req, http_resume_fn fn, void *arg)
+{
+	struct request_ctx *rc = (struct request_ctx *)req;
+
+	rc->resume_fn = fn;
+	rc->resume_arg = arg;
+	MHD_suspend_connection(req->conn);
+}
+
+void http_resume(struct http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}
 
 bool http_request_id_valid(const char *id)
 {
@@ -304,16 +320,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rc->resume_fn) {
+		/* called again after http_resume(): the deferred work is done */
+		http_resume_fn fn = rc->resume_fn;
+		rc->resume_fn = NULL;
+		fn(app, &rc->req, &rc->resp, rc->resume_arg);
+		return send_response(rc);
+	}
 	if (*upload_data_size > 0) {
 		if (!rc->too_large && !buf_append(&rc->body, upload_data, *upload_data_size))
 			rc->too_large = true; /* keep draining so the client can read the 413 */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (rc->too_large)
+	if (rc->too_large) {
 		http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
-	else
-		dispatch(rc);
+		return send_response(rc);
+	}
+	dispatch(rc);
+	if (rc->resume_fn)
+		return MHD_YES; /* suspended: answered after http_resume() */
 	return send_response(rc);
 }
 

@@ -2,6 +2,7 @@
  * main.c - the alertd command line: serve, migrate, check-config,
  * config-reference.
  */
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -23,6 +24,11 @@ static const char usage[] =
 	"  serve             run the HTTP service until SIGTERM/SIGINT\n"
 	"  migrate           apply pending database migrations\n"
 	"  check-config      validate the configuration and exit\n"
+	"  keygen FILE       create the key file that encrypts ingest secrets (secrets.key_file)\n"
+	"  source ...        manage ingest sources: add NAME | rotate NAME | revoke-secret NAME ID | list\n"
+	"  sign ...          print a signed curl command for an event file (for integrators)\n"
+	"  events unrouted   list stored events whose unit is not in the roster\n"
+	"  maintenance       create event partitions ahead and apply retention once\n"
 	"  config-reference  print the option table (markdown) for docs/config.md\n"
 	"  version           print the version\n"
 	"\n"
@@ -70,53 +76,76 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	const char *config_path = NULL;
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int nrest = 0;
 	struct config cfg;
 	int rc = 2;
 
+	if (!rest)
+		return 1;
+	/* --config FILE may stand anywhere; every other word belongs to the command */
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config_path = argv[++i];
-		} else {
-			fprintf(stderr, "alertd: unexpected argument '%s'\n%s", argv[i], usage);
-			return 2;
-		}
+		else
+			rest[nrest++] = argv[i];
 	}
 	if (!cmd || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
 		fputs(usage, cmd ? stdout : stderr);
-		return cmd ? 0 : 2;
+		rc = cmd ? 0 : 2;
+		goto out;
 	}
-	if (strcmp(cmd, "version") == 0) {
-		printf("alertd %s\n", ALERTD_VERSION);
-		return 0;
-	}
-	if (strcmp(cmd, "config-reference") == 0) {
-		config_write_reference(stdout);
-		return 0;
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "config-reference") == 0) {
+		if (strcmp(cmd, "version") == 0)
+			printf("alertd %s\n", ALERTD_VERSION);
+		else
+			config_write_reference(stdout);
+		rc = 0;
+		goto out;
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "alertd: libsodium failed to initialise\n");
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	if (strcmp(cmd, "check-config") == 0) {
-		if (!load(config_path, &cfg))
-			return 2;
-		printf("alertd: configuration OK%s%s\n", config_path ? ": " : "", config_path ? config_path : "");
-		config_free(&cfg);
-		return 0;
+	if (strcmp(cmd, "keygen") == 0) {
+		rc = cli_keygen(rest, nrest);
+		goto out;
 	}
-	if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "serve") != 0) {
-		fprintf(stderr, "alertd: unknown command '%s'\n%s", cmd, usage);
-		return 2;
+	if (strcmp(cmd, "sign") == 0) {
+		rc = cli_sign(rest, nrest);
+		goto out;
+	}
+	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0;
+	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
+		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
+	if (!known || (!takes_args && nrest > 0)) {
+		if (known)
+			fprintf(stderr, "alertd: unexpected argument '%s'\n%s", rest[0], usage);
+		else
+			fprintf(stderr, "alertd: unknown command '%s'\n%s", cmd, usage);
+		goto out;
 	}
 	if (!load(config_path, &cfg))
-		return 2;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		goto out;
+	if (strcmp(cmd, "check-config") == 0) {
+		printf("alertd: configuration OK%s%s\n", config_path ? ": " : "", config_path ? config_path : "");
+		rc = 0;
+	} else if (strcmp(cmd, "source") == 0) {
+		rc = cli_source(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "events") == 0) {
+		rc = cli_events(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "maintenance") == 0) {
+		rc = cli_maintenance(&cfg);
+	} else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "alertd: libcurl failed to initialise\n");
-		config_free(&cfg);
-		return 1;
+		rc = 1;
+	} else {
+		rc = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&cfg) : serve_run(&cfg);
+		curl_global_cleanup();
 	}
-	rc = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&cfg) : serve_run(&cfg);
-	curl_global_cleanup();
 	config_free(&cfg);
+out:
+	free(rest);
 	return rc;
 }

@@ -27,7 +27,47 @@ struct route_metrics {
 struct metrics {
 	size_t nslots;
 	struct route_metrics *slots;
+	atomic_ullong counters[METRIC__COUNT];
 };
+
+/* name, labels, help: counters sharing a name are rendered under one HELP/TYPE */
+static const struct {
+	const char *name;
+	const char *labels;
+	const char *help;
+} counter_defs[METRIC__COUNT] = {
+	[METRIC_INGEST_ACCEPTED] = { "alertd_ingest_events_total", "result=\"accepted\"", "Ledger events by ingest result." },
+	[METRIC_INGEST_DUPLICATE] = { "alertd_ingest_events_total", "result=\"duplicate\"", NULL },
+	[METRIC_INGEST_CONFLICT] = { "alertd_ingest_events_total", "result=\"conflict\"", NULL },
+	[METRIC_INGEST_REJECTED] = { "alertd_ingest_events_total", "result=\"rejected\"", NULL },
+	[METRIC_INGEST_NOT_STORED] = { "alertd_ingest_events_total", "result=\"not_stored\"", NULL },
+	[METRIC_INGEST_RATE_LIMITED] = { "alertd_ingest_events_total", "result=\"rate_limited\"", NULL },
+	[METRIC_INGEST_UNROUTED] = { "alertd_ingest_unrouted_events_total", "",
+				     "Accepted events whose unit is not in the roster (stored, not routed)." },
+	[METRIC_INGEST_COMMITS] = { "alertd_ingest_commits_total", "", "Group-commit transactions of the ingest writer." },
+	[METRIC_INGEST_COMMITTED_EVENTS] = { "alertd_ingest_committed_events_total", "",
+					     "Events stored by those transactions (divide for the mean batch)." },
+};
+
+void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)
+{
+	if ((unsigned)c < METRIC__COUNT)
+		atomic_fetch_add_explicit(&m->counters[c], n, memory_order_relaxed);
+}
+
+static void render_counters(struct metrics *m, struct buf *b)
+{
+	for (int c = 0; c < METRIC__COUNT; c++) {
+		if (counter_defs[c].help)
+			buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", counter_defs[c].name, counter_defs[c].help,
+				   counter_defs[c].name);
+		unsigned long long v = atomic_load_explicit(&m->counters[c], memory_order_relaxed);
+		if (counter_defs[c].labels[0])
+			buf_printf(b, "%s{%s} %llu\n", counter_defs[c].name, counter_defs[c].labels, v);
+		else
+			buf_printf(b, "%s %llu\n", counter_defs[c].name, v);
+	}
+}
 
 struct metrics *metrics_new(size_t nroutes)
 {
@@ -118,6 +158,7 @@ char *metrics_render(struct metrics *m, const struct route *routes, size_t nrout
 			   (double)atomic_load_explicit(&rm->sum_us, memory_order_relaxed) / 1e6);
 		buf_printf(&b, "alertd_http_request_duration_seconds_count{%s} %llu\n", label, count);
 	}
+	render_counters(m, &b);
 	db_pool_stats(pool, &ps);
 	buf_printf(&b, "# HELP alertd_db_pool_connections Database pool connections by state.\n"
 		       "# TYPE alertd_db_pool_connections gauge\n"

@@ -13,6 +13,7 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_NOT_FOUND] = { "not_found", 404, "Not found" },
 	[PROBLEM_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405, "Method not allowed" },
 	[PROBLEM_CONFLICT] = { "conflict", 409, "Conflict" },
+	[PROBLEM_EVENT_ID_CONFLICT] = { "event_id_conflict", 409, "Event id already used with different content" },
 	[PROBLEM_PAYLOAD_TOO_LARGE] = { "payload_too_large", 413, "Request body too large" },
 	[PROBLEM_UNSUPPORTED_MEDIA_TYPE] = { "unsupported_media_type", 415, "Unsupported content type" },
 	[PROBLEM_VALIDATION_FAILED] = { "validation_failed", 422, "Request failed validation" },

@@ -11,15 +11,22 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "ingest.h"
 #include "log.h"
+#include "maintenance.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "ratelimit.h"
+#include "secrets.h"
+#include "sources.h"
 
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
 
 #define STARTUP_POOL_WAIT_MS 5000
+/* after the writer stops, time for the answers it released to be sent */
+#define FINAL_DRAIN_MS 2000
 
 static bool schema_ready(const struct config *cfg)
 {
@@ -41,9 +48,30 @@ static bool schema_ready(const struct config *cfg)
 	return true;
 }
 
+/* The KEK is optional: without it alertd serves but refuses all ingest. */
+static bool load_kek(const struct config *cfg, struct secrets_kek *kek, bool *have)
+{
+	char err[512];
+
+	*have = false;
+	if (!cfg->secrets_key_file[0]) {
+		log_warn("secrets.key_file is not set: every ingest request will be refused");
+		return true;
+	}
+	if (!secrets_load_kek(cfg->secrets_key_file, kek, err, sizeof(err))) {
+		log_error("%s", err);
+		return false;
+	}
+	*have = true;
+	return true;
+}
+
 int serve_run(const struct config *cfg)
 {
 	struct app app;
+	struct secrets_kek kek;
+	bool have_kek = false;
+	struct maintenance *upkeep = NULL;
 	struct http_server *srv = NULL;
 	sigset_t stop_signals;
 	int sig = 0, rc = 1;
@@ -64,12 +92,17 @@ int serve_run(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!schema_ready(cfg))
+	if (!schema_ready(cfg) || !load_kek(cfg, &kek, &have_kek))
 		goto out;
 	app.metrics = metrics_new(app.nroutes);
-	if (!app.metrics || !db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
-					 (int)cfg->database_connect_timeout_seconds, &app.db)) {
-		log_error("serve: out of memory");
+	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
+	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst);
+	sodium_memzero(&kek, sizeof(kek));
+	if (!app.metrics || !app.sources || !app.ingest_limits ||
+	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds,
+			 &app.db) ||
+	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
+		log_error("serve: out of memory or threads");
 		goto out;
 	}
 	if (!http_start(&app, &srv))
@@ -88,14 +121,22 @@ int serve_run(const struct config *cfg)
 	}
 	http_quiesce(srv);
 	if (!http_drain(srv, (int)cfg->http_shutdown_grace_seconds * 1000))
-		log_warn("shutdown grace period over; closing connections with requests in flight");
+		log_warn("shutdown grace period over; finishing queued ingest work, then closing connections");
+	/* The writer answers every job it holds (committed or 503) before it exits. */
+	ingest_writer_stop(app.ingest);
+	app.ingest = NULL;
+	http_drain(srv, FINAL_DRAIN_MS);
 	http_stop(srv);
 	srv = NULL;
 	log_info("alertd stopped");
 	rc = 0;
 out:
 	http_stop(srv);
+	ingest_writer_stop(app.ingest);
+	maintenance_stop(upkeep);
 	db_pool_free(app.db);
+	source_cache_free(app.sources);
+	ratelimit_free(app.ingest_limits);
 	metrics_free(app.metrics);
 	return rc;
 }

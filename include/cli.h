@@ -1,0 +1,19 @@
+/*
+ * cli.h - operator commands beyond serve/migrate: ingest sources and their
+ * secrets, request signing for integrators, unrouted events, maintenance.
+ *
+ * Each returns the process exit code: 0 success, 1 failure (reason on
+ * stderr), 2 usage error. args/nargs are the words after the command.
+ */
+#ifndef ALERTD_CLI_H
+#define ALERTD_CLI_H
+
+struct config;
+
+int cli_keygen(char **args, int nargs);
+int cli_source(const struct config *cfg, char **args, int nargs);
+int cli_sign(char **args, int nargs);
+int cli_events(const struct config *cfg, char **args, int nargs);
+int cli_maintenance(const struct config *cfg);
+
+#endif

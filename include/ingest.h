@@ -1,0 +1,63 @@
+/*
+ * ingest.h - the group-commit writer for ledger events.
+ *
+ * HTTP handlers validate events, wrap them in a job and submit it; the
+ * writer thread gathers the jobs in flight (up to
+ * ingest.group_commit_max_events events, waiting at most
+ * ingest.group_commit_max_wait_us for more) and stores them with one
+ * statement, one transaction and one WAL flush. Only then is each job's
+ * done() called, so no request is acknowledged before its data is durable.
+ */
+#ifndef ALERTD_INGEST_H
+#define ALERTD_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct metrics;
+struct ingest_writer;
+
+enum ingest_status {
+	INGEST_PENDING,
+	INGEST_ACCEPTED,
+	INGEST_DUPLICATE,
+	INGEST_CONFLICT,
+	INGEST_UNAVAILABLE, /* the database could not be reached: nothing stored */
+	INGEST_FAILED,	    /* the database refused the batch: nothing stored */
+};
+
+struct ingest_item {
+	long long source_id; /* with id: the idempotency key */
+	char id[129];
+	char *row; /* malloc'd JSON object for alertd_ingest_batch(): see 0005_ingest_batch.sql */
+	size_t row_len;
+	enum ingest_status status;
+	long long event_id;
+	bool routed;
+};
+
+struct ingest_job {
+	struct ingest_item *items;
+	size_t nitems;
+	/* Called once, from the writer thread, after the job's fate is final. */
+	void (*done)(struct ingest_job *job);
+	void *arg;
+	struct ingest_job *next; /* queue link, owned by the writer */
+};
+
+/* Start the writer thread with its own database connection (opened lazily). */
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out);
+
+/*
+ * Queue a job. Never blocks on the database. After ingest_writer_stop() has
+ * begun, the job is finished at once as INGEST_UNAVAILABLE.
+ */
+void ingest_writer_submit(struct ingest_writer *w, struct ingest_job *job);
+
+/* Finish the queued jobs, stop the thread, close the connection, free w. */
+void ingest_writer_stop(struct ingest_writer *w);
+
+const char *ingest_status_name(enum ingest_status st);
+
+#endif

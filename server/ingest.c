@@ -1,0 +1,360 @@
+/*
+ * ingest.c - group commit of ledger events (see ingest.h).
+ *
+ * The whole batch goes to PostgreSQL as one jsonb array built by joining the
+ * rows the handlers prepared (so the single writer thread does no JSON
+ * serialisation), and alertd_ingest_batch() answers one row per event in
+ * input order. The statement runs in its own implicit transaction: when the
+ * result arrives, the batch is committed. If the batch fails for a reason
+ * other than a lost connection, each job is retried alone so that one bad
+ * job cannot sink the others.
+ */
+#include "ingest.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH_SQL "SELECT idx, status, event_id, routed FROM alertd_ingest_batch($1::jsonb)"
+#define RECONNECT_BACKOFF_MS 1000
+#define MAX_BATCH_BYTES (256u * 1024 * 1024)
+
+struct ingest_writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct ingest_job *head, *tail;
+	size_t queued_events;
+	bool stopping;
+	const struct config *cfg;
+	struct metrics *metrics;
+	PGconn *conn;
+	long long last_connect_failure_ms;
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ingest_status_name(enum ingest_status st)
+{
+	static const char *names[] = { "pending", "accepted", "duplicate", "conflict", "unavailable", "failed" };
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
+static void finish(struct ingest_writer *w, struct ingest_job *job, enum ingest_status fallback)
+{
+	for (size_t i = 0; i < job->nitems; i++) {
+		struct ingest_item *it = &job->items[i];
+		if (it->status == INGEST_PENDING)
+			it->status = fallback;
+		switch (it->status) {
+		case INGEST_ACCEPTED:
+			metrics_count(w->metrics, METRIC_INGEST_ACCEPTED, 1);
+			if (!it->routed)
+				metrics_count(w->metrics, METRIC_INGEST_UNROUTED, 1);
+			break;
+		case INGEST_DUPLICATE:
+			metrics_count(w->metrics, METRIC_INGEST_DUPLICATE, 1);
+			break;
+		case INGEST_CONFLICT:
+			metrics_count(w->metrics, METRIC_INGEST_CONFLICT, 1);
+			break;
+		default:
+			metrics_count(w->metrics, METRIC_INGEST_NOT_STORED, 1);
+			break;
+		}
+	}
+	job->done(job);
+}
+
+static bool ensure_connection(struct ingest_writer *w)
+{
+	if (w->conn && !db_broken(w->conn))
+		return true;
+	if (w->conn) {
+		PQfinish(w->conn);
+		w->conn = NULL;
+	}
+	if (w->last_connect_failure_ms && mono_ms() - w->last_connect_failure_ms < RECONNECT_BACKOFF_MS)
+		return false;
+	w->conn = db_connect(w->cfg->database_url, (int)w->cfg->database_connect_timeout_seconds);
+	if (!w->conn) {
+		w->last_connect_failure_ms = mono_ms();
+		return false;
+	}
+	w->last_connect_failure_ms = 0;
+	return true;
+}
+
+enum batch_outcome { BATCH_OK, BATCH_UNAVAILABLE, BATCH_FAILED };
+
+/* Sort key: idempotency key, then arrival order. */
+struct ordered {
+	struct ingest_item *it;
+	size_t pos;
+};
+
+static int by_key(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+	int c;
+
+	if (x->it->source_id != y->it->source_id)
+		return x->it->source_id < y->it->source_id ? -1 : 1;
+	c = strcmp(x->it->id, y->it->id);
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+static bool same_key(const struct ingest_item *a, const struct ingest_item *b)
+{
+	return a->source_id == b->source_id && strcmp(a->id, b->id) == 0;
+}
+
+/* One statement over the given items (no key twice). Sets their status unless "retry". */
+static enum batch_outcome run_round(struct ingest_writer *w, struct ingest_item **items, size_t n)
+{
+	struct buf b;
+	enum batch_outcome outcome = BATCH_FAILED;
+	PGresult *res = NULL;
+
+	buf_init(&b, MAX_BATCH_BYTES);
+	buf_append(&b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_append(&b, ",", 1);
+		buf_append(&b, items[i]->row, items[i]->row_len);
+	}
+	buf_append(&b, "]", 1);
+	if (!buf_ok(&b)) {
+		log_error("ingest: batch too large to send");
+		goto out;
+	}
+	const char *params[1] = { b.data };
+	res = db_exec(w->conn, BATCH_SQL, 1, params);
+	if (!res) {
+		outcome = db_broken(w->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
+		goto out;
+	}
+	if ((size_t)PQntuples(res) != n) {
+		log_error("ingest: %d results for %zu events", PQntuples(res), n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ingest_item *it = items[i];
+		const char *st = PQgetvalue(res, (int)i, 1);
+		if (strcmp(st, "retry") == 0)
+			continue;
+		it->event_id = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+		it->routed = strcmp(PQgetvalue(res, (int)i, 3), "t") == 0;
+		it->status = strcmp(st, "accepted") == 0    ? INGEST_ACCEPTED
+			     : strcmp(st, "duplicate") == 0 ? INGEST_DUPLICATE
+							    : INGEST_CONFLICT;
+	}
+	metrics_count(w->metrics, METRIC_INGEST_COMMITS, 1);
+	metrics_count(w->metrics, METRIC_INGEST_COMMITTED_EVENTS, n);
+	outcome = BATCH_OK;
+out:
+	PQclear(res);
+	buf_free(&b);
+	return outcome;
+}
+
+/*
+ * Store the still-pending items of the jobs from first up to (not
+ * including) stop. Each round sends, per key, the earliest pending
+ * occurrence, so a key never appears twice in one statement; repeats and
+ * "retry" answers go in the next round. Items left pending are finished by
+ * the caller with the failure status.
+ */
+static enum batch_outcome store(struct ingest_writer *w, struct ingest_job *first, struct ingest_job *stop)
+{
+	size_t n = 0, pos = 0, nround;
+	struct ordered *all = NULL;
+	struct ingest_item **round = NULL;
+	enum batch_outcome outcome = BATCH_FAILED;
+
+	for (struct ingest_job *j = first; j != stop; j = j->next)
+		n += j->nitems;
+	if (n == 0)
+		return BATCH_OK;
+	if (!ensure_connection(w))
+		return BATCH_UNAVAILABLE;
+	all = calloc(n, sizeof(*all));
+	round = calloc(n, sizeof(*round));
+	if (!all || !round)
+		goto out;
+	for (struct ingest_job *j = first; j != stop; j = j->next)
+		for (size_t i = 0; i < j->nitems; i++, pos++) {
+			all[pos].it = &j->items[i];
+			all[pos].pos = pos;
+		}
+	qsort(all, n, sizeof(*all), by_key);
+	/* n + 2 rounds bound both repeats (at most n of a key) and retry races */
+	for (size_t r = 0; r < n + 2; r++) {
+		nround = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (all[i].it->status != INGEST_PENDING)
+				continue;
+			if (nround > 0 && same_key(round[nround - 1], all[i].it))
+				continue; /* a later occurrence waits for the next round */
+			round[nround++] = all[i].it;
+		}
+		if (nround == 0) {
+			outcome = BATCH_OK;
+			goto out;
+		}
+		outcome = run_round(w, round, nround);
+		if (outcome != BATCH_OK)
+			goto out;
+	}
+	outcome = BATCH_FAILED;
+	log_error("ingest: events still unresolved after every round");
+out:
+	free(all);
+	free(round);
+	return outcome;
+}
+
+static void process(struct ingest_writer *w, struct ingest_job *batch)
+{
+	enum batch_outcome outcome = store(w, batch, NULL);
+
+	if (outcome == BATCH_FAILED && batch->next) {
+		/* isolate the job the database refused; the others still commit */
+		for (struct ingest_job *j = batch; j; j = j->next)
+			store(w, j, j->next);
+	}
+	for (struct ingest_job *j = batch, *next; j; j = next) {
+		next = j->next;
+		finish(w, j, outcome == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
+	}
+}
+
+static void deadline_after_us(struct timespec *ts, long long us)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Take queued jobs up to max_events (at least one job). Caller holds the lock. */
+static struct ingest_job *take(struct ingest_writer *w, size_t max_events)
+{
+	struct ingest_job *first = w->head, *last = w->head;
+	size_t events = first->nitems;
+
+	while (last->next && events + last->next->nitems <= max_events) {
+		last = last->next;
+		events += last->nitems;
+	}
+	w->head = last->next;
+	if (!w->head)
+		w->tail = NULL;
+	last->next = NULL;
+	w->queued_events -= events;
+	return first;
+}
+
+static void *writer_main(void *arg)
+{
+	struct ingest_writer *w = arg;
+	size_t max_events = (size_t)w->cfg->ingest_group_commit_max_events;
+	long long max_wait_us = w->cfg->ingest_group_commit_max_wait_us;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->head && w->stopping)
+			break;
+		/* Let more requests join, briefly, unless the batch is already full. */
+		if (max_wait_us > 0 && !w->stopping && w->queued_events < max_events) {
+			struct timespec until;
+			deadline_after_us(&until, max_wait_us);
+			while (w->queued_events < max_events && !w->stopping)
+				if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
+					break;
+		}
+		struct ingest_job *batch = take(w, max_events);
+		pthread_mutex_unlock(&w->lock);
+		process(w, batch);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out)
+{
+	struct ingest_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return false;
+	w->cfg = cfg;
+	w->metrics = metrics;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		free(w);
+		return false;
+	}
+	*out = w;
+	return true;
+}
+
+void ingest_writer_submit(struct ingest_writer *w, struct ingest_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		finish(w, job, INGEST_UNAVAILABLE);
+		return;
+	}
+	if (w->tail)
+		w->tail->next = job;
+	else
+		w->head = job;
+	w->tail = job;
+	w->queued_events += job->nitems;
+	/* wake the writer for the first job, and when the batch fills up */
+	if (w->head == job || w->queued_events >= (size_t)w->cfg->ingest_group_commit_max_events)
+		pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void ingest_writer_stop(struct ingest_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	if (w->conn)
+		PQfinish(w->conn);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}
