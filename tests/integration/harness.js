@@ -202,3 +202,105 @@ module.exports = {
   ROOT, BIN, PGDIR, TMP, conninfo, psql, createDatabase, pgcluster, freePort, writeConfig, runAlertd,
   migrate, request, startServer, eventually, sleep, assertProblem,
 };
+
+// ---- ingest helpers ----
+
+// A key-encryption key file for secrets.key_file (mode 0600).
+function createKek() {
+  const file = path.join(TMP, `kek-${crypto.randomBytes(4).toString('hex')}`);
+  const r = runAlertd(['keygen', file]);
+  if (r.code !== 0) throw new Error(`keygen failed: ${r.stderr}`);
+  return file;
+}
+
+// Config sections for a database with ingest enabled.
+function ingestConfig(db, kek, extra = {}) {
+  const base = {
+    database: { url: `"${conninfo(db)}"` },
+    secrets: { key_file: kek },
+    ingest: { secret_cache_seconds: 0 },
+  };
+  for (const [s, keys] of Object.entries(extra)) base[s] = { ...(base[s] || {}), ...keys };
+  return base;
+}
+
+// `alertd source VERB ...` against db; returns { code, stdout, stderr, secret, secretId }.
+function sourceCmd(db, kek, args) {
+  const cfg = writeConfig(ingestConfig(db, kek));
+  const r = runAlertd(['source', ...args, '--config', cfg]);
+  const secret = (r.stdout.match(/^secret:\s+(whsec_\S+)$/m) || [])[1];
+  const secretId = Number((r.stdout.match(/^secret_id:\s+(\d+)$/m) || [])[1]);
+  return { ...r, secret, secretId };
+}
+
+// Standard Webhooks signature, computed independently of alertd with node's crypto.
+function sign(secret, id, ts, body) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  return `v1,${crypto.createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
+}
+
+function nowSeconds() {
+  return Math.floor(Date.now() / 1000);
+}
+
+// POST a signed body to a source's endpoint. opts: ts, msgId, batch, headers, secret override.
+function postSigned(srv, source, secret, body, opts = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const ts = String(opts.ts ?? nowSeconds());
+  const msgId = opts.msgId ?? `msg_${crypto.randomBytes(8).toString('hex')}`;
+  const headers = {
+    'content-type': 'application/json',
+    'webhook-id': msgId,
+    'webhook-timestamp': ts,
+    'webhook-signature': sign(secret, msgId, ts, text),
+    ...(opts.headers || {}),
+  };
+  for (const [k, v] of Object.entries(headers)) if (v === null) delete headers[k];
+  const p = opts.batch ? `/v1/ingest/${source}/events/batch` : `/v1/ingest/${source}/events`;
+  return request(srv.url, 'POST', p, { headers, body: text, agent: opts.agent });
+}
+
+let eventSeq = 0;
+function balanceEvent(overrides = {}) {
+  eventSeq += 1;
+  return {
+    id: `bal-${process.pid}-${Date.now()}-${eventSeq}`,
+    type: 'balance.changed',
+    occurred_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    unit_code: '1000001',
+    data: { account: '9523.1.1012345', amount: -1500000, balance_after: 120000000, description: 'Chi lương tháng 11' },
+    ...overrides,
+  };
+}
+
+function voucherEvent(overrides = {}) {
+  eventSeq += 1;
+  return {
+    id: `vch-${process.pid}-${Date.now()}-${eventSeq}`,
+    type: 'voucher.status_changed',
+    occurred_at: '2026-11-21T10:15:00+07:00',
+    unit_code: '1000001',
+    office_code: '0011',
+    data: {
+      voucher: {
+        number: '000456',
+        dossier_code: 'HS-2026-000456',
+        form: 'C4-09/KB',
+        kind: 'cash_withdrawal',
+        amount: 50000000,
+        currency: 'VND',
+        account: '9523.1.1012345',
+        beneficiary: { name: 'Nguyễn Văn A', account: '0123456789', bank: 'Vietcombank' },
+        signatures: [
+          { role: 'account_holder', signer: 'Trần Thị B', certificate_serial: '54A1', signed_at: '2026-11-21T10:14:01+07:00' },
+          { role: 'chief_accountant', signer: 'Lê Văn C', certificate_serial: '77F2', signed_at: '2026-11-21T10:14:05+07:00' },
+        ],
+      },
+      status: 'received',
+      previous_status: 'submitted',
+    },
+    ...overrides,
+  };
+}
+
+Object.assign(module.exports, { createKek, ingestConfig, sourceCmd, sign, nowSeconds, postSigned, balanceEvent, voucherEvent });

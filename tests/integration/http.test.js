@@ -118,7 +118,9 @@ test('/metrics requires the bearer token', async () => {
   const none = await h.request(srv.url, 'GET', '/metrics');
   h.assertProblem(assert, none, 401, 'unauthorized');
   assert.match(none.headers['www-authenticate'], /^Bearer/);
-  const wrong = await h.request(srv.url, 'GET', '/metrics', { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}0` } });
+  // flip the last hex digit, so the wrong token always differs from the right one
+  const flipped = TOKEN.slice(0, -1) + (TOKEN.endsWith('0') ? '1' : '0');
+  const wrong = await h.request(srv.url, 'GET', '/metrics', { headers: { authorization: `Bearer ${flipped}` } });
   h.assertProblem(assert, wrong, 401, 'unauthorized');
   const basic = await h.request(srv.url, 'GET', '/metrics', { headers: { authorization: `Basic ${TOKEN}` } });
   h.assertProblem(assert, basic, 401, 'unauthorized');
