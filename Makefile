@@ -30,7 +30,7 @@ MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps run test unit header-check
+.PHONY: all clean deps run test unit header-check bench-ingest
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/main.o $(SERVER_OBJS)
@@ -51,6 +51,10 @@ $(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(SERVER_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(SERVER_OBJS) $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
+
+# Benchmark load generator (tests/bench/); always a release build.
+build/loadgen: tests/bench/loadgen.c
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -pthread -o $@ $< $(shell pkg-config --cflags --libs libcurl libsodium) -lm
 
 $(BUILD)/obj $(BUILD)/gen $(BUILD)/tests:
 	mkdir -p $@
@@ -73,6 +77,10 @@ run: deps
 test: deps
 	$(MAKE) all unit
 	tests/run.sh
+
+bench-ingest: deps
+	$(MAKE) SANITIZE= all build/loadgen
+	tests/bench/bench-ingest.sh
 
 clean:
 	rm -rf build

@@ -40,6 +40,7 @@ struct config {
 	long long ingest_secret_cache_seconds;
 	long long ingest_rate_limit_per_second;
 	long long ingest_rate_limit_burst;
+	long long ingest_writers;
 	long long ingest_group_commit_max_events;
 	long long ingest_group_commit_max_wait_us;
 

@@ -26,8 +26,16 @@
 #define RECONNECT_BACKOFF_MS 1000
 #define MAX_BATCH_BYTES (256u * 1024 * 1024)
 
-struct ingest_writer {
+/* One writer thread and its own connection. */
+struct writer_thread {
+	struct ingest_writer *w;
 	pthread_t thread;
+	bool started;
+	PGconn *conn;
+	long long last_connect_failure_ms;
+};
+
+struct ingest_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct ingest_job *head, *tail;
@@ -35,8 +43,8 @@ struct ingest_writer {
 	bool stopping;
 	const struct config *cfg;
 	struct metrics *metrics;
-	PGconn *conn;
-	long long last_connect_failure_ms;
+	size_t nthreads;
+	struct writer_thread *threads;
 };
 
 static long long mono_ms(void)
@@ -79,22 +87,24 @@ static void finish(struct ingest_writer *w, struct ingest_job *job, enum ingest_
 	job->done(job);
 }
 
-static bool ensure_connection(struct ingest_writer *w)
+static bool ensure_connection(struct writer_thread *t)
 {
-	if (w->conn && !db_broken(w->conn))
+	const struct config *cfg = t->w->cfg;
+
+	if (t->conn && !db_broken(t->conn))
 		return true;
-	if (w->conn) {
-		PQfinish(w->conn);
-		w->conn = NULL;
+	if (t->conn) {
+		PQfinish(t->conn);
+		t->conn = NULL;
 	}
-	if (w->last_connect_failure_ms && mono_ms() - w->last_connect_failure_ms < RECONNECT_BACKOFF_MS)
+	if (t->last_connect_failure_ms && mono_ms() - t->last_connect_failure_ms < RECONNECT_BACKOFF_MS)
 		return false;
-	w->conn = db_connect(w->cfg->database_url, (int)w->cfg->database_connect_timeout_seconds);
-	if (!w->conn) {
-		w->last_connect_failure_ms = mono_ms();
+	t->conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	if (!t->conn) {
+		t->last_connect_failure_ms = mono_ms();
 		return false;
 	}
-	w->last_connect_failure_ms = 0;
+	t->last_connect_failure_ms = 0;
 	return true;
 }
 
@@ -125,8 +135,9 @@ static bool same_key(const struct ingest_item *a, const struct ingest_item *b)
 }
 
 /* One statement over the given items (no key twice). Sets their status unless "retry". */
-static enum batch_outcome run_round(struct ingest_writer *w, struct ingest_item **items, size_t n)
+static enum batch_outcome run_round(struct writer_thread *t, struct ingest_item **items, size_t n)
 {
+	struct ingest_writer *w = t->w;
 	struct buf b;
 	enum batch_outcome outcome = BATCH_FAILED;
 	PGresult *res = NULL;
@@ -144,9 +155,9 @@ static enum batch_outcome run_round(struct ingest_writer *w, struct ingest_item 
 		goto out;
 	}
 	const char *params[1] = { b.data };
-	res = db_exec(w->conn, BATCH_SQL, 1, params);
+	res = db_exec(t->conn, BATCH_SQL, 1, params);
 	if (!res) {
-		outcome = db_broken(w->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
+		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
 		goto out;
 	}
 	if ((size_t)PQntuples(res) != n) {
@@ -180,7 +191,7 @@ out:
  * "retry" answers go in the next round. Items left pending are finished by
  * the caller with the failure status.
  */
-static enum batch_outcome store(struct ingest_writer *w, struct ingest_job *first, struct ingest_job *stop)
+static enum batch_outcome store(struct writer_thread *t, struct ingest_job *first, struct ingest_job *stop)
 {
 	size_t n = 0, pos = 0, nround;
 	struct ordered *all = NULL;
@@ -191,7 +202,7 @@ static enum batch_outcome store(struct ingest_writer *w, struct ingest_job *firs
 		n += j->nitems;
 	if (n == 0)
 		return BATCH_OK;
-	if (!ensure_connection(w))
+	if (!ensure_connection(t))
 		return BATCH_UNAVAILABLE;
 	all = calloc(n, sizeof(*all));
 	round = calloc(n, sizeof(*round));
@@ -217,7 +228,7 @@ static enum batch_outcome store(struct ingest_writer *w, struct ingest_job *firs
 			outcome = BATCH_OK;
 			goto out;
 		}
-		outcome = run_round(w, round, nround);
+		outcome = run_round(t, round, nround);
 		if (outcome != BATCH_OK)
 			goto out;
 	}
@@ -229,18 +240,18 @@ out:
 	return outcome;
 }
 
-static void process(struct ingest_writer *w, struct ingest_job *batch)
+static void process(struct writer_thread *t, struct ingest_job *batch)
 {
-	enum batch_outcome outcome = store(w, batch, NULL);
+	enum batch_outcome outcome = store(t, batch, NULL);
 
 	if (outcome == BATCH_FAILED && batch->next) {
 		/* isolate the job the database refused; the others still commit */
 		for (struct ingest_job *j = batch; j; j = j->next)
-			store(w, j, j->next);
+			store(t, j, j->next);
 	}
 	for (struct ingest_job *j = batch, *next; j; j = next) {
 		next = j->next;
-		finish(w, j, outcome == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
+		finish(t->w, j, outcome == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
 	}
 }
 
@@ -275,7 +286,8 @@ static struct ingest_job *take(struct ingest_writer *w, size_t max_events)
 
 static void *writer_main(void *arg)
 {
-	struct ingest_writer *w = arg;
+	struct writer_thread *t = arg;
+	struct ingest_writer *w = t->w;
 	size_t max_events = (size_t)w->cfg->ingest_group_commit_max_events;
 	long long max_wait_us = w->cfg->ingest_group_commit_max_wait_us;
 
@@ -295,7 +307,7 @@ static void *writer_main(void *arg)
 		}
 		struct ingest_job *batch = take(w, max_events);
 		pthread_mutex_unlock(&w->lock);
-		process(w, batch);
+		process(t, batch);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -310,16 +322,23 @@ bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, stru
 		return false;
 	w->cfg = cfg;
 	w->metrics = metrics;
+	w->nthreads = (size_t)cfg->ingest_writers;
+	w->threads = calloc(w->nthreads, sizeof(*w->threads));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->wake);
-		free(w);
-		return false;
+	if (!w->threads)
+		goto fail;
+	for (size_t i = 0; i < w->nthreads; i++) {
+		w->threads[i].w = w;
+		if (pthread_create(&w->threads[i].thread, NULL, writer_main, &w->threads[i]) != 0)
+			goto fail;
+		w->threads[i].started = true;
 	}
 	*out = w;
 	return true;
+fail:
+	ingest_writer_stop(w);
+	return false;
 }
 
 void ingest_writer_submit(struct ingest_writer *w, struct ingest_job *job)
@@ -349,12 +368,16 @@ void ingest_writer_stop(struct ingest_writer *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
-	pthread_cond_signal(&w->wake);
+	pthread_cond_broadcast(&w->wake);
 	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	if (w->conn)
-		PQfinish(w->conn);
+	for (size_t i = 0; w->threads && i < w->nthreads; i++) {
+		if (w->threads[i].started)
+			pthread_join(w->threads[i].thread, NULL);
+		if (w->threads[i].conn)
+			PQfinish(w->threads[i].conn);
+	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
+	free(w->threads);
 	free(w);
 }
