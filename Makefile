@@ -5,7 +5,7 @@
 CC ?= cc
 SANITIZE ?=
 export SANITIZE
-PKGS := libmicrohttpd libcurl jansson libsodium openssl
+PKGS := libmicrohttpd libcurl jansson libsodium openssl libutf8proc
 
 ifeq ($(SANITIZE),)
 BUILD := build
@@ -34,7 +34,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/main.o $(SERVER_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
 
 $(BUILD)/obj/%.o: server/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
@@ -50,7 +50,7 @@ $(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
 	$(CC) $(CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(SERVER_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(SERVER_OBJS) $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(SERVER_OBJS) $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
 
 # Benchmark load generator (tests/bench/); always a release build.
 build/loadgen: tests/bench/loadgen.c

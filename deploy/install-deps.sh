@@ -8,6 +8,7 @@ packages=(
 	# build
 	gcc make pkg-config libc6-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
+	libcsv-dev libutf8proc-dev
 	# run: a local PostgreSQL for `make run` and the tests
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling

@@ -22,6 +22,9 @@ pgcluster_start "$pg"
 trap 'pgcluster_stop "$pg"; echo "make run: PostgreSQL stopped"' EXIT
 pgcluster_createdb "$pg" alertd
 
+if [ ! -f "$var/secrets.key" ]; then
+	build/alertd keygen "$var/secrets.key" >/dev/null
+fi
 if [ ! -f "$var/metrics.token" ]; then
 	(umask 077 && openssl rand -hex 32 | tr -d '\n' >"$var/metrics.token")
 fi
@@ -41,11 +44,20 @@ format = json
 
 [metrics]
 token_sha256 = $token_hash
+
+[secrets]
+key_file = $var/secrets.key
 CONF
 )
 
 build/alertd check-config --config "$conf" >/dev/null
 build/alertd migrate --config "$conf"
+
+# A fresh database gets a `dev` ingest source; its secret is kept (mode 0600) for `alertd sign`.
+if ! build/alertd source list --config "$conf" | awk '{print $1}' | grep -qx dev; then
+	(umask 077 && build/alertd source add dev --config "$conf" | awk '/^secret:/ {print $2}' >"$var/dev-source.secret")
+	echo "make run: created ingest source 'dev' (secret in var/dev-source.secret)"
+fi
 
 cat <<INFO
 
@@ -53,6 +65,9 @@ cat <<INFO
     URL:        http://$listen/   (try: curl -s http://$listen/healthz)
     readiness:  curl -s http://$listen/readyz
     metrics:    curl -s -H "Authorization: Bearer \$(cat var/metrics.token)" http://$listen/metrics
+    ingest:     build/alertd sign --source dev --secret-file var/dev-source.secret \\
+                  --url http://$listen deploy/sample/event-balance.json | sh
+                (prints a signed curl command and runs it; try event-voucher.json too)
     config:     $conf
     log file:   $log (also shown below)
     PostgreSQL: socket in $pg/run, data in $pg/data, log $pg/postgres.log

@@ -28,6 +28,10 @@ struct app {
 	struct source_cache *sources;	 /* ingest verification keys */
 	struct ratelimit *ingest_limits; /* per-source event rate */
 	struct ingest_writer *ingest;	 /* group-commit writer */
+	struct ratelimit *activation_by_ip;
+	struct ratelimit *activation_by_login;
+	unsigned char code_key[32]; /* activation-code HMAC key, derived from the KEK */
+	bool code_key_set;
 	unsigned char metrics_token_hash[32];
 	bool metrics_token_set;
 };

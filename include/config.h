@@ -44,6 +44,12 @@ struct config {
 	long long ingest_group_commit_max_events;
 	long long ingest_group_commit_max_wait_us;
 
+	long long app_token_ttl_days;
+	long long app_activation_code_ttl_hours;
+	long long app_activation_per_ip_per_minute;
+	long long app_activation_per_login_per_minute;
+	long long coverage_active_days;
+
 	long long events_retention_months; /* 0 = keep forever */
 	long long events_partitions_ahead_months;
 	long long events_maintenance_interval_seconds;

@@ -23,7 +23,10 @@ struct http_server;
 
 struct http_req {
 	struct MHD_Connection *conn;
-	long long principal_id; /* who authenticated: e.g. the ingest source id; 0 = none */
+	/* who authenticated: ingest source id, or device id for app tokens; 0 = none */
+	long long principal_id;
+	long long principal_user_id; /* app tokens: the device's user */
+	char principal_name[64];     /* admin keys: the key's name */
 	const char *method;
 	const char *path;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];

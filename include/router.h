@@ -24,6 +24,8 @@ enum auth_kind {
 	AUTH_APP,     /* device access token */
 	AUTH_INGEST,  /* Standard Webhooks signature of an ingest source */
 	AUTH_STAFF,   /* treasury staff session */
+	/* the one-time activation code in the body; the handler checks it (rate-limited, audited) */
+	AUTH_ACTIVATION_CODE,
 };
 
 struct http_req;

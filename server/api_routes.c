@@ -4,6 +4,8 @@
  * fails if a route other than the health checks declares AUTH_NONE.
  */
 #include "api_routes.h"
+#include "api_admin.h"
+#include "api_app.h"
 #include "api_ingest.h"
 #include "api_ops.h"
 
@@ -13,6 +15,20 @@ static const struct route routes[] = {
 	{ "GET", "/metrics", api_metrics, AUTH_METRICS },
 	{ "POST", "/v1/ingest/{source}/events", api_ingest_event, AUTH_INGEST },
 	{ "POST", "/v1/ingest/{source}/events/batch", api_ingest_batch, AUTH_INGEST },
+	{ "POST", "/v1/admin/users/{login}/activation-code", api_admin_activation_code, AUTH_ADMIN },
+	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN },
+	/* activation: the code in the body is the credential (rate-limited, audited) */
+	{ "POST", "/v1/app/activate", api_app_activate, AUTH_ACTIVATION_CODE },
+	{ "GET", "/v1/app/me", api_app_me, AUTH_APP },
+	{ "PUT", "/v1/app/device", api_app_device_put, AUTH_APP },
+	{ "DELETE", "/v1/app/device", api_app_device_delete, AUTH_APP },
+	{ "GET", "/v1/app/devices", api_app_devices, AUTH_APP },
+	{ "DELETE", "/v1/app/devices/{id}", api_app_devices_delete, AUTH_APP },
+	{ "GET", "/v1/app/alerts", api_app_alerts, AUTH_APP },
+	{ "GET", "/v1/app/alerts/{id}", api_app_alert, AUTH_APP },
+	{ "POST", "/v1/app/alerts/{id}/read", api_app_alert_read, AUTH_APP },
+	{ "GET", "/v1/app/preferences", api_app_preferences_get, AUTH_APP },
+	{ "PUT", "/v1/app/preferences", api_app_preferences_put, AUTH_APP },
 };
 
 const struct route *api_routes(size_t *count)

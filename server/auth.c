@@ -6,8 +6,11 @@
  * needs to hold a plaintext token.
  */
 #include "auth.h"
+#include "admin_keys.h"
 #include "app.h"
 #include "config.h"
+#include "db.h"
+#include "tokens.h"
 #include "http.h"
 #include "log.h"
 #include "sources.h"
@@ -16,6 +19,7 @@
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define RETRY_AFTER_SECONDS "5"
@@ -90,8 +94,76 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 	return INGEST_AUTH_DENIED;
 }
 
+enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE };
+#define POOL_WAIT_MS 2000
+
+/* Admin API key; the check itself writes the audit entry for this use. */
+static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
+{
+	const char *token;
+	size_t len;
+	char action[300];
+	enum admin_auth r;
+	PGconn *conn;
+
+	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "ak"))
+		return BEARER_DENIED;
+	conn = db_acquire(app->db, POOL_WAIT_MS);
+	if (!conn)
+		return BEARER_UNAVAILABLE;
+	snprintf(action, sizeof(action), "%s %s", req->method, req->match.route->pattern);
+	r = admin_keys_authenticate(conn, token, len, action, req->remote, req->request_id, req->principal_name);
+	db_release(app->db, conn);
+	return r == ADMIN_AUTH_OK ? BEARER_OK : r == ADMIN_AUTH_UNAVAILABLE ? BEARER_UNAVAILABLE : BEARER_DENIED;
+}
+
+/* Device access token: active device, unexpired token, active user. */
+static enum bearer_auth app_token(const struct app *app, struct http_req *req)
+{
+	const char *token;
+	size_t len;
+	unsigned char h[TOKENS_HASH_BYTES];
+	char hex[2 * TOKENS_HASH_BYTES + 1];
+	enum bearer_auth result = BEARER_UNAVAILABLE;
+	PGconn *conn;
+	PGresult *res;
+
+	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "at"))
+		return BEARER_DENIED;
+	tokens_hash(token, len, h);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	conn = db_acquire(app->db, POOL_WAIT_MS);
+	if (!conn)
+		return BEARER_UNAVAILABLE;
+	const char *params[1] = { hex };
+	res = db_exec(conn,
+		      "SELECT d.id, d.user_id FROM devices d JOIN users u ON u.id = d.user_id"
+		      " WHERE d.access_token_hash = decode($1, 'hex') AND d.state = 'active'"
+		      " AND d.access_token_expires_at > now() AND u.active",
+		      1, params);
+	if (res) {
+		result = BEARER_DENIED;
+		if (PQntuples(res) == 1) {
+			req->principal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			req->principal_user_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+			result = BEARER_OK;
+		}
+	}
+	PQclear(res);
+	db_release(app->db, conn);
+	return result;
+}
+
+static void unavailable(const struct http_req *req, struct http_resp *resp)
+{
+	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
+	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
+}
+
 bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
 {
+	enum bearer_auth b;
+
 	bool ok = false;
 
 	switch (kind) {
@@ -108,8 +180,7 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 			ok = true;
 			break;
 		case INGEST_AUTH_UNAVAILABLE:
-			http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-			http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
+			unavailable(req, resp);
 			return false;
 		case INGEST_AUTH_DENIED:
 			break;
@@ -117,6 +188,16 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 		break;
 	case AUTH_ADMIN:
 	case AUTH_APP:
+		b = kind == AUTH_ADMIN ? admin_key(app, req) : app_token(app, req);
+		if (b == BEARER_UNAVAILABLE) {
+			unavailable(req, resp);
+			return false;
+		}
+		ok = b == BEARER_OK;
+		break;
+	case AUTH_ACTIVATION_CODE:
+		ok = true; /* the handler verifies the code: it is part of the body it validates */
+		break;
 	case AUTH_STAFF:
 		ok = false; /* arrives with the capability that needs it */
 		break;

@@ -3,6 +3,7 @@
  * config-reference.
  */
 #include "cli.h"
+#include "cli_app.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -28,6 +29,8 @@ static const char usage[] =
 	"  source ...        manage ingest sources: add NAME | rotate NAME | revoke-secret NAME ID | list\n"
 	"  sign ...          print a signed curl command for an event file (for integrators)\n"
 	"  events unrouted   list stored events whose unit is not in the roster\n"
+	"  admin-key ...     admin API keys: add NAME | revoke NAME | list\n"
+	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
 	"  config-reference  print the option table (markdown) for docs/config.md\n"
 	"  version           print the version\n"
@@ -116,7 +119,8 @@ int main(int argc, char **argv)
 		rc = cli_sign(rest, nrest);
 		goto out;
 	}
-	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0;
+	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "admin-key") == 0 ||
+			  strcmp(cmd, "activation-code") == 0 || strcmp(cmd, "roster") == 0;
 	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
 		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
 	if (!known || (!takes_args && nrest > 0)) {
@@ -133,6 +137,10 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(cmd, "source") == 0) {
 		rc = cli_source(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "admin-key") == 0) {
+		rc = cli_admin_key(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "activation-code") == 0) {
+		rc = cli_activation_code(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "events") == 0) {
 		rc = cli_events(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "maintenance") == 0) {

@@ -130,6 +130,8 @@ const char *router_auth_name(enum auth_kind auth)
 		return "ingest-signature";
 	case AUTH_STAFF:
 		return "staff-session";
+	case AUTH_ACTIVATION_CODE:
+		return "activation-code";
 	}
 	return "unknown";
 }

@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "secrets.h"
 #include "sources.h"
+#include "tokens.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -97,8 +98,16 @@ int serve_run(const struct config *cfg)
 	app.metrics = metrics_new(app.nroutes);
 	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
 	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst);
+	app.activation_by_ip = ratelimit_new((double)cfg->app_activation_per_ip_per_minute / 60.0,
+					     (double)cfg->app_activation_per_ip_per_minute);
+	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
+						(double)cfg->app_activation_per_login_per_minute);
+	if (have_kek) {
+		tokens_code_key(&kek, app.code_key);
+		app.code_key_set = true;
+	}
 	sodium_memzero(&kek, sizeof(kek));
-	if (!app.metrics || !app.sources || !app.ingest_limits ||
+	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login ||
 	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds,
 			 &app.db) ||
 	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
@@ -137,6 +146,9 @@ out:
 	db_pool_free(app.db);
 	source_cache_free(app.sources);
 	ratelimit_free(app.ingest_limits);
+	ratelimit_free(app.activation_by_ip);
+	ratelimit_free(app.activation_by_login);
+	sodium_memzero(app.code_key, sizeof(app.code_key));
 	metrics_free(app.metrics);
 	return rc;
 }
