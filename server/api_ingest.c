@@ -288,7 +288,9 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 		goto out;
 	events = batch_events(body, errors);
 	if (!events) {
-		validation_problem(app, req, resp, errors);
+		json_t *extra = json_pack("{s:O}", "errors", errors);
+		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "the batch envelope is malformed; nothing was stored", extra);
+		json_decref(extra);
 		goto out;
 	}
 	n = json_array_size(events);

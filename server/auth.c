@@ -204,7 +204,10 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 	}
 	if (!ok) {
 		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED, NULL, NULL);
-		http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"alertd\"");
+		/* a 401 must name the scheme the route expects */
+		http_resp_header(resp, "WWW-Authenticate",
+				 kind == AUTH_INGEST ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""
+						     : "Bearer realm=\"alertd\"");
 	}
 	return ok;
 }

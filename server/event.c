@@ -646,7 +646,7 @@ bool event_parse_rfc3339(const char *s, int64_t *us)
 	if (*p != '\0')
 		return false;
 	if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
-	    minute > 59 || second > 59 || off_h > 23 || off_m > 59)
+	    minute > 59 || second > 59 || off_h > 15 || off_m > 59)
 		return false;
 	secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
 	       (int64_t)sign * (off_h * 3600 + off_m * 60);
