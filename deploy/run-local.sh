@@ -53,6 +53,12 @@ CONF
 build/alertd check-config --config "$conf" >/dev/null
 build/alertd migrate --config "$conf"
 
+# A fresh database gets the sample roster, so there are units and users to try.
+if [ "$(psql -X -q -tA -h "$pg/run" -U alertd -d alertd -c 'SELECT count(*) FROM budget_units')" = 0 ]; then
+	build/alertd roster import deploy/sample/roster.csv --config "$conf" >/dev/null
+	echo "make run: loaded the sample roster (deploy/sample/roster.csv)"
+fi
+
 # A fresh database gets a `dev` ingest source; its secret is kept (mode 0600) for `alertd sign`.
 if ! build/alertd source list --config "$conf" | awk '{print $1}' | grep -qx dev; then
 	(umask 077 && build/alertd source add dev --config "$conf" | awk '/^secret:/ {print $2}' >"$var/dev-source.secret")
@@ -68,6 +74,7 @@ cat <<INFO
     ingest:     build/alertd sign --source dev --secret-file var/dev-source.secret \\
                   --url http://$listen deploy/sample/event-balance.json | sh
                 (prints a signed curl command and runs it; try event-voucher.json too)
+    app:        build/alertd activation-code LOGIN --config $conf   (logins: see deploy/sample/roster.csv)
     config:     $conf
     log file:   $log (also shown below)
     PostgreSQL: socket in $pg/run, data in $pg/data, log $pg/postgres.log

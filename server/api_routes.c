@@ -17,6 +17,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/ingest/{source}/events/batch", api_ingest_batch, AUTH_INGEST },
 	{ "POST", "/v1/admin/users/{login}/activation-code", api_admin_activation_code, AUTH_ADMIN },
 	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN },
+	{ "POST", "/v1/admin/roster", api_admin_roster, AUTH_ADMIN },
 	/* activation: the code in the body is the credential (rate-limited, audited) */
 	{ "POST", "/v1/app/activate", api_app_activate, AUTH_ACTIVATION_CODE },
 	{ "GET", "/v1/app/me", api_app_me, AUTH_APP },

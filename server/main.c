@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "cli_app.h"
+#include "cli_roster.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -31,6 +32,7 @@ static const char usage[] =
 	"  events unrouted   list stored events whose unit is not in the roster\n"
 	"  admin-key ...     admin API keys: add NAME | revoke NAME | list\n"
 	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
+	"  roster import FILE [--dry-run]  import the treasury roster CSV (docs/roster.md)\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
 	"  config-reference  print the option table (markdown) for docs/config.md\n"
 	"  version           print the version\n"
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(cmd, "source") == 0) {
 		rc = cli_source(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "roster") == 0) {
+		rc = cli_roster(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "admin-key") == 0) {
 		rc = cli_admin_key(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "activation-code") == 0) {

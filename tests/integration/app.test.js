@@ -307,9 +307,13 @@ test('admin routes refuse app tokens and app routes refuse admin keys', async ()
 });
 
 test('install facts are queryable per unit and office: first/last seen and every state change', () => {
-  const rows = h.psql(db, `SELECT b.office_code, u.unit_code, count(*) FILTER (WHERE d.state = 'active' AND d.last_seen_at > now() - interval '30 days')
-    FROM devices d JOIN users u ON u.id = d.user_id JOIN budget_units b ON b.code = u.unit_code GROUP BY 1, 2 ORDER BY 2`);
-  assert.match(rows, /^0011\|1000001\|\d+$/m);
+  const units = h.psql(db, 'SELECT unit_code, office_code, active_users, users_with_install > 0, covered FROM alertd_unit_coverage(30) ORDER BY 1');
+  assert.match(units, /^1000001\|0011\|3\|t\|t$/m);
+  assert.match(units, /^1000002\|0011\|1\|t\|t$/m);
+  // a device not seen within the window no longer counts
+  h.psql(db, "UPDATE devices SET last_seen_at = now() - interval '31 days' FROM users u WHERE u.id = devices.user_id AND u.unit_code = '1000002'");
+  assert.match(h.psql(db, "SELECT covered FROM alertd_unit_coverage(30) WHERE unit_code = '1000002'"), /^f$/);
+  assert.equal(h.psql(db, "SELECT units || '|' || covered_units || '|' || coverage FROM alertd_office_coverage(30) WHERE office_code = '0011'"), '2|1|0.5000');
   // every revocation above left a timestamped state change with its reason
   const reasons = h.psql(db, "SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM device_state_changes WHERE to_state = 'revoked' AND at IS NOT NULL");
   assert.equal(reasons, 'logout,push_token_reused,revoked_by_user');
