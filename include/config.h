@@ -28,6 +28,8 @@ struct config {
 	long long http_max_connections;
 	long long http_connection_timeout_seconds;
 	long long http_shutdown_grace_seconds;
+	long long http_max_upload_bytes;  /* routes that take files (roster import) */
+	long long http_trust_forwarded_for; /* 0 off, 1 on */
 
 	long long log_level;  /* enum log_level */
 	long long log_format; /* enum log_format */
@@ -49,6 +51,12 @@ struct config {
 	long long app_activation_per_ip_per_minute;
 	long long app_activation_per_login_per_minute;
 	long long coverage_active_days;
+
+	long long risk_signature_gap_seconds;
+	long long risk_large_amount_vnd;
+	long long risk_repeat_window_minutes;
+	long long alerts_reroute_max_age_hours;
+	long long alerts_privacy_mode; /* 0 off, 1 on (a unit can also turn it on for itself) */
 
 	long long events_retention_months; /* 0 = keep forever */
 	long long events_partitions_ahead_months;
@@ -90,6 +98,9 @@ bool config_set(struct config *cfg, const char *section, const char *key, const 
 		char *err, size_t errlen);
 
 void config_free(struct config *cfg);
+
+/* Write an example INI file listing every option with its default (deploy/alertd.conf.example). */
+void config_write_example(FILE *out);
 
 /* Write the markdown reference table for docs/config.md. */
 void config_write_reference(FILE *out);

@@ -5,7 +5,9 @@
  * writer thread takes every job queued while its previous commit ran (up to
  * ingest.group_commit_max_events events, optionally waiting
  * ingest.group_commit_max_wait_us for more) and stores them with one
- * statement, one transaction and one WAL flush. Under load the batches grow
+ * statement, one transaction and one WAL flush. The same transaction writes
+ * the alerts and outbox rows of every new, routed event (fanout.c), so an
+ * acknowledged event always has its alerts and a rolled-back one never does. Under load the batches grow
  * by themselves, because requests queue while a commit is in flight; an
  * extra wait only added latency in tests/bench/bench-ingest.sh. Only then is each job's
  * done() called, so no request is acknowledged before its data is durable.
@@ -13,6 +15,7 @@
 #ifndef ALERTD_INGEST_H
 #define ALERTD_INGEST_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,6 +35,8 @@ enum ingest_status {
 struct ingest_item {
 	long long source_id; /* with id: the idempotency key */
 	char id[129];
+	char unit_code[8];
+	const json_t *event; /* the validated event, kept alive by the submitter until done() */
 	char *row; /* malloc'd JSON object for alertd_ingest_batch(): see 0005_ingest_batch.sql */
 	size_t row_len;
 	enum ingest_status status;

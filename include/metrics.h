@@ -25,6 +25,7 @@ enum metrics_counter {
 	METRIC_INGEST_UNROUTED, /* accepted for a unit not (yet) in the roster */
 	METRIC_INGEST_COMMITS,
 	METRIC_INGEST_COMMITTED_EVENTS,
+	METRIC_ALERTS_CREATED,
 	METRIC__COUNT
 };
 

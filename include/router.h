@@ -39,6 +39,7 @@ struct route {
 	const char *pattern;
 	route_handler handler;
 	enum auth_kind auth;
+	bool upload; /* takes a file: body capped by http.max_upload_bytes, not max_body_bytes */
 };
 
 struct route_param {

@@ -64,7 +64,7 @@ static const char *opt_text(json_t *obj, const char *key, const char *field, siz
 	size_t len = json_string_length(v);
 	if (len == 0 || len > max || strlen(s) != len) {
 		char msg[64];
-		snprintf(msg, sizeof(msg), "must be 1 to %zu characters", max);
+		snprintf(msg, sizeof(msg), "must be 1 to %zu bytes of UTF-8", max);
 		add_error(errors, field, msg);
 		return NULL;
 	}
@@ -239,7 +239,9 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 			add_error(errors, "device", "is required and must be an object");
 		else
 			device_fields(d, "device.", true, &dev, errors);
-		if (json_is_object(d) && !dev.push_token && !json_object_get(d, "push_token"))
+		/* a device without a push token could never be alerted: refuse it (null included) */
+		json_t *pt = json_object_get(d, "push_token");
+		if (json_is_object(d) && (!pt || json_is_null(pt)))
 			add_error(errors, "device.push_token", "is required");
 	}
 	if (json_array_size(errors) > 0) {

@@ -19,8 +19,12 @@
 #define INBOX_DEFAULT 20
 #define INBOX_MAX 100
 
-/* Alert types a user may switch off; risk alerts are never among them. */
-static const char *const toggleable[] = { "balance.changed", "voucher.status_changed", "security.new_device" };
+/*
+ * Alert types a user may switch off. Risk alerts and the new-device security
+ * alert are never among them: someone holding a stolen session must not be
+ * able to silence the warnings meant for the real user.
+ */
+static const char *const toggleable[] = { "balance.changed", "voucher.status_changed" };
 #define N_TOGGLEABLE (sizeof(toggleable) / sizeof(toggleable[0]))
 
 #define ALERT_COLUMNS                                                                                             \
@@ -76,9 +80,11 @@ void api_app_alerts(const struct app *app, struct http_req *req, struct http_res
 	const char *before_s = http_query(req, "before");
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	if (!parse_limit(http_query(req, "limit"), &limit) || (before_s && !api_app_path_id(before_s, &before))) {
-		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", before_s && !before ? "before" : "limit",
-					  "message", before_s && !before ? "must be an alert id" : "must be 1 to 100");
+	bool limit_ok = parse_limit(http_query(req, "limit"), &limit);
+	bool before_ok = !before_s || api_app_path_id(before_s, &before);
+	if (!limit_ok || !before_ok) {
+		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", limit_ok ? "before" : "limit", "message",
+					  limit_ok ? "must be an alert id" : "must be 1 to 100");
 		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
 		json_decref(extra);
 		goto out;
@@ -175,6 +181,7 @@ static json_t *prefs_json(PGresult *res)
 		json_object_set_new(toggles, toggleable[i], json_boolean(!json_is_false(v)));
 	}
 	json_object_set_new(toggles, "risk", json_true());
+	json_object_set_new(toggles, "security.new_device", json_true());
 	json_decref(stored);
 	json_t *quiet = PQgetisnull(res, 0, 2) ? json_null()
 					       : json_pack("{s:s,s:s,s:s}", "from", PQgetvalue(res, 0, 2), "to",
@@ -266,15 +273,17 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 				snprintf(field, sizeof(field), "toggles.%s", t);
 				for (size_t i = 0; i < N_TOGGLEABLE; i++)
 					known |= strcmp(t, toggleable[i]) == 0;
-				if (strcmp(t, "risk") == 0 && !json_is_true(tv))
-					add_error(errors, field, "risk alerts cannot be switched off");
+				if ((strcmp(t, "risk") == 0 || strcmp(t, "security.new_device") == 0) && !json_is_true(tv))
+					add_error(errors, field, strcmp(t, "risk") == 0 ? "risk alerts cannot be switched off"
+											 : "security alerts cannot be switched off");
 				else if (!json_is_boolean(tv))
 					add_error(errors, field, "must be true or false");
-				else if (!known && strcmp(t, "risk") != 0)
+				else if (!known && strcmp(t, "risk") != 0 && strcmp(t, "security.new_device") != 0)
 					add_error(errors, field, "unknown alert type");
 			}
 			json_t *copy = json_deep_copy(v);
 			json_object_del(copy, "risk");
+			json_object_del(copy, "security.new_device");
 			*toggles_text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
 			json_decref(copy);
 		} else {

@@ -28,6 +28,7 @@
 struct pending {
 	struct ingest_job job;
 	struct http_req *req;
+	json_t *held; /* the parsed request, read by the writer's fan-out until done() */
 	size_t nresults;   /* batch: every submitted event, valid or not */
 	json_t *results;   /* batch: results array, rejected items already filled */
 	size_t *positions; /* batch: job item k -> position in results */
@@ -74,6 +75,7 @@ static void free_pending(struct pending *p)
 	for (size_t i = 0; i < p->job.nitems; i++)
 		free(p->items[i].row);
 	json_decref(p->results);
+	json_decref(p->held);
 	free(p->positions);
 	free(p);
 }
@@ -184,6 +186,9 @@ void api_ingest_event(const struct app *app, struct http_req *req, struct http_r
 	p->results = json_pack("{s:s}", "id", in.id); /* keeps the id for the answer */
 	p->items[0].source_id = req->principal_id;
 	snprintf(p->items[0].id, sizeof(p->items[0].id), "%s", in.id);
+	snprintf(p->items[0].unit_code, sizeof(p->items[0].unit_code), "%s", in.unit_code);
+	p->items[0].event = ev;
+	p->held = json_incref(ev);
 	p->items[0].row = build_row(req->principal_id, &in, ev, &p->items[0].row_len);
 	if (!p->results || !p->items[0].row)
 		goto out;
@@ -300,6 +305,7 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 	if (!p)
 		goto out;
 	p->results = json_array();
+	p->held = json_incref(body);
 	p->positions = calloc(n, sizeof(*p->positions));
 	if (!p->results || !p->positions)
 		goto out;
@@ -331,6 +337,8 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 		json_decref(item_errors);
 		p->items[valid].source_id = req->principal_id;
 		snprintf(p->items[valid].id, sizeof(p->items[valid].id), "%s", in.id);
+		snprintf(p->items[valid].unit_code, sizeof(p->items[valid].unit_code), "%s", in.unit_code);
+		p->items[valid].event = ev;
 		p->items[valid].row = build_row(req->principal_id, &in, ev, &p->items[valid].row_len);
 		event_input_free(&in);
 		if (!p->items[valid].row)

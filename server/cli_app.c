@@ -17,10 +17,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The person behind the command, for the audit log: the sudo caller when there is one (as cli.c does). */
 static void os_user(char *out, size_t len)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
+	const char *sudo = getenv("SUDO_USER");
+
+	if (sudo && *sudo) {
+		snprintf(out, len, "%s (sudo)", sudo);
+		return;
+	}
 
 	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
 		snprintf(out, len, "%s", res->pw_name);

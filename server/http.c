@@ -226,6 +226,31 @@ static void fill_remote(struct request_ctx *rc)
 			  sizeof(rc->req.remote));
 }
 
+/*
+ * Behind the shipped nginx config, X-Forwarded-For holds exactly the client
+ * address (nginx overwrites it). Taken only when http.trust_forwarded_for is
+ * on and the value is one well-formed address; otherwise the peer stays.
+ */
+static void forwarded_remote(struct request_ctx *rc)
+{
+	const char *xff = http_header(&rc->req, "X-Forwarded-For");
+	unsigned char addr[sizeof(struct in6_addr)];
+	char last[INET6_ADDRSTRLEN];
+	const char *p;
+
+	if (!rc->srv->app->cfg->http_trust_forwarded_for || !xff)
+		return;
+	p = strrchr(xff, ',');
+	p = p ? p + 1 : xff;
+	while (*p == ' ')
+		p++;
+	if (strlen(p) >= sizeof(last))
+		return;
+	snprintf(last, sizeof(last), "%s", p);
+	if (inet_pton(AF_INET, last, addr) == 1 || inet_pton(AF_INET6, last, addr) == 1)
+		snprintf(rc->req.remote, sizeof(rc->req.remote), "%s", last);
+}
+
 static void assign_request_id(struct request_ctx *rc)
 {
 	const char *given = http_header(&rc->req, "X-Request-Id");
@@ -265,9 +290,9 @@ static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Con
 	rc->req.method = method;
 	rc->req.path = url;
 	rc->routed = ROUTER_NOT_FOUND;
-	buf_init(&rc->body, (size_t)srv->app->cfg->http_max_body_bytes);
 	assign_request_id(rc);
 	fill_remote(rc);
+	forwarded_remote(rc);
 	atomic_fetch_add(&srv->inflight, 1);
 	return rc;
 }
@@ -299,12 +324,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!rc)
 			return MHD_NO;
 		*con_cls = rc;
-		if (declared_too_large(rc, app->cfg->http_max_body_bytes)) {
+		/* routing reads no body; it decides which cap applies */
+		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
+					  sizeof(rc->allow));
+		long long cap = rc->routed == ROUTER_OK && rc->req.match.route->upload ? app->cfg->http_max_upload_bytes
+											: app->cfg->http_max_body_bytes;
+		buf_init(&rc->body, (size_t)cap);
+		if (declared_too_large(rc, cap)) {
 			http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
 			return send_response(rc);
 		}
-		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
-					  sizeof(rc->allow));
 		if (rc->routed == ROUTER_NOT_FOUND) {
 			http_resp_problem(&rc->resp, &rc->req, PROBLEM_NOT_FOUND, NULL, NULL);
 			return send_response(rc);

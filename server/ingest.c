@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "fanout.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -184,6 +185,40 @@ out:
 	return outcome;
 }
 
+static bool exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = db_exec(conn, sql, 0, NULL);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* Alerts for the events this transaction accepted for known units. */
+static bool fan_out(struct writer_thread *t, struct ordered *all, size_t n)
+{
+	struct fanout_event *evs = calloc(n + 1, sizeof(*evs));
+	size_t k = 0;
+	long long alerts = 0;
+	bool ok;
+
+	if (!evs)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct ingest_item *it = all[i].it;
+		if (it->status != INGEST_ACCEPTED || !it->routed || !it->event)
+			continue;
+		evs[k].event_id = it->event_id;
+		evs[k].unit_code = it->unit_code;
+		evs[k].event = it->event;
+		k++;
+	}
+	ok = fanout_events(t->conn, t->w->cfg, evs, k, &alerts);
+	if (ok)
+		metrics_count(t->w->metrics, METRIC_ALERTS_CREATED, (unsigned long long)alerts);
+	free(evs);
+	return ok;
+}
+
 /*
  * Store the still-pending items of the jobs from first up to (not
  * including) stop. Each round sends, per key, the earliest pending
@@ -193,13 +228,14 @@ out:
  */
 static enum batch_outcome store(struct writer_thread *t, struct ingest_job *first, struct ingest_job *stop)
 {
-	size_t n = 0, pos = 0, nround;
+	size_t n = 0, pos = 0, nround = 0;
 	struct ordered *all = NULL;
 	struct ingest_item **round = NULL;
 	enum batch_outcome outcome = BATCH_FAILED;
 
 	for (struct ingest_job *j = first; j != stop; j = j->next)
-		n += j->nitems;
+		for (size_t i = 0; i < j->nitems; i++)
+			n += j->items[i].status == INGEST_PENDING;
 	if (n == 0)
 		return BATCH_OK;
 	if (!ensure_connection(t))
@@ -209,11 +245,19 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 	if (!all || !round)
 		goto out;
 	for (struct ingest_job *j = first; j != stop; j = j->next)
-		for (size_t i = 0; i < j->nitems; i++, pos++) {
+		for (size_t i = 0; i < j->nitems; i++) {
+			if (j->items[i].status != INGEST_PENDING)
+				continue;
 			all[pos].it = &j->items[i];
 			all[pos].pos = pos;
+			pos++;
 		}
 	qsort(all, n, sizeof(*all), by_key);
+	/* one transaction: the events, then their alerts; nothing is final until COMMIT */
+	if (!exec_ok(t->conn, "BEGIN")) {
+		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
+		goto out;
+	}
 	/* n + 2 rounds bound both repeats (at most n of a key) and retry races */
 	for (size_t r = 0; r < n + 2; r++) {
 		nround = 0;
@@ -224,16 +268,28 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 				continue; /* a later occurrence waits for the next round */
 			round[nround++] = all[i].it;
 		}
-		if (nround == 0) {
-			outcome = BATCH_OK;
-			goto out;
-		}
+		if (nround == 0)
+			break;
 		outcome = run_round(t, round, nround);
 		if (outcome != BATCH_OK)
-			goto out;
+			goto rollback;
 	}
-	outcome = BATCH_FAILED;
-	log_error("ingest: events still unresolved after every round");
+	if (nround != 0) {
+		log_error("ingest: events still unresolved after every round");
+		outcome = BATCH_FAILED;
+		goto rollback;
+	}
+	if (!fan_out(t, all, n) || !exec_ok(t->conn, "COMMIT")) {
+		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
+		goto rollback;
+	}
+	outcome = BATCH_OK;
+	goto out;
+rollback:
+	PQclear(PQexec(t->conn, "ROLLBACK"));
+	/* nothing of this transaction happened: its items are pending again */
+	for (size_t i = 0; i < n; i++)
+		all[i].it->status = INGEST_PENDING;
 out:
 	free(all);
 	free(round);

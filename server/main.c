@@ -35,6 +35,7 @@ static const char usage[] =
 	"  roster import FILE [--dry-run]  import the treasury roster CSV (docs/roster.md)\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
 	"  config-reference  print the option table (markdown) for docs/config.md\n"
+	"  config-example    print an example config file with every option and its default\n"
 	"  version           print the version\n"
 	"\n"
 	"Every option may be overridden by the environment as ALERTD_<SECTION>_<KEY>.\n";
@@ -100,9 +101,11 @@ int main(int argc, char **argv)
 		rc = cmd ? 0 : 2;
 		goto out;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "config-reference") == 0) {
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "config-reference") == 0 || strcmp(cmd, "config-example") == 0) {
 		if (strcmp(cmd, "version") == 0)
 			printf("alertd %s\n", ALERTD_VERSION);
+		else if (strcmp(cmd, "config-example") == 0)
+			config_write_example(stdout);
 		else
 			config_write_reference(stdout);
 		rc = 0;

@@ -46,7 +46,8 @@ static const struct {
 				     "Accepted events whose unit is not in the roster (stored, not routed)." },
 	[METRIC_INGEST_COMMITS] = { "alertd_ingest_commits_total", "", "Group-commit transactions of the ingest writer." },
 	[METRIC_INGEST_COMMITTED_EVENTS] = { "alertd_ingest_committed_events_total", "",
-					     "Events stored by those transactions (divide for the mean batch)." },
+					     "Events sent in those transactions, including duplicates and repeat rounds (divide for the mean batch)." },
+	[METRIC_ALERTS_CREATED] = { "alertd_alerts_created_total", "", "Alerts created for people (with their outbox rows)." },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)

@@ -59,3 +59,14 @@ test('docs/config.md carries the generated option table', () => {
   const doc = fs.readFileSync(path.join(h.ROOT, 'docs', 'config.md'), 'utf8');
   assert.ok(doc.includes(r.stdout), 'docs/config.md is out of date: run tools/gen-config-doc.sh');
 });
+
+test('deploy/alertd.conf.example lists every option with its default (generated, so it cannot drift)', () => {
+  const r = h.runAlertd(['config-example']);
+  assert.equal(r.code, 0);
+  const shipped = fs.readFileSync(path.join(h.ROOT, 'deploy', 'alertd.conf.example'), 'utf8');
+  assert.equal(shipped, r.stdout, 'regenerate with: build/alertd config-example > deploy/alertd.conf.example');
+  const ref = h.runAlertd(['config-reference']).stdout;
+  for (const m of ref.matchAll(/^\| `([a-z_]+)\.([a-z_0-9]+)` /gm)) {
+    assert.ok(shipped.includes(`[${m[1]}]`) && shipped.includes(`#${m[2]} = `), `${m[1]}.${m[2]} missing from the example`);
+  }
+});

@@ -14,15 +14,15 @@ static void h(const struct app *a, struct http_req *q, struct http_resp *r)
 }
 
 static const struct route table[] = {
-	{ "GET", "/healthz", h, AUTH_NONE },
-	{ "POST", "/v1/ingest/{source}/events", h, AUTH_INGEST },
-	{ "POST", "/v1/ingest/{source}/events/batch", h, AUTH_INGEST },
-	{ "GET", "/v1/app/alerts/{id}", h, AUTH_APP },
-	{ "POST", "/v1/app/alerts/{id}/read", h, AUTH_APP },
-	{ "DELETE", "/v1/app/devices/{id}", h, AUTH_APP },
-	{ "GET", "/v1/app/devices", h, AUTH_APP },
-	{ "PUT", "/v1/app/device", h, AUTH_APP },
-	{ "DELETE", "/v1/app/device", h, AUTH_APP },
+	{ "GET", "/healthz", h, AUTH_NONE, false },
+	{ "POST", "/v1/ingest/{source}/events", h, AUTH_INGEST, false },
+	{ "POST", "/v1/ingest/{source}/events/batch", h, AUTH_INGEST, false },
+	{ "GET", "/v1/app/alerts/{id}", h, AUTH_APP, false },
+	{ "POST", "/v1/app/alerts/{id}/read", h, AUTH_APP, false },
+	{ "DELETE", "/v1/app/devices/{id}", h, AUTH_APP, false },
+	{ "GET", "/v1/app/devices", h, AUTH_APP, false },
+	{ "PUT", "/v1/app/device", h, AUTH_APP, false },
+	{ "DELETE", "/v1/app/device", h, AUTH_APP, false },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 

@@ -1,4 +1,4 @@
--- 0007_install_coverage.sql - install coverage as a query: the facts the
+-- 0006_install_coverage.sql - install coverage as a query: the facts the
 -- app side records (devices, their state changes, first/last seen) turned
 -- into per-unit and per-office figures.
 --

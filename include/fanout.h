@@ -1,0 +1,43 @@
+/*
+ * fanout.h - turn stored events into alerts for people and push outbox rows
+ * for their phones, inside the transaction that stores the events.
+ *
+ * For each routed event: every active user of the unit is a recipient
+ * (whatever roles they hold, one alert per event); the risk rules decide
+ * the severity; the user's language, min_amount, toggles and quiet hours
+ * decide what is said and when it is due (risk alerts ignore the last
+ * three); one outbox row per active device.
+ */
+#ifndef ALERTD_FANOUT_H
+#define ALERTD_FANOUT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+
+struct fanout_event {
+	long long event_id;
+	const char *unit_code;
+	const json_t *event; /* the event object as received (borrowed) */
+};
+
+/*
+ * Create the alerts and outbox rows for events on conn, which must be inside
+ * the caller's transaction (the caller commits or rolls back). *alerts
+ * receives how many alerts were created. False on a database error (logged).
+ */
+bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, long long *alerts);
+
+/*
+ * Route events stored while their unit was unknown, now that it is known:
+ * those younger than alerts.reroute_max_age_hours get alerts, older ones are
+ * only marked routed. Runs its own transaction on conn. *routed receives the
+ * number of events routed. False on database error.
+ */
+bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, long long *alerts);
+
+#endif
