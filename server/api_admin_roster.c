@@ -9,7 +9,9 @@
 #define _GNU_SOURCE /* strcasestr */
 #include "api_admin.h"
 #include "app.h"
+#include "config.h"
 #include "db.h"
+#include "fanout.h"
 #include "http.h"
 #include "roster.h"
 
@@ -63,10 +65,15 @@ void api_admin_roster(const struct app *app, struct http_req *req, struct http_r
 					     &report, err, sizeof(err));
 	body = roster_report_json(&report, dry_run);
 	switch (r) {
-	case ROSTER_OK:
+	case ROSTER_OK: {
+		/* units new to the roster: their waiting events are routed now (young ones alerted) */
+		long long routed = 0, alerts = 0;
+		if (!dry_run && fanout_reroute(conn, app->cfg, &routed, &alerts))
+			json_object_set_new(body, "events_routed", json_integer(routed));
 		http_resp_json(resp, 200, body);
 		body = NULL;
 		break;
+	}
 	case ROSTER_REJECTED: {
 		json_t *extra = json_pack("{s:O,s:O}", "rejected", json_object_get(body, "rejected"), "report", body);
 		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "rows were rejected; nothing was imported", extra);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "fanout.h"
 #include "maintenance.h"
 #include "secrets.h"
 #include "sources.h"
@@ -300,6 +301,11 @@ int cli_maintenance(const struct config *cfg)
 		return 1;
 	}
 	bool ok = maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err));
+	long long routed = 0, alerts = 0;
+	if (ok && !fanout_reroute(conn, cfg, &routed, &alerts)) {
+		snprintf(err, sizeof(err), "routing waiting events failed (see log)");
+		ok = false;
+	}
 	PQfinish(conn);
 	if (!ok) {
 		fprintf(stderr, "alertd: maintenance: %s\n", err);
@@ -309,5 +315,6 @@ int cli_maintenance(const struct config *cfg)
 		printf("another instance is running maintenance right now; nothing done\n");
 	else
 		printf("partitions created: %d, dropped: %d\n", created, dropped);
+	printf("events routed: %lld, alerts created: %lld\n", routed, alerts);
 	return 0;
 }

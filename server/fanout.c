@@ -287,7 +287,12 @@ static json_t *alert_row(const struct fanout_event *fe, const struct recipient *
 	enum alert_lang lang = strcmp(rc->lang, "en") == 0 ? ALERT_LANG_EN : ALERT_LANG_VI;
 	json_t *rules = json_array();
 
-	if (!alertfmt_render(view, rule, lang, privacy, title, body)) {
+	/*
+	 * The alert keeps the full text: the app reads it over its authenticated
+	 * API. Privacy mode governs only what the push itself carries through
+	 * Google or Apple (details.push_privacy, honoured by the dispatcher).
+	 */
+	if (!alertfmt_render(view, rule, lang, false, title, body)) {
 		json_decref(rules);
 		return NULL;
 	}
@@ -298,11 +303,11 @@ static json_t *alert_row(const struct fanout_event *fe, const struct recipient *
 	/* a phone that was offline shows only the latest balance of an account */
 	bool balance = strcmp(view->type, "balance.changed") == 0;
 	snprintf(collapse, sizeof(collapse), "bal-%.59s", view->account ? view->account : "");
-	return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:{s:s,s:o,s:I},s:s,s:s,s:s?,s:O}",
+	return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:{s:s,s:o,s:b},s:s,s:s,s:s?,s:O}",
 			 "e", (json_int_t)fe->event_id, "eo", json_string_value(json_object_get(fe->event, "occurred_at")), "u",
 			 (json_int_t)rc->user_id, "unit", rc->unit_code, "office", rc->office_code, "kind", view->type,
 			 "sev", rule ? "risk" : "info", "rule", rule, "lang", rc->lang, "title", title, "body", body,
-			 "details", "event_type", view->type, "risk_rules", rules, "event_id", (json_int_t)fe->event_id,
+			 "details", "event_type", view->type, "risk_rules", rules, "push_privacy", privacy,
 			 "due", due, "prio", rule ? "high" : "normal", "ck", balance && !rule ? collapse : NULL, "devs",
 			 rc->devices);
 }

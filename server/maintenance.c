@@ -7,6 +7,7 @@
 #include "maintenance.h"
 #include "config.h"
 #include "db.h"
+#include "fanout.h"
 #include "log.h"
 
 #include <errno.h>
@@ -97,6 +98,12 @@ static void run(const struct config *cfg)
 	} else if (!skipped) {
 		struct log_field f[] = { LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped) };
 		log_fields(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance", f, 2);
+	}
+	/* a unit added to the roster by any means gets its waiting events routed */
+	long long routed = 0, alerts = 0;
+	if (fanout_reroute(conn, cfg, &routed, &alerts) && routed > 0) {
+		struct log_field f[] = { LOG_I("events_routed", routed), LOG_I("alerts_created", alerts) };
+		log_fields(LOG_INFO, "routed events of units new to the roster", f, 2);
 	}
 	PQfinish(conn);
 }

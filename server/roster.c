@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <utf8proc.h>
 
 #define NCOLS 13
@@ -459,7 +460,6 @@ struct office {
 	struct attr name, parent;
 	int level; /* resolved: 1-3, 0 unknown/invalid */
 	long db;   /* row in the loaded offices, -1 none */
-	bool write;
 };
 
 struct unit {
@@ -469,7 +469,7 @@ struct unit {
 	int holders;
 	const char *holder_logins[HOLDERS_LISTED];
 	long db;
-	bool write, write_accounts;
+	const char *db_accounts; /* canonical form of the stored accounts, NULL = none */
 };
 
 enum user_action { USER_CREATE, USER_UPDATE, USER_SAME };
@@ -481,6 +481,7 @@ struct row {
 	const char *login, *name, *email, *phone, *unit;
 	unsigned roles;
 	long db; /* row in the loaded users, -1 none */
+	unsigned db_roles;
 	long long id;
 	enum user_action action;
 	bool moved, roles_changed;
@@ -501,13 +502,13 @@ struct import {
 	const char **items;
 	size_t capitems;
 	struct buf scratch, scratch2;
-	PGresult *db_offices, *db_units, *db_users;
+	PGresult *db_offices, *db_units, *db_accounts, *db_users, *db_roles, *db_members;
 };
 
 /* Column indexes of the loading queries. */
 enum { DO_CODE, DO_NAME, DO_PARENT, DO_LEVEL, DO_ACTIVE };
-enum { DU_CODE, DU_NAME, DU_OFFICE, DU_EMAIL, DU_PHONE, DU_ACTIVE, DU_ACCOUNTS };
-enum { DP_ID, DP_LOGIN, DP_UNIT, DP_NAME, DP_EMAIL, DP_PHONE, DP_ACTIVE, DP_ROLES };
+enum { DU_CODE, DU_NAME, DU_OFFICE, DU_EMAIL, DU_PHONE, DU_ACTIVE };
+enum { DP_ID, DP_LOGIN, DP_UNIT, DP_NAME, DP_EMAIL, DP_PHONE, DP_ACTIVE };
 
 static const char *dbval(const PGresult *res, long row, int col)
 {
@@ -797,7 +798,8 @@ struct parse {
 	long row_start; /* line the current row started on, 0 = between rows */
 	int nfields;
 	bool header_seen;
-	struct buf cell[NCOLS];
+	struct buf cell[NCOLS]; /* normalised fields of the current row */
+	struct buf raw[NCOLS];	/* the same fields as read: a repeat skips normalising again */
 	int status[NCOLS];
 	enum roster_result failure; /* ROSTER_OK while fine */
 	char *err;
@@ -816,16 +818,27 @@ __attribute__((format(printf, 3, 4))) static void parse_fail(struct parse *ps, e
 	va_end(ap);
 }
 
-static void on_field(void *s, size_t len, void *data)
+static void on_field(void *field, size_t len, void *data)
 {
 	struct parse *ps = data;
+	const char *s = field ? field : "";
 
 	if (ps->failure != ROSTER_OK)
 		return;
 	int i = ps->nfields++;
 	if (i >= NCOLS)
 		return;
-	int st = normalize_into(&ps->cell[i], s ? s : "", s ? len : 0);
+	if (!field)
+		len = 0;
+	/* office and unit columns repeat on every row of a unit: cell[i] still holds their normal form */
+	if (ps->header_seen && ps->raw[i].data && ps->raw[i].len == len && memcmp(ps->raw[i].data, s, len) == 0)
+		return;
+	ps->raw[i].len = 0;
+	if (!buf_append(&ps->raw[i], s, len)) {
+		parse_fail(ps, ROSTER_DB_ERROR, "out of memory");
+		return;
+	}
+	int st = normalize_into(&ps->cell[i], s, len);
 	if (st == 1)
 		parse_fail(ps, ROSTER_MALFORMED, "line %ld: invalid UTF-8 (or a NUL byte) in column %d", ps->line, i + 1);
 	else if (st == 3)
@@ -891,8 +904,10 @@ static enum roster_result parse_all(struct import *imp, const char *data, size_t
 	struct parse ps = { .imp = imp, .err = err, .errlen = errlen, .failure = ROSTER_OK };
 	const char *p = data, *end = data + len;
 
-	for (int i = 0; i < NCOLS; i++)
+	for (int i = 0; i < NCOLS; i++) {
 		buf_init(&ps.cell[i], PARAM_MAX);
+		buf_init(&ps.raw[i], PARAM_MAX);
+	}
 	if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return ROSTER_DB_ERROR;
@@ -922,8 +937,10 @@ static enum roster_result parse_all(struct import *imp, const char *data, size_t
 	if (ps.failure == ROSTER_OK && !ps.header_seen)
 		parse_fail(&ps, ROSTER_MALFORMED, "line 1: the file is empty (a header line is required)");
 	csv_free(&csv);
-	for (int i = 0; i < NCOLS; i++)
+	for (int i = 0; i < NCOLS; i++) {
 		buf_free(&ps.cell[i]);
+		buf_free(&ps.raw[i]);
+	}
 	return ps.failure;
 }
 
@@ -1169,45 +1186,93 @@ static bool collect_warnings(struct import *imp, json_t *warnings)
 	return true;
 }
 
-/* Stored units (with their accounts, canonical form) and users (with a role mask) for the file. */
+/*
+ * Stored units and their accounts (canonical form), the stored users with
+ * the file's logins and their roles, and the active members of the file's
+ * units (the leavers among them are those whose login is not in the file).
+ * Joins against unnest() let the planner pick hash joins for big files and
+ * index lookups for small ones.
+ */
 static bool load_units_users(struct import *imp, PGconn *conn)
 {
-	struct arr a[2];
+	struct arr units, logins, ids;
+	struct strmap by_id = { 0 };
+	bool ok = false;
 
-	arr_init(&a[0]);
+	arr_init(&units);
+	arr_init(&logins);
+	arr_init(&ids);
 	for (size_t i = 0; i < imp->nunits; i++)
-		arr_add(&a[0], imp->units[i].code);
+		arr_add(&units, imp->units[i].code);
+	for (size_t i = 0; i < imp->nrows; i++)
+		arr_add(&logins, imp->rows[i].login);
+
 	imp->db_units = exec_arrays(imp, conn,
-				    "SELECT b.code, b.name, b.office_code, b.contact_email, b.contact_phone, b.active,"
-				    " (SELECT string_agg(a.account, ';' ORDER BY a.account COLLATE \"C\")"
-				    "  FROM unit_accounts a WHERE a.unit_code = b.code)"
-				    " FROM budget_units b WHERE b.code = ANY($1::text[])",
-				    a, 1);
-	arr_free(&a[0]);
+				    "SELECT b.code, b.name, b.office_code, b.contact_email, b.contact_phone, b.active"
+				    " FROM unnest($1::text[]) AS f(code) JOIN budget_units b ON b.code = f.code",
+				    &units, 1);
 	if (!imp->db_units)
-		return false;
+		goto out;
 	for (long i = 0; i < PQntuples(imp->db_units); i++) {
 		size_t ui;
 		if (strmap_get(&imp->unit_map, PQgetvalue(imp->db_units, (int)i, DU_CODE), &ui))
 			imp->units[ui].db = i;
 	}
+	imp->db_accounts = exec_arrays(imp, conn,
+				       "SELECT a.unit_code, string_agg(a.account, ';' ORDER BY a.account COLLATE \"C\")"
+				       " FROM unnest($1::text[]) AS f(code) JOIN unit_accounts a ON a.unit_code = f.code"
+				       " GROUP BY a.unit_code",
+				       &units, 1);
+	if (!imp->db_accounts)
+		goto out;
+	for (int i = 0; i < PQntuples(imp->db_accounts); i++) {
+		size_t ui;
+		if (strmap_get(&imp->unit_map, PQgetvalue(imp->db_accounts, i, 0), &ui))
+			imp->units[ui].db_accounts = PQgetvalue(imp->db_accounts, i, 1);
+	}
 
-	/* by login (matches, moves) and by unit (leavers: active users of the file's units missing from it) */
-	arr_init(&a[0]);
-	arr_init(&a[1]);
-	for (size_t i = 0; i < imp->nrows; i++)
-		arr_add(&a[0], imp->rows[i].login);
-	for (size_t i = 0; i < imp->nunits; i++)
-		arr_add(&a[1], imp->units[i].code);
 	imp->db_users = exec_arrays(imp, conn,
-				    "SELECT u.id, u.dvctt_login, u.unit_code, u.full_name, u.email, u.phone, u.active,"
-				    " coalesce((SELECT bit_or(CASE r.role WHEN 'account_holder' THEN 1"
-				    "  WHEN 'chief_accountant' THEN 2 ELSE 4 END) FROM user_roles r WHERE r.user_id = u.id), 0)"
-				    " FROM users u WHERE u.dvctt_login = ANY($1::text[]) OR u.unit_code = ANY($2::text[])",
-				    a, 2);
-	arr_free(&a[0]);
-	arr_free(&a[1]);
-	return imp->db_users != NULL;
+				    "SELECT u.id, u.dvctt_login, u.unit_code, u.full_name, u.email, u.phone, u.active"
+				    " FROM unnest($1::text[]) AS l(login) JOIN users u ON u.dvctt_login = l.login",
+				    &logins, 1);
+	if (!imp->db_users)
+		goto out;
+	for (long i = 0; i < PQntuples(imp->db_users); i++) {
+		size_t ri;
+		const char *id = PQgetvalue(imp->db_users, (int)i, DP_ID);
+		if (!strmap_get(&imp->login_map, PQgetvalue(imp->db_users, (int)i, DP_LOGIN), &ri))
+			continue;
+		imp->rows[ri].db = i;
+		arr_add(&ids, id);
+		if (!strmap_put(&by_id, id, ri)) {
+			imp->oom = true;
+			goto out;
+		}
+	}
+	imp->db_roles = exec_arrays(imp, conn,
+				    "SELECT r.user_id, r.role FROM unnest($1::bigint[]) AS i(id) JOIN user_roles r ON r.user_id = i.id",
+				    &ids, 1);
+	if (!imp->db_roles)
+		goto out;
+	for (int i = 0; i < PQntuples(imp->db_roles); i++) {
+		size_t ri;
+		const char *role = PQgetvalue(imp->db_roles, i, 1);
+		if (strmap_get(&by_id, PQgetvalue(imp->db_roles, i, 0), &ri))
+			imp->rows[ri].db_roles |= strcmp(role, "account_holder") == 0	  ? ROLE_HOLDER
+						  : strcmp(role, "chief_accountant") == 0 ? ROLE_CHIEF
+											  : ROLE_ACCOUNTANT;
+	}
+	imp->db_members = exec_arrays(imp, conn,
+				      "SELECT u.id, u.dvctt_login FROM unnest($1::text[]) AS f(code)"
+				      " JOIN users u ON u.unit_code = f.code WHERE u.active",
+				      &units, 1);
+	ok = imp->db_members != NULL;
+out:
+	strmap_free(&by_id);
+	arr_free(&units);
+	arr_free(&logins);
+	arr_free(&ids);
+	return ok;
 }
 
 static void count(struct roster_counts *c, bool created, bool changed)
@@ -1273,7 +1338,7 @@ static bool write_units(struct import *imp, PGconn *conn, struct roster_counts *
 		struct unit *u = &imp->units[i];
 		const PGresult *d = imp->db_units;
 		bool created = u->db < 0;
-		bool accounts = created || !streq(dbval(d, u->db, DU_ACCOUNTS), u->accounts.v);
+		bool accounts = !streq(u->db_accounts, u->accounts.v);
 		bool changed = created || accounts || !streq(dbval(d, u->db, DU_NAME), u->name.v) ||
 			       !streq(dbval(d, u->db, DU_OFFICE), u->office.v) ||
 			       !streq(dbval(d, u->db, DU_EMAIL), u->email.v) ||
@@ -1374,13 +1439,10 @@ static bool write_users(struct import *imp, PGconn *conn, struct roster_report *
 	arr_init(&roles[1]);
 	arr_init(&moved);
 	arr_init(&gone);
-	for (long i = 0; i < PQntuples(d); i++) {
-		size_t ri;
-		if (strmap_get(&imp->login_map, PQgetvalue(d, (int)i, DP_LOGIN), &ri)) {
-			imp->rows[ri].db = i;
-		} else if (strcmp(PQgetvalue(d, (int)i, DP_ACTIVE), "t") == 0) {
-			/* loaded through its unit, which the file names, but missing from the file: a leaver */
-			arr_add(&gone, PQgetvalue(d, (int)i, DP_ID));
+	for (int i = 0; i < PQntuples(imp->db_members); i++) {
+		/* an active member of a unit the file names, missing from the file: a leaver */
+		if (!strmap_get(&imp->login_map, PQgetvalue(imp->db_members, i, 1), NULL)) {
+			arr_add(&gone, PQgetvalue(imp->db_members, i, 0));
 			rep->users.deactivated++;
 		}
 	}
@@ -1398,7 +1460,7 @@ static bool write_users(struct import *imp, PGconn *conn, struct roster_report *
 		}
 		r->id = strtoll(PQgetvalue(d, (int)r->db, DP_ID), NULL, 10);
 		r->moved = strcmp(PQgetvalue(d, (int)r->db, DP_UNIT), r->unit) != 0;
-		r->roles_changed = strtoul(PQgetvalue(d, (int)r->db, DP_ROLES), NULL, 10) != r->roles;
+		r->roles_changed = r->db_roles != r->roles;
 		bool changed = r->moved || r->roles_changed || !streq(dbval(d, r->db, DP_NAME), r->name) ||
 			       !streq(dbval(d, r->db, DP_EMAIL), r->email) || !streq(dbval(d, r->db, DP_PHONE), r->phone) ||
 			       strcmp(PQgetvalue(d, (int)r->db, DP_ACTIVE), "t") != 0;
@@ -1572,11 +1634,22 @@ static bool list_rejected(const struct import *imp, json_t *rejected)
 	return true;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void import_free(struct import *imp)
 {
 	PQclear(imp->db_offices);
 	PQclear(imp->db_units);
+	PQclear(imp->db_accounts);
 	PQclear(imp->db_users);
+	PQclear(imp->db_roles);
+	PQclear(imp->db_members);
 	strmap_free(&imp->office_map);
 	strmap_free(&imp->unit_map);
 	strmap_free(&imp->login_map);
@@ -1597,6 +1670,7 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	struct import imp;
 	enum roster_result rc;
 	bool in_tx = false;
+	long long started = now_ms(), parsed = 0;
 
 	memset(report, 0, sizeof(*report));
 	report->rejected = json_array();
@@ -1613,6 +1687,7 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	rc = parse_all(&imp, data, len, err, errlen);
 	if (rc != ROSTER_OK)
 		goto out;
+	parsed = now_ms();
 	report->rows = (long long)imp.nrows;
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		snprintf(err, errlen, "the database connection is not idle");
@@ -1624,6 +1699,9 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	in_tx = true;
 	/* one import at a time: each diffs against what it loaded */
 	if (!exec_ok(conn, "SELECT pg_advisory_xact_lock(" ROSTER_LOCK_KEY ")"))
+		goto fail;
+	/* big set-based statements: hash joins in memory, no JIT compile time (both end with the transaction) */
+	if (!exec_ok(conn, "SET LOCAL work_mem = '64MB'") || !exec_ok(conn, "SET LOCAL jit = off"))
 		goto fail;
 	if (!load_offices(&imp, conn) || !check_hierarchy(&imp, conn) || imp.oom)
 		goto fail;
@@ -1651,8 +1729,9 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	struct log_field f[] = { LOG_I("rows", report->rows), LOG_I("users_created", report->users.created),
 				 LOG_I("users_updated", report->users.updated),
 				 LOG_I("users_deactivated", report->users.deactivated),
-				 LOG_I("devices_revoked", report->devices_revoked), LOG_I("dry_run", dry_run) };
-	log_fields(LOG_INFO, "roster imported", f, 6);
+				 LOG_I("devices_revoked", report->devices_revoked), LOG_I("dry_run", dry_run),
+				 LOG_I("parse_ms", parsed - started), LOG_I("database_ms", now_ms() - parsed) };
+	log_fields(LOG_INFO, "roster imported", f, 8);
 	rc = ROSTER_OK;
 	goto out;
 fail:
