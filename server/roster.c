@@ -109,28 +109,30 @@ static void arena_free(struct arena *a)
 	}
 }
 
-/* Grow *p (of *cap elements of size elem) to hold at least n. */
-static bool grow(void **p, size_t *cap, size_t n, size_t elem)
+/*
+ * Room for at least n elements of size elem in array p of *cap: returns the
+ * (possibly moved) array, or NULL on allocation failure (p is then intact).
+ */
+static void *grow(void *p, size_t *cap, size_t n, size_t elem)
 {
 	if (n <= *cap)
-		return true;
+		return p;
 	size_t c = *cap ? *cap : 64;
 	while (c < n)
 		c *= 2;
 	if (c > SIZE_MAX / elem)
-		return false;
-	void *q = realloc(*p, c * elem);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = c;
-	return true;
+		return NULL;
+	void *q = realloc(p, c * elem);
+	if (q)
+		*cap = c;
+	return q;
 }
 
 /* Open-addressing map from a string (not copied: it must outlive the map) to an index. */
 struct strmap {
 	size_t cap, n;
 	const char **keys;
+	uint64_t *hashes;
 	size_t *vals;
 };
 
@@ -140,57 +142,71 @@ static uint64_t hash_str(const char *s)
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	/* FNV's low bits are weak for keys that differ in a few digits; the table uses the low bits */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
+}
+
+/* Slot of key, or of the empty slot where it would go. */
+static size_t strmap_slot(const struct strmap *m, const char *key, uint64_t h)
+{
+	size_t i = h & (m->cap - 1);
+
+	while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key) != 0))
+		i = (i + 1) & (m->cap - 1);
+	return i;
 }
 
 static bool strmap_get(const struct strmap *m, const char *key, size_t *val)
 {
 	if (!m->cap || !key)
 		return false;
-	for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return false;
-		if (strcmp(m->keys[i], key) == 0) {
-			if (val)
-				*val = m->vals[i];
-			return true;
-		}
-	}
+	size_t i = strmap_slot(m, key, hash_str(key));
+	if (!m->keys[i])
+		return false;
+	if (val)
+		*val = m->vals[i];
+	return true;
 }
 
 /* Insert key (replacing the value of an equal key). False on allocation failure. */
 static bool strmap_put(struct strmap *m, const char *key, size_t val)
 {
 	if (2 * (m->n + 1) > m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 256;
-		const char **keys = calloc(cap, sizeof(*keys));
-		size_t *vals = calloc(cap, sizeof(*vals));
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
+		struct strmap bigger = { .cap = m->cap ? 2 * m->cap : 256 };
+		bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
+		bigger.hashes = calloc(bigger.cap, sizeof(*bigger.hashes));
+		bigger.vals = calloc(bigger.cap, sizeof(*bigger.vals));
+		if (!bigger.keys || !bigger.hashes || !bigger.vals) {
+			free(bigger.keys);
+			free(bigger.hashes);
+			free(bigger.vals);
 			return false;
 		}
 		for (size_t i = 0; i < m->cap; i++) {
 			if (!m->keys[i])
 				continue;
-			size_t j = hash_str(m->keys[i]) & (cap - 1);
-			while (keys[j])
-				j = (j + 1) & (cap - 1);
-			keys[j] = m->keys[i];
-			vals[j] = m->vals[i];
+			size_t j = m->hashes[i] & (bigger.cap - 1);
+			while (bigger.keys[j])
+				j = (j + 1) & (bigger.cap - 1);
+			bigger.keys[j] = m->keys[i];
+			bigger.hashes[j] = m->hashes[i];
+			bigger.vals[j] = m->vals[i];
 		}
+		bigger.n = m->n;
 		free(m->keys);
+		free(m->hashes);
 		free(m->vals);
-		m->keys = keys;
-		m->vals = vals;
-		m->cap = cap;
+		*m = bigger;
 	}
-	size_t i = hash_str(key) & (m->cap - 1);
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
+	uint64_t h = hash_str(key);
+	size_t i = strmap_slot(m, key, h);
 	if (!m->keys[i])
 		m->n++;
 	m->keys[i] = key;
+	m->hashes[i] = h;
 	m->vals[i] = val;
 	return true;
 }
@@ -198,6 +214,7 @@ static bool strmap_put(struct strmap *m, const char *key, size_t val)
 static void strmap_free(struct strmap *m)
 {
 	free(m->keys);
+	free(m->hashes);
 	free(m->vals);
 	memset(m, 0, sizeof(*m));
 }
@@ -609,10 +626,12 @@ static bool accounts_canon(struct import *imp, size_t ri, const char *s)
 			       clip(t, clipped, 40));
 			return false;
 		}
-		if (!grow((void **)&imp->items, &imp->capitems, n + 1, sizeof(*imp->items))) {
+		const char **items = grow(imp->items, &imp->capitems, n + 1, sizeof(*items));
+		if (!items) {
 			imp->oom = true;
 			return false;
 		}
+		imp->items = items;
 		imp->items[n++] = t;
 		if (!semi)
 			break;
@@ -641,9 +660,11 @@ static struct office *office_for(struct import *imp, const char *code)
 
 	if (strmap_get(&imp->office_map, code, &i))
 		return &imp->offices[i];
-	if (!grow((void **)&imp->offices, &imp->capoffices, imp->noffices + 1, sizeof(*imp->offices)))
+	struct office *offices = grow(imp->offices, &imp->capoffices, imp->noffices + 1, sizeof(*offices));
+	if (!offices)
 		goto oom;
-	struct office *o = &imp->offices[imp->noffices];
+	imp->offices = offices;
+	struct office *o = &offices[imp->noffices];
 	memset(o, 0, sizeof(*o));
 	o->code = keep(imp, code);
 	o->db = -1;
@@ -662,9 +683,11 @@ static struct unit *unit_for(struct import *imp, const char *code)
 
 	if (strmap_get(&imp->unit_map, code, &i))
 		return &imp->units[i];
-	if (!grow((void **)&imp->units, &imp->capunits, imp->nunits + 1, sizeof(*imp->units)))
+	struct unit *units = grow(imp->units, &imp->capunits, imp->nunits + 1, sizeof(*units));
+	if (!units)
 		goto oom;
-	struct unit *u = &imp->units[imp->nunits];
+	imp->units = units;
+	struct unit *u = &units[imp->nunits];
 	memset(u, 0, sizeof(*u));
 	u->code = keep(imp, code);
 	u->db = -1;
@@ -684,10 +707,12 @@ static void add_row(struct import *imp, const char *const f[NCOLS], const int st
 	char why[256];
 	unsigned roles = 0;
 
-	if (!grow((void **)&imp->rows, &imp->caprows, imp->nrows + 1, sizeof(*imp->rows))) {
+	struct row *rows = grow(imp->rows, &imp->caprows, imp->nrows + 1, sizeof(*rows));
+	if (!rows) {
 		imp->oom = true;
 		return;
 	}
+	imp->rows = rows;
 	size_t ri = imp->nrows++;
 	struct row *r = &imp->rows[ri];
 	memset(r, 0, sizeof(*r));
@@ -787,11 +812,6 @@ static void add_row(struct import *imp, const char *const f[NCOLS], const int st
 
 /* ---- CSV parsing ----------------------------------------------------------- */
 
-static const char *const header[NCOLS] = {
-	"office_code", "office_name", "parent_office_code", "unit_code",  "unit_name",	"unit_email", "unit_phone",
-	"accounts",    "user_login",  "user_name",	    "user_email", "user_phone", "roles",
-};
-
 struct parse {
 	struct import *imp;
 	long line;	/* physical line being fed to libcsv */
@@ -869,7 +889,7 @@ static void on_row(int c, void *data)
 		ps->header_seen = true;
 		bool match = n == NCOLS;
 		for (int i = 0; match && i < NCOLS; i++)
-			match = strcmp(f[i], header[i]) == 0;
+			match = strcmp(f[i], col_names[i]) == 0;
 		if (!match)
 			parse_fail(ps, ROSTER_MALFORMED,
 				   "line %ld: the header must be exactly: office_code,office_name,parent_office_code,"
@@ -1262,6 +1282,8 @@ static bool load_units_users(struct import *imp, PGconn *conn)
 						  : strcmp(role, "chief_accountant") == 0 ? ROLE_CHIEF
 											  : ROLE_ACCOUNTANT;
 	}
+	PQclear(imp->db_roles); /* folded into the rows' masks */
+	imp->db_roles = NULL;
 	imp->db_members = exec_arrays(imp, conn,
 				      "SELECT u.id, u.dvctt_login FROM unnest($1::text[]) AS f(code)"
 				      " JOIN users u ON u.unit_code = f.code WHERE u.active",
@@ -1354,7 +1376,8 @@ static bool write_units(struct import *imp, PGconn *conn, struct roster_counts *
 		arr_add(&a[4], u->phone.v);
 		if (!accounts)
 			continue;
-		arr_add(&acc[0], u->code);
+		if (!created) /* a new unit has no accounts to remove */
+			arr_add(&acc[0], u->code);
 		for (const char *p = u->accounts.v; *p;) {
 			char one[40];
 			size_t k = strcspn(p, ";");
@@ -1375,16 +1398,18 @@ static bool write_units(struct import *imp, PGconn *conn, struct roster_counts *
 			goto out;
 		PQclear(res);
 	}
-	if (acc[0].n) {
+	if (acc[1].n) {
 		/* a unit's accounts become exactly the file's list */
-		res = exec_arrays(imp, conn,
-				  "DELETE FROM unit_accounts a WHERE a.unit_code = ANY($1::text[]) AND NOT EXISTS"
-				  " (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(unit_code, account)"
-				  "  WHERE v.unit_code = a.unit_code AND v.account = a.account)",
-				  acc, 3);
-		if (!res)
-			goto out;
-		PQclear(res);
+		if (acc[0].n) {
+			res = exec_arrays(imp, conn,
+					  "DELETE FROM unit_accounts a WHERE a.unit_code = ANY($1::text[]) AND NOT EXISTS"
+					  " (SELECT 1 FROM unnest($2::text[], $3::text[]) AS v(unit_code, account)"
+					  "  WHERE v.unit_code = a.unit_code AND v.account = a.account)",
+					  acc, 3);
+			if (!res)
+				goto out;
+			PQclear(res);
+		}
 		res = exec_arrays(imp, conn,
 				  "INSERT INTO unit_accounts (unit_code, account)"
 				  " SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
@@ -1426,7 +1451,7 @@ static bool revoke_devices(struct import *imp, PGconn *conn, struct arr *ids, co
 
 static bool write_users(struct import *imp, PGconn *conn, struct roster_report *rep)
 {
-	struct arr ins[5], upd[5], roles[2], moved, gone;
+	struct arr ins[5], upd[5], roles[2], changed_roles[2], moved, gone;
 	PGresult *res = NULL;
 	const PGresult *d = imp->db_users;
 	bool ok = false;
@@ -1435,8 +1460,10 @@ static bool write_users(struct import *imp, PGconn *conn, struct roster_report *
 		arr_init(&ins[i]);
 		arr_init(&upd[i]);
 	}
-	arr_init(&roles[0]);
-	arr_init(&roles[1]);
+	for (int i = 0; i < 2; i++) {
+		arr_init(&roles[i]);
+		arr_init(&changed_roles[i]);
+	}
 	arr_init(&moved);
 	arr_init(&gone);
 	for (int i = 0; i < PQntuples(imp->db_members); i++) {
@@ -1514,16 +1541,23 @@ static bool write_users(struct import *imp, PGconn *conn, struct roster_report *
 		snprintf(mask, sizeof(mask), "%u", r->roles);
 		arr_addll(&roles[0], r->id);
 		arr_add(&roles[1], mask);
+		if (r->action == USER_CREATE)
+			continue;
+		arr_addll(&changed_roles[0], r->id);
+		arr_add(&changed_roles[1], mask);
 	}
-	if (roles[0].n) {
+	if (changed_roles[0].n) {
 		res = exec_arrays(imp, conn,
 				  "DELETE FROM user_roles r USING unnest($1::bigint[], $2::int[]) AS v(id, mask)"
 				  " WHERE r.user_id = v.id AND (v.mask & CASE r.role WHEN 'account_holder' THEN 1"
 				  " WHEN 'chief_accountant' THEN 2 ELSE 4 END) = 0",
-				  roles, 2);
+				  changed_roles, 2);
 		if (!res)
 			goto out;
 		PQclear(res);
+		res = NULL;
+	}
+	if (roles[0].n) {
 		res = exec_arrays(imp, conn,
 				  "INSERT INTO user_roles (user_id, role)"
 				  " SELECT v.id, x.role FROM unnest($1::bigint[], $2::int[]) AS v(id, mask)"
@@ -1564,8 +1598,10 @@ out:
 		arr_free(&ins[i]);
 		arr_free(&upd[i]);
 	}
-	arr_free(&roles[0]);
-	arr_free(&roles[1]);
+	for (int i = 0; i < 2; i++) {
+		arr_free(&roles[i]);
+		arr_free(&changed_roles[i]);
+	}
 	arr_free(&moved);
 	arr_free(&gone);
 	return ok;
