@@ -58,6 +58,14 @@ struct config {
 	long long alerts_reroute_max_age_hours;
 	long long alerts_privacy_mode; /* 0 off, 1 on (a unit can also turn it on for itself) */
 
+	long long push_provider; /* 0 live, 1 log */
+	long long push_workers;
+	long long push_batch_size;
+	long long push_lease_seconds;
+	long long push_max_attempts;
+	long long push_max_age_seconds;
+	long long push_poll_interval_ms;
+
 	long long events_retention_months; /* 0 = keep forever */
 	long long events_partitions_ahead_months;
 	long long events_maintenance_interval_seconds;

@@ -225,6 +225,13 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	out->other_devices_alerted = alert_other_devices(conn, user_id, device_id, label);
 	if (out->other_devices_alerted < 0)
 		goto rollback;
+	if (out->other_devices_alerted > 0) {
+		res = db_exec(conn, "SELECT pg_notify('alertd_outbox', '')", 0, NULL); /* wakes dispatchers at commit */
+		if (!res)
+			goto rollback;
+		PQclear(res);
+		res = NULL;
+	}
 	out->reason = "ok";
 	if (!audit(conn, actor, "activation.redeem", login, "ok", "ok") || !run(conn, "COMMIT"))
 		goto rollback;

@@ -21,6 +21,7 @@
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_formats[] = { "json", "text", NULL };
 static const char *const on_off[] = { "off", "on", NULL };
+static const char *const push_providers[] = { "live", "log", NULL };
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -107,6 +108,22 @@ static const struct config_option options[] = {
 	{ "alerts", "privacy_mode", CONFIG_ENUM, 0, 0, "off", on_off, true, false,
 	  "on: every push carries only a generic text and the alert id (units can also opt in alone).",
 	  OFF(alerts_privacy_mode) },
+	{ "push", "provider", CONFIG_ENUM, 0, 0, "live", push_providers, true, false,
+	  "live: FCM and APNs; log: log what would be sent and record it as sent (development).",
+	  OFF(push_provider) },
+	{ "push", "workers", CONFIG_INT, 1, 32, "2", NULL, true, false,
+	  "Dispatcher threads per instance, each claiming outbox rows with its own connection.", OFF(push_workers) },
+	{ "push", "batch_size", CONFIG_INT, 1, 5000, "200", NULL, true, false,
+	  "Outbox rows a dispatcher thread claims at once.", OFF(push_batch_size) },
+	{ "push", "lease_seconds", CONFIG_INT, 5, 3600, "60", NULL, true, false,
+	  "A claimed row not recorded within this time is claimed again (crashed instance).", OFF(push_lease_seconds) },
+	{ "push", "max_attempts", CONFIG_INT, 1, 100, "10", NULL, true, false,
+	  "After this many attempts a row ends as failed with its last reason.", OFF(push_max_attempts) },
+	{ "push", "max_age_seconds", CONFIG_INT, 60, 604800, "86400", NULL, true, false,
+	  "A row older than this ends as failed instead of being retried.", OFF(push_max_age_seconds) },
+	{ "push", "poll_interval_ms", CONFIG_INT, 10, 60000, "1000", NULL, true, false,
+	  "Fallback polling of the outbox; new rows normally wake the dispatcher at once (LISTEN/NOTIFY).",
+	  OFF(push_poll_interval_ms) },
 	{ "events", "retention_months", CONFIG_INT, 0, 240, "24", NULL, true, false,
 	  "Drop monthly event partitions older than this many months; 0 keeps events forever.",
 	  OFF(events_retention_months) },

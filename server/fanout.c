@@ -409,6 +409,13 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 	if (!res)
 		goto out;
 	*alerts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (strtoll(PQgetvalue(res, 0, 1), NULL, 10) > 0) {
+		/* delivered to listening dispatchers when this transaction commits, not before */
+		PGresult *note = db_exec(conn, "SELECT pg_notify('alertd_outbox', '')", 0, NULL);
+		if (!note)
+			goto out;
+		PQclear(note);
+	}
 	ok = true;
 out:
 	for (int r = 0; rcs && rec && r < PQntuples(rec); r++) {

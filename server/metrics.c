@@ -48,6 +48,8 @@ static const struct {
 	[METRIC_INGEST_COMMITTED_EVENTS] = { "alertd_ingest_committed_events_total", "",
 					     "Events sent in those transactions, including duplicates and repeat rounds (divide for the mean batch)." },
 	[METRIC_ALERTS_CREATED] = { "alertd_alerts_created_total", "", "Alerts created for people (with their outbox rows)." },
+	[METRIC_PUSH_SENT] = { "alertd_push_total", "result=\"sent\"", "Outbox rows finished by this instance's dispatcher." },
+	[METRIC_PUSH_FAILED] = { "alertd_push_total", "result=\"failed\"", NULL },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "dispatch.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -24,6 +25,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STARTUP_POOL_WAIT_MS 5000
 /* after the writer stops, time for the answers it released to be sent */
@@ -73,6 +75,8 @@ int serve_run(const struct config *cfg)
 	struct secrets_kek kek;
 	bool have_kek = false;
 	struct maintenance *upkeep = NULL;
+	struct dispatcher *dispatcher = NULL;
+	char instance[96], host[64] = "host";
 	struct http_server *srv = NULL;
 	sigset_t stop_signals;
 	int sig = 0, rc = 1;
@@ -114,6 +118,12 @@ int serve_run(const struct config *cfg)
 		log_error("serve: out of memory or threads");
 		goto out;
 	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
+	if (!dispatch_start(cfg, app.metrics, instance, &dispatcher)) {
+		log_error("serve: out of memory or threads");
+		goto out;
+	}
 	if (!http_start(&app, &srv))
 		goto out;
 	{
@@ -142,6 +152,7 @@ int serve_run(const struct config *cfg)
 out:
 	http_stop(srv);
 	ingest_writer_stop(app.ingest);
+	dispatch_stop(dispatcher);
 	maintenance_stop(upkeep);
 	db_pool_free(app.db);
 	source_cache_free(app.sources);

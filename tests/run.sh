@@ -55,7 +55,7 @@ if ! pgcluster_init "$ALERTD_TEST_PGDIR" || ! pgcluster_start "$ALERTD_TEST_PGDI
 fi
 
 echo "== integration tests (tests/integration, real PostgreSQL, real HTTP)"
-for f in tests/integration/*.test.js; do
+for f in tests/integration/*.test.js tests/mock/*.selftest.js; do
 	out="$tmp/node-$(basename "$f").tap"
 	node --test --test-reporter=tap "$f" >"$out" 2>&1
 	code=$?

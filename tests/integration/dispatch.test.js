@@ -1,0 +1,123 @@
+'use strict';
+// dispatch.test.js - the outbox dispatcher with the log provider: rows are
+// claimed with a lease, sent once, recorded with the alert's delivery state;
+// new rows wake it at once (LISTEN/NOTIFY); two instances never send the same
+// row; a crashed instance's expired leases are taken over.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+
+let db, kek, secret;
+
+function q(sql) {
+  return h.psql(db, sql);
+}
+
+function sentLines(srv) {
+  return srv.logLines().filter((l) => l.msg === 'push (log provider)');
+}
+
+// n alerts for user c.acct (2 devices) -> 2n outbox rows, inserted directly.
+function makeOutbox(n) {
+  q(`WITH a AS (INSERT INTO alerts (user_id, unit_code, office_code, kind, lang, title, body)
+       SELECT u.id, '1000001', '0011', 'balance.changed', 'vi', 'Biến động số dư', 'TK …2345: +' || g || ' VND'
+       FROM users u, generate_series(1, ${n}) g WHERE u.dvctt_login = 'c.acct' RETURNING id, user_id)
+     INSERT INTO push_outbox (alert_id, device_id, provider)
+     SELECT a.id, d.id, CASE d.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END FROM a JOIN devices d ON d.user_id = a.user_id AND d.state = 'active'`);
+}
+
+const pushConfig = (extra = {}) => h.ingestConfig(db, kek, { push: { provider: 'log', poll_interval_ms: 30000, ...extra } });
+
+test.before(() => {
+  db = h.createDatabase('dispatch');
+  kek = h.createKek();
+  h.migrate(db);
+  q(`INSERT INTO offices (code, name, level) VALUES ('0011', 'KBNN khu vực I', 1);
+     INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011');
+     INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('b.chief', '1000001', 'Lê Văn Cường'), ('c.acct', '1000001', 'Phạm Thu Hà');
+     INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-secret-token-b1' FROM users WHERE dvctt_login = 'b.chief';
+     INSERT INTO devices (user_id, platform, push_token) SELECT id, 'ios', 'apns-secret-token-c1' FROM users WHERE dvctt_login = 'c.acct';
+     INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-secret-token-c2' FROM users WHERE dvctt_login = 'c.acct';`);
+  secret = h.sourceCmd(db, kek, ['add', 'tabmis']).secret;
+});
+
+test('an ingested event is pushed at once (woken by NOTIFY, not polling) and recorded as sent', async () => {
+  const srv = await h.startServer({ db, config: pushConfig() });
+  try {
+    const ev = h.balanceEvent();
+    const t0 = Date.now();
+    const r = await h.postSigned(srv, 'tabmis', secret, ev);
+    assert.equal(r.status, 202, r.body);
+    const eid = q(`SELECT id FROM events WHERE external_id = '${ev.id}'`);
+    await h.eventually(() => q(`SELECT count(*) FILTER (WHERE o.state = 'sent') = 3 AND count(*) = 3 FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${eid}`) === 't', 5000, 50);
+    assert.ok(Date.now() - t0 < 5000, 'sent long before the 30 s poll');
+    assert.equal(q(`SELECT string_agg(DISTINCT delivery_state, ',') FROM alerts WHERE event_id = ${eid}`), 'sent');
+    const rows = q(`SELECT count(*) FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${eid}
+      AND o.sent_at IS NOT NULL AND o.provider_message_id LIKE 'log-%' AND o.leased_by IS NULL AND o.attempts = 1`);
+    assert.equal(rows, '3');
+    const logs = srv.logs();
+    assert.ok(!logs.includes('secret-token'), 'a push token reached the log');
+    assert.ok(!logs.includes('1.500.000'), 'message text reached the log');
+    const m = await h.request(srv.url, 'GET', '/healthz');
+    assert.equal(m.status, 200);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('a row whose device was revoked meanwhile ends failed, and the alert is partial', async () => {
+  makeOutbox(1);
+  const alertId = q("SELECT max(id) FROM alerts");
+  q(`UPDATE devices SET state = 'revoked', state_reason = 'logout' WHERE push_token = 'apns-secret-token-c1'`);
+  const srv = await h.startServer({ db, config: pushConfig({ poll_interval_ms: 100 }) });
+  try {
+    await h.eventually(() => q(`SELECT bool_and(state <> 'pending') FROM push_outbox WHERE alert_id = ${alertId}`) === 't', 5000, 50);
+    assert.equal(q(`SELECT string_agg(provider || ':' || state || ':' || COALESCE(last_error, '-'), ',' ORDER BY provider) FROM push_outbox WHERE alert_id = ${alertId}`),
+      'apns:failed:device_not_active,fcm:sent:-');
+    assert.equal(q(`SELECT delivery_state FROM alerts WHERE id = ${alertId}`), 'partial');
+  } finally {
+    q(`UPDATE devices SET state = 'active', state_reason = NULL WHERE push_token = 'apns-secret-token-c1'`);
+    await srv.stop();
+  }
+});
+
+test('two instances on one database deliver every row exactly once', async () => {
+  const before = Number(q('SELECT count(*) FROM push_outbox'));
+  const a = await h.startServer({ db, config: pushConfig({ batch_size: 50, poll_interval_ms: 50 }) });
+  const b = await h.startServer({ db, config: pushConfig({ batch_size: 50, poll_interval_ms: 50 }) });
+  try {
+    makeOutbox(1000); // 2,000 rows
+    await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '0', 30000, 100);
+  } finally {
+    // stopped first, so every log line they wrote has been read
+    await a.stop();
+    await b.stop();
+  }
+  const total = Number(q('SELECT count(*) FROM push_outbox')) - before;
+  const ids = [...sentLines(a), ...sentLines(b)].map((l) => l.outbox_id);
+  assert.equal(new Set(ids).size, ids.length, 'a row was sent twice');
+  assert.equal(ids.length, total, `${ids.length} sends for ${total} rows`);
+  assert.ok(sentLines(a).length > 0 && sentLines(b).length > 0, 'both instances took part');
+  assert.equal(q("SELECT count(*) FROM push_outbox WHERE state = 'sent' AND attempts <> 1"), '0');
+});
+
+test("a crashed instance's rows are taken over once their lease expires, not before", async () => {
+  makeOutbox(5); // 10 rows
+  // as if an instance claimed them and died: one lease still running, one expired
+  q(`UPDATE push_outbox SET leased_by = 'dead-host:1/0', leased_until = now() + interval '1 hour', attempts = 1
+     WHERE id IN (SELECT id FROM push_outbox WHERE state = 'pending' ORDER BY id LIMIT 4)`);
+  q(`UPDATE push_outbox SET leased_by = 'dead-host:1/0', leased_until = now() - interval '1 second', attempts = 1
+     WHERE state = 'pending' AND leased_by IS NULL`);
+  const srv = await h.startServer({ db, config: pushConfig({ poll_interval_ms: 100 }) });
+  try {
+    await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '4', 5000, 50);
+    await h.sleep(500);
+    assert.equal(q("SELECT count(*) FROM push_outbox WHERE state = 'pending' AND leased_by = 'dead-host:1/0'"), '4', 'a live lease was taken');
+    assert.equal(q("SELECT count(*) FROM push_outbox WHERE state = 'sent' AND attempts = 2"), '6');
+    q("UPDATE push_outbox SET leased_until = now() - interval '1 second' WHERE leased_by = 'dead-host:1/0'");
+    await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '0', 5000, 50);
+  } finally {
+    await srv.stop();
+  }
+});
