@@ -51,6 +51,7 @@ struct config {
 	long long app_activation_per_ip_per_minute;
 	long long app_activation_per_login_per_minute;
 	long long coverage_active_days;
+	long long admin_requests_per_ip_per_minute;
 
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;

@@ -62,7 +62,15 @@ bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, stru
  */
 void ingest_writer_submit(struct ingest_writer *w, struct ingest_job *job);
 
-/* Finish the queued jobs, stop the thread, close the connection, free w. */
+/*
+ * Finish the queued jobs and join the threads. Afterwards w stays valid:
+ * ingest_writer_submit() answers every new job INGEST_UNAVAILABLE at once,
+ * so HTTP threads still serving keep-alive connections never touch freed
+ * memory. Idempotent.
+ */
+void ingest_writer_drain(struct ingest_writer *w);
+
+/* Drain (if not yet done) and free w; only once no HTTP thread can submit. */
 void ingest_writer_stop(struct ingest_writer *w);
 
 const char *ingest_status_name(enum ingest_status st);

@@ -197,10 +197,17 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	res = db_exec(conn,
 		      "UPDATE devices SET state = 'revoked', state_reason = 'push_token_reused',"
 		      " access_token_hash = NULL, access_token_expires_at = NULL"
-		      " WHERE platform = $1::device_platform AND push_token = $2 AND state = 'active'",
+		      " WHERE platform = $1::device_platform AND push_token = $2 AND state = 'active' RETURNING id",
 		      2, p5);
 	if (!res)
 		goto rollback;
+	/* the phone's token moves to this verified activation; the binding it ends is audited */
+	for (int r = 0; r < PQntuples(res); r++) {
+		char target[48];
+		snprintf(target, sizeof(target), "device %s", PQgetvalue(res, r, 0));
+		if (!audit(conn, actor, "device.revoke", target, "ok", "push_token_reused"))
+			goto rollback;
+	}
 	PQclear(res);
 	tokens_generate("at", out->access_token);
 	tokens_hash(out->access_token, strlen(out->access_token), th);

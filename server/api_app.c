@@ -7,6 +7,7 @@
  */
 #include "api_app.h"
 #include "activation.h"
+#include "audit.h"
 #include "app.h"
 #include "config.h"
 #include "db.h"
@@ -375,13 +376,42 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 	snprintf(id, sizeof(id), "%lld", req->principal_id);
 	snprintf(ttl, sizeof(ttl), "%lld", app->cfg->app_token_ttl_days);
 	const char *params[7] = { id, dev.push_token, dev.app_version, dev.os_version, dev.locale, ttl, dev.model };
-	PQclear(db_exec(conn, "BEGIN", 0, NULL));
-	/* a push token belongs to one device: another active device holding it loses it */
+	res = db_exec(conn, "BEGIN", 0, NULL);
+	if (!res)
+		goto rollback;
+	PQclear(res);
+	/*
+	 * A push token belongs to one device. A heartbeat may move it only
+	 * between the caller's own devices: taking it from another user's phone
+	 * would silence that person's alerts, so that needs an activation code.
+	 */
+	res = db_exec(conn,
+		      "SELECT count(*) FROM devices o JOIN devices me ON me.id = $1"
+		      " WHERE $2::text IS NOT NULL AND o.id <> me.id AND o.platform = me.platform"
+		      " AND o.push_token = $2 AND o.state = 'active' AND o.user_id <> me.user_id",
+		      2, params);
+	if (!res)
+		goto rollback;
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0) {
+		struct audit_entry e = { .actor_kind = "app", .actor_id = id, .action = "device.push_token_conflict",
+					 .outcome = "denied", .ip = req->remote, .request_id = req->request_id };
+		PQclear(res);
+		res = NULL;
+		if (!audit_write(conn, &e) || !(res = db_exec(conn, "COMMIT", 0, NULL)))
+			goto rollback;
+		PQclear(res);
+		res = NULL;
+		http_resp_problem(resp, req, PROBLEM_CONFLICT,
+				  "this push token is registered to another account; activate this phone with a code instead",
+				  NULL);
+		goto out;
+	}
+	PQclear(res);
 	res = db_exec(conn,
 		      "UPDATE devices o SET state = 'revoked', state_reason = 'push_token_reused',"
 		      " access_token_hash = NULL, access_token_expires_at = NULL"
 		      " FROM devices me WHERE me.id = $1 AND $2::text IS NOT NULL AND o.id <> me.id"
-		      " AND o.platform = me.platform AND o.push_token = $2 AND o.state = 'active'",
+		      " AND o.platform = me.platform AND o.push_token = $2 AND o.state = 'active' AND o.user_id = me.user_id",
 		      2, params);
 	if (!res)
 		goto rollback;
@@ -413,21 +443,30 @@ out:
 	json_decref(body);
 }
 
-/* Revoke device id if it belongs to user; true when a row changed. *found false means 404. */
-static bool revoke(PGconn *conn, long long user_id, long long device_id, const char *reason, bool *found)
+/*
+ * Revoke device id if it belongs to user, with its audit entry, in one
+ * statement. *found false means 404 (not the user's device).
+ */
+static bool revoke(PGconn *conn, const struct http_req *req, long long device_id, const char *reason, bool *found)
 {
 	char uid[24], did[24];
+	long long user_id = req->principal_user_id;
 
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(did, sizeof(did), "%lld", device_id);
-	const char *params[3] = { did, uid, reason };
+	char actor[24];
+	snprintf(actor, sizeof(actor), "%lld", req->principal_id);
+	const char *params[6] = { did, uid, reason, actor, req->remote, req->request_id };
 	PGresult *res = db_exec(conn,
 				"WITH d AS (SELECT id, state FROM devices WHERE id = $1 AND user_id = $2 FOR UPDATE)"
 				" , u AS (UPDATE devices x SET state = 'revoked', state_reason = $3,"
 				"   access_token_hash = NULL, access_token_expires_at = NULL"
 				"   FROM d WHERE x.id = d.id AND d.state <> 'revoked' RETURNING x.id)"
-				" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u)",
-				3, params);
+				" , a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details)"
+				"   SELECT 'app', $4, 'device.revoke', 'device ' || u.id, 'ok', $5, $6,"
+				"   jsonb_build_object('reason', $3::text) FROM u RETURNING id)"
+				" SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM a)",
+				6, params);
 
 	if (!res)
 		return false;
@@ -447,7 +486,7 @@ void api_app_device_delete(const struct app *app, struct http_req *req, struct h
 		unavailable(req, resp);
 		goto out;
 	}
-	if (!revoke(conn, req->principal_user_id, req->principal_id, "logout", &found))
+	if (!revoke(conn, req, req->principal_id, "logout", &found))
 		goto out;
 	http_resp_body(resp, 204, NULL, NULL, 0);
 out:
@@ -500,7 +539,7 @@ void api_app_devices_delete(const struct app *app, struct http_req *req, struct 
 		unavailable(req, resp);
 		goto out;
 	}
-	if (!revoke(conn, req->principal_user_id, id, "revoked_by_user", &found))
+	if (!revoke(conn, req, id, "revoked_by_user", &found))
 		goto out;
 	if (!found) /* another user's device, or none: indistinguishable */
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);

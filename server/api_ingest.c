@@ -23,7 +23,6 @@
 #include <time.h>
 
 #define RETRY_AFTER_SECONDS "5"
-#define MONTH_US (30LL * 24 * 3600 * 1000000)
 
 struct pending {
 	struct ingest_job job;
@@ -43,9 +42,28 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*
+ * The oldest event still inside retention, as an age: retention drops whole
+ * Vietnam-time months (maintenance.c), keeping the month that holds "today
+ * minus retention_months". An older event would lose its idempotency key
+ * at the next upkeep, and a re-delivery could then alert people twice.
+ */
 static int64_t max_age_us(const struct app *app)
 {
-	return app->cfg->events_retention_months > 0 ? app->cfg->events_retention_months * MONTH_US : 0;
+	long long months = app->cfg->events_retention_months;
+	time_t now = time(NULL), local = now + 7 * 3600;
+	struct tm tm, cut;
+
+	if (months <= 0)
+		return 0;
+	gmtime_r(&local, &tm);
+	long long index = (long long)tm.tm_year * 12 + tm.tm_mon - months;
+	memset(&cut, 0, sizeof(cut));
+	cut.tm_year = (int)(index / 12);
+	cut.tm_mon = (int)(index % 12);
+	cut.tm_mday = 1;
+	time_t cutoff = timegm(&cut) - 7 * 3600; /* midnight on the 1st, Vietnam time */
+	return ((int64_t)now - (int64_t)cutoff) * 1000000;
 }
 
 /* The element alertd_ingest_batch() takes for one event. NULL on allocation failure. */

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "ratelimit.h"
 #include "tokens.h"
 #include "http.h"
 #include "log.h"
@@ -94,7 +95,7 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 	return INGEST_AUTH_DENIED;
 }
 
-enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE };
+enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED };
 #define POOL_WAIT_MS 2000
 
 /* Admin API key; the check itself writes the audit entry for this use. */
@@ -108,6 +109,15 @@ static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
 
 	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "ak"))
 		return BEARER_DENIED;
+	unsigned char ip_hash[crypto_hash_sha256_BYTES];
+	int64_t key;
+	int retry;
+	struct timespec now;
+	crypto_hash_sha256(ip_hash, (const unsigned char *)req->remote, strlen(req->remote));
+	memcpy(&key, ip_hash, sizeof(key));
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!ratelimit_take(app->admin_by_ip, key, 1, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &retry))
+		return BEARER_THROTTLED;
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
@@ -191,6 +201,11 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 		b = kind == AUTH_ADMIN ? admin_key(app, req) : app_token(app, req);
 		if (b == BEARER_UNAVAILABLE) {
 			unavailable(req, resp);
+			return false;
+		}
+		if (b == BEARER_THROTTLED) {
+			http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many admin requests from this address", NULL);
+			http_resp_header(resp, "Retry-After", "60");
 			return false;
 		}
 		ok = b == BEARER_OK;

@@ -56,9 +56,16 @@ static void on_notice(void *arg, const char *message)
 
 static PGconn *connect_with(const char *conninfo, const char *timeout)
 {
-	/* connect_timeout first: a value inside conninfo overrides it, per libpq's last-wins rule */
-	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *vals[] = { timeout, "alertd", conninfo, NULL };
+	/*
+	 * Defaults first: a value inside conninfo overrides them (libpq's
+	 * last-wins rule). Keepalives and tcp_user_timeout notice a half-open
+	 * TCP connection (failover) within about a minute; statement_timeout
+	 * bounds any query, so no thread waits on the database forever.
+	 */
+	const char *keys[] = { "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+			       "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options", "dbname", NULL };
+	const char *vals[] = { timeout, "alertd", "1", "30", "10", "3", "30000", "-c statement_timeout=60000",
+			       conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 
 	if (!conn) {
@@ -173,48 +180,70 @@ static void give_back(struct db_pool *pool, struct db_slot *slot, bool failed_co
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/*
+ * Slots are owned by one borrower at a time, but db_release() scans every
+ * slot's conn pointer, so each write to slot->conn happens under the lock;
+ * connecting and closing (slow) happen outside it.
+ */
 PGconn *db_acquire(struct db_pool *pool, int wait_ms)
 {
 	struct db_slot *slot = take_slot(pool, wait_ms);
+	PGconn *stale = NULL, *conn;
 
 	if (!slot) {
 		log_warn("database: no pool connection free within %d ms", wait_ms);
 		return NULL;
 	}
-	if (slot->conn && !db_broken(slot->conn))
-		return slot->conn;
-	if (slot->conn) {
-		PQfinish(slot->conn);
-		slot->conn = NULL;
-	}
 	pthread_mutex_lock(&pool->lock);
-	bool backing_off = pool->last_failure_ms && now_ms() - pool->last_failure_ms < RECONNECT_BACKOFF_MS;
+	conn = slot->conn;
+	if (conn && db_broken(conn)) {
+		stale = conn;
+		slot->conn = conn = NULL;
+	}
+	bool backing_off = !conn && pool->last_failure_ms && now_ms() - pool->last_failure_ms < RECONNECT_BACKOFF_MS;
 	pthread_mutex_unlock(&pool->lock);
+	if (stale)
+		PQfinish(stale);
+	if (conn)
+		return conn;
 	if (!backing_off)
-		slot->conn = connect_with(pool->conninfo, pool->timeout);
-	if (!slot->conn) {
+		conn = connect_with(pool->conninfo, pool->timeout);
+	if (!conn) {
 		give_back(pool, slot, !backing_off);
 		return NULL;
 	}
-	return slot->conn;
+	pthread_mutex_lock(&pool->lock);
+	slot->conn = conn;
+	pthread_mutex_unlock(&pool->lock);
+	return conn;
 }
 
 void db_release(struct db_pool *pool, PGconn *conn)
 {
+	PGconn *close_it = NULL;
+
 	if (!conn)
 		return;
+	/* A connection left mid-transaction or broken is not safe to reuse. */
+	bool discard = db_broken(conn) || PQtransactionStatus(conn) != PQTRANS_IDLE;
+	pthread_mutex_lock(&pool->lock);
 	for (int i = 0; i < pool->size; i++) {
 		struct db_slot *slot = &pool->slots[i];
 		if (slot->conn != conn)
 			continue;
-		/* A connection left mid-transaction or broken is not safe to reuse. */
-		if (db_broken(conn) || PQtransactionStatus(conn) != PQTRANS_IDLE) {
-			PQfinish(conn);
+		if (discard) {
+			close_it = conn;
 			slot->conn = NULL;
 		}
-		give_back(pool, slot, false);
+		slot->busy = false;
+		pool->in_use--;
+		pthread_cond_signal(&pool->freed);
+		pthread_mutex_unlock(&pool->lock);
+		if (close_it)
+			PQfinish(close_it);
 		return;
 	}
+	pthread_mutex_unlock(&pool->lock);
 	log_error("database: release of a connection not from this pool");
 }
 

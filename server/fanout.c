@@ -444,7 +444,10 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, l
 
 	*routed = *alerts = 0;
 	snprintf(hours, sizeof(hours), "%lld", cfg->alerts_reroute_max_age_hours);
-	PQclear(db_exec(conn, "BEGIN", 0, NULL));
+	PGresult *begin = db_exec(conn, "BEGIN", 0, NULL);
+	if (!begin)
+		return false;
+	PQclear(begin);
 	/* every unrouted event whose unit is now known gets routed; only young ones get alerts */
 	const char *params[1] = { hours };
 	res = db_exec(conn,

@@ -25,10 +25,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	MHD_socket quiesced; /* closed only after MHD_stop_daemon, as libmicrohttpd requires */
 	const struct app *app;
 	atomic_int inflight;
 };
@@ -43,6 +45,8 @@ struct request_ctx {
 	char allow[64];
 	bool responded;
 	bool too_large;
+	bool authenticated; /* header credentials already checked, before the body */
+	size_t drained;	    /* bytes discarded past the cap */
 	int sent_status;
 	http_resume_fn resume_fn; /* set while suspended */
 	void *resume_arg;
@@ -305,7 +309,7 @@ static void dispatch(struct request_ctx *rc)
 
 	rc->req.body = rc->body.data ? rc->body.data : "";
 	rc->req.body_len = rc->body.len;
-	if (!auth_check(app, &rc->req, route->auth, &rc->resp))
+	if (!rc->authenticated && !auth_check(app, &rc->req, route->auth, &rc->resp))
 		return;
 	route->handler(app, &rc->req, &rc->resp);
 }
@@ -343,6 +347,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			http_resp_header(&rc->resp, MHD_HTTP_HEADER_ALLOW, rc->allow);
 			return send_response(rc);
 		}
+		/* credentials carried in headers are checked before a byte of the body is read */
+		enum auth_kind kind = rc->req.match.route->auth;
+		if (kind == AUTH_ADMIN || kind == AUTH_APP || kind == AUTH_METRICS) {
+			if (!auth_check(app, &rc->req, kind, &rc->resp))
+				return send_response(rc);
+			rc->authenticated = true;
+		}
 		return MHD_YES;
 	}
 	if (rc->responded) {
@@ -358,7 +369,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_data_size > 0) {
 		if (!rc->too_large && !buf_append(&rc->body, upload_data, *upload_data_size))
-			rc->too_large = true; /* keep draining so the client can read the 413 */
+			rc->too_large = true; /* keep draining a while, so the client can read the 413 */
+		if (rc->too_large) {
+			rc->drained += *upload_data_size;
+			if (rc->drained > rc->body.limit)
+				return MHD_NO; /* a client streaming on and on past the cap: close the connection */
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -425,6 +441,7 @@ bool http_start(const struct app *app, struct http_server **out)
 	if (!srv)
 		return false;
 	srv->app = app;
+	srv->quiesced = MHD_INVALID_SOCKET;
 	atomic_init(&srv->inflight, 0);
 	if (cfg->http_listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -449,10 +466,14 @@ bool http_start(const struct app *app, struct http_server **out)
 
 void http_quiesce(struct http_server *srv)
 {
-	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	srv->quiesced = MHD_quiesce_daemon(srv->daemon);
+	/*
+	 * Stop listening now, so new clients are refused rather than left in the
+	 * backlog, but keep the descriptor open until MHD_stop_daemon: its
+	 * threads may still refer to it, and a closed number could be reused.
+	 */
+	if (srv->quiesced != MHD_INVALID_SOCKET)
+		shutdown(srv->quiesced, SHUT_RDWR);
 }
 
 bool http_drain(struct http_server *srv, int grace_ms)
@@ -474,5 +495,7 @@ void http_stop(struct http_server *srv)
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->daemon);
+	if (srv->quiesced != MHD_INVALID_SOCKET)
+		close(srv->quiesced);
 	free(srv);
 }

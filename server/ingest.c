@@ -300,14 +300,14 @@ static void process(struct writer_thread *t, struct ingest_job *batch)
 {
 	enum batch_outcome outcome = store(t, batch, NULL);
 
-	if (outcome == BATCH_FAILED && batch->next) {
-		/* isolate the job the database refused; the others still commit */
-		for (struct ingest_job *j = batch; j; j = j->next)
-			store(t, j, j->next);
-	}
+	bool isolate = outcome == BATCH_FAILED && batch->next;
+
 	for (struct ingest_job *j = batch, *next; j; j = next) {
 		next = j->next;
-		finish(t->w, j, outcome == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
+		enum batch_outcome own = outcome;
+		if (isolate) /* the database refused the batch: retry each job alone so one bad job cannot sink the rest */
+			own = store(t, j, next);
+		finish(t->w, j, own == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
 	}
 }
 
@@ -418,7 +418,7 @@ void ingest_writer_submit(struct ingest_writer *w, struct ingest_job *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
-void ingest_writer_stop(struct ingest_writer *w)
+void ingest_writer_drain(struct ingest_writer *w)
 {
 	if (!w)
 		return;
@@ -429,9 +429,18 @@ void ingest_writer_stop(struct ingest_writer *w)
 	for (size_t i = 0; w->threads && i < w->nthreads; i++) {
 		if (w->threads[i].started)
 			pthread_join(w->threads[i].thread, NULL);
+		w->threads[i].started = false;
 		if (w->threads[i].conn)
 			PQfinish(w->threads[i].conn);
+		w->threads[i].conn = NULL;
 	}
+}
+
+void ingest_writer_stop(struct ingest_writer *w)
+{
+	if (!w)
+		return;
+	ingest_writer_drain(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w->threads);

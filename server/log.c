@@ -100,6 +100,14 @@ static void emit_json(enum log_level level, const char *ts, const char *msg,
 	free(nl);
 }
 
+/* Control characters (a percent-decoded %0A in a URL, say) would forge lines: show them escaped. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void emit_text(enum log_level level, const char *ts, const char *msg,
 		      const struct log_field *fields, int n)
 {
@@ -128,6 +136,8 @@ static void emit_text(enum log_level level, const char *ts, const char *msg,
 	}
 	if (off >= sizeof(buf) - 1)
 		off = sizeof(buf) - 2;
+	buf[off] = '\0';
+	sanitize(buf);
 	buf[off++] = '\n';
 	write_all(buf, off);
 }

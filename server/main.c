@@ -67,6 +67,8 @@ static int cmd_migrate(const struct config *cfg)
 		fprintf(stderr, "alertd: migrate: cannot connect to the database\n");
 		return 1;
 	}
+	/* a migration may rewrite a large table: no statement timeout here */
+	PQclear(PQexec(conn, "SET statement_timeout = 0"));
 	bool ok = migrate_apply(conn, &applied, err, sizeof(err));
 	PQfinish(conn);
 	if (!ok) {

@@ -51,7 +51,10 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, 
 	*skipped = false;
 	snprintf(months, sizeof(months), "%lld", cfg->events_partitions_ahead_months + 1);
 	snprintf(retention, sizeof(retention), "%lld", cfg->events_retention_months);
-	PQclear(db_exec(conn, "BEGIN", 0, NULL));
+	PGresult *begin = db_exec(conn, "BEGIN", 0, NULL);
+	if (!begin)
+		goto fail;
+	PQclear(begin);
 	if (!single_int(conn, "SELECT pg_try_advisory_xact_lock(" MAINTENANCE_LOCK_KEY ")", 0, NULL, &ok)) {
 		if (!ok)
 			goto fail;

@@ -1737,7 +1737,9 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	if (!exec_ok(conn, "SELECT pg_advisory_xact_lock(" ROSTER_LOCK_KEY ")"))
 		goto fail;
 	/* big set-based statements: hash joins in memory, no JIT compile time (both end with the transaction) */
-	if (!exec_ok(conn, "SET LOCAL work_mem = '64MB'") || !exec_ok(conn, "SET LOCAL jit = off"))
+	/* a national import takes longer than the connection's default statement timeout */
+	if (!exec_ok(conn, "SET LOCAL work_mem = '64MB'") || !exec_ok(conn, "SET LOCAL jit = off") ||
+	    !exec_ok(conn, "SET LOCAL statement_timeout = 0"))
 		goto fail;
 	if (!load_offices(&imp, conn) || !check_hierarchy(&imp, conn) || imp.oom)
 		goto fail;

@@ -106,12 +106,14 @@ int serve_run(const struct config *cfg)
 					     (double)cfg->app_activation_per_ip_per_minute);
 	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
 						(double)cfg->app_activation_per_login_per_minute);
+	app.admin_by_ip = ratelimit_new((double)cfg->admin_requests_per_ip_per_minute / 60.0,
+					(double)cfg->admin_requests_per_ip_per_minute);
 	if (have_kek) {
 		tokens_code_key(&kek, app.code_key);
 		app.code_key_set = true;
 	}
 	sodium_memzero(&kek, sizeof(kek));
-	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login ||
+	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login || !app.admin_by_ip ||
 	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds,
 			 &app.db) ||
 	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
@@ -141,9 +143,12 @@ int serve_run(const struct config *cfg)
 	http_quiesce(srv);
 	if (!http_drain(srv, (int)cfg->http_shutdown_grace_seconds * 1000))
 		log_warn("shutdown grace period over; finishing queued ingest work, then closing connections");
-	/* The writer answers every job it holds (committed or 503) before it exits. */
-	ingest_writer_stop(app.ingest);
-	app.ingest = NULL;
+	/*
+	 * The writer answers every job it holds (committed or 503) and then
+	 * refuses new ones with 503; it is freed only after the HTTP server has
+	 * stopped, since keep-alive connections may still submit until then.
+	 */
+	ingest_writer_drain(app.ingest);
 	http_drain(srv, FINAL_DRAIN_MS);
 	http_stop(srv);
 	srv = NULL;
@@ -159,6 +164,7 @@ out:
 	ratelimit_free(app.ingest_limits);
 	ratelimit_free(app.activation_by_ip);
 	ratelimit_free(app.activation_by_login);
+	ratelimit_free(app.admin_by_ip);
 	sodium_memzero(app.code_key, sizeof(app.code_key));
 	metrics_free(app.metrics);
 	return rc;

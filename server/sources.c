@@ -342,9 +342,18 @@ enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, 
 		for (size_t i = 0; i < CACHE_SLOTS && !e; i++)
 			if (c->entries[i].used && strcmp(c->entries[i].name, name) == 0)
 				e = &c->entries[i];
-		if (!e) {
+		/* an unknown name may only take a free or negative slot: a flood of made-up
+		   names must not evict the real sources */
+		for (size_t i = 0; i < CACHE_SLOTS && !e; i++)
+			if (!c->entries[i].used || !c->entries[i].found)
+				e = &c->entries[i];
+		if (!e && r == SOURCE_FOUND) {
 			e = &c->entries[c->next_victim];
 			c->next_victim = (c->next_victim + 1) % CACHE_SLOTS;
+		}
+		if (!e) {
+			pthread_mutex_unlock(&c->lock);
+			return r;
 		}
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		e->used = true;

@@ -297,6 +297,47 @@ test('a push token belongs to one device: activating it for another user ends th
   assert.equal((await appGet(b.access_token, '/v1/app/me')).status, 200);
 });
 
+test('a heartbeat cannot take another user\'s push token (409, audited); their phone keeps it', async () => {
+  const victim = await activated('holder2', device({ push_token: `victim-${process.pid}` }));
+  const attacker = await activated('acct1');
+  const r = await appSend(attacker.access_token, 'PUT', '/v1/app/device', { push_token: `victim-${process.pid}` });
+  h.assertProblem(assert, r, 409, 'conflict');
+  assert.equal(h.psql(db, `SELECT state FROM devices WHERE id = ${victim.device_id}`), 'active');
+  assert.equal((await appGet(victim.access_token, '/v1/app/me')).status, 200);
+  assert.ok(Number(h.psql(db, "SELECT count(*) FROM audit_log WHERE action = 'device.push_token_conflict' AND outcome = 'denied'")) >= 1);
+  // moving a token between one's own devices is fine
+  const second = await activated('acct1', device({ push_token: `own-${process.pid}` }));
+  const move = await appSend(attacker.access_token, 'PUT', '/v1/app/device', { push_token: `own-${process.pid}` });
+  assert.equal(move.status, 200, move.body);
+  assert.equal(h.psql(db, `SELECT state_reason FROM devices WHERE id = ${second.device_id}`), 'push_token_reused');
+});
+
+test('admin requests are throttled per address before the database; an unauthenticated upload is refused before its body is read', async () => {
+  const db2 = h.createDatabase('admrl');
+  h.migrate(db2);
+  const limited = await h.startServer({ db: db2, config: h.ingestConfig(db2, kek, { admin: { requests_per_ip_per_minute: 3 } }) });
+  try {
+    const codes = [];
+    for (let i = 0; i < 5; i++) {
+      codes.push((await h.request(limited.url, 'GET', '/v1/admin/events/unrouted', { headers: { authorization: `Bearer ak_${'x'.repeat(43)}` } })).status);
+    }
+    assert.deepEqual(codes, [401, 401, 401, 429, 429]);
+    assert.equal(h.psql(db2, "SELECT count(*) FROM audit_log WHERE action = 'admin.request'"), '3', 'throttled attempts must not reach the audit log');
+    // headers announcing 100 MB to the upload route, no credentials, no body sent: answered at once
+    const reply = await new Promise((resolve, reject) => {
+      const net = require('node:net');
+      const s = net.connect(limited.port, '127.0.0.1', () => s.write('POST /v1/admin/roster HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100000000\r\n\r\n'));
+      let got = '';
+      s.on('data', (d) => { got += d.toString(); if (got.includes('\r\n\r\n')) { s.destroy(); resolve(got); } });
+      s.on('error', reject);
+      setTimeout(() => { s.destroy(); resolve(got); }, 3000);
+    });
+    assert.match(reply, /^HTTP\/1\.1 (401|429) /);
+  } finally {
+    await limited.stop();
+  }
+});
+
 test('admin routes refuse app tokens and app routes refuse admin keys', async () => {
   const d = await activated('holder1');
   h.assertProblem(assert, await h.request(srv.url, 'GET', '/v1/admin/events/unrouted', { headers: { authorization: `Bearer ${d.access_token}` } }), 401, 'unauthorized');
