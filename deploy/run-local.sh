@@ -47,6 +47,10 @@ token_sha256 = $token_hash
 
 [secrets]
 key_file = $var/secrets.key
+
+[push]
+# no FCM/APNs credentials locally: log what would be sent
+provider = log
 CONF
 )
 
