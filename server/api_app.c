@@ -276,7 +276,14 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 				  NULL);
 		goto out;
 	}
+	/*
+	 * The activation is committed: the token must reach the phone even if
+	 * this read fails (the app can ask /v1/app/me later), or the code would
+	 * be spent for nothing.
+	 */
 	who = user_and_unit(conn, outcome.user_id);
+	if (!who)
+		who = json_object();
 	if (!who)
 		goto out;
 	json_object_set_new(who, "device_id", json_integer(outcome.device_id));
