@@ -73,7 +73,7 @@ static const struct config_option options[] = {
 	  OFF(ingest_rate_limit_per_second) },
 	{ "ingest", "rate_limit_burst", CONFIG_INT, 1, 10000000, "20000", NULL, true, false,
 	  "Bucket size: events a source may send at once above the steady rate.", OFF(ingest_rate_limit_burst) },
-	{ "ingest", "writers", CONFIG_INT, 1, 16, "2", NULL, true, false,
+	{ "ingest", "writers", CONFIG_INT, 1, 16, "4", NULL, true, false,
 	  "Group-commit writer threads, each with its own database connection.", OFF(ingest_writers) },
 	{ "ingest", "group_commit_max_events", CONFIG_INT, 1, 5000, "512", NULL, true, false,
 	  "Most events the ingest writer commits in one transaction.", OFF(ingest_group_commit_max_events) },
