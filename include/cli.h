@@ -8,7 +8,12 @@
 #ifndef ALERTD_CLI_H
 #define ALERTD_CLI_H
 
+#include <stddef.h>
+
 struct config;
+
+/* Who runs the command, for the audit log: the sudo caller when there is one, else the OS user. */
+void cli_actor(char *out, size_t len);
 
 int cli_keygen(char **args, int nargs);
 int cli_source(const struct config *cfg, char **args, int nargs);

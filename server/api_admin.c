@@ -14,13 +14,7 @@
 #include <string.h>
 
 #define POOL_WAIT_MS 2000
-#define RETRY_AFTER_SECONDS "5"
 
-static void unavailable(const struct http_req *req, struct http_resp *resp)
-{
-	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
-}
 
 void api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
@@ -35,7 +29,7 @@ void api_admin_activation_code(const struct app *app, struct http_req *req, stru
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	struct activation_actor actor = { .kind = "admin_key", .id = req->principal_name, .ip = req->remote,
@@ -49,7 +43,7 @@ void api_admin_activation_code(const struct app *app, struct http_req *req, stru
 		break;
 	case ACTIVATION_DB_ERROR:
 		if (db_broken(conn))
-			unavailable(req, resp);
+			http_resp_unavailable(resp, req, NULL);
 		break;
 	}
 out:
@@ -74,7 +68,7 @@ void api_admin_unrouted(const struct app *app, struct http_req *req, struct http
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	char lim[24];

@@ -20,7 +20,6 @@
 #include <strings.h>
 
 #define POOL_WAIT_MS 2000
-#define RETRY_AFTER_SECONDS "5"
 
 static bool is_csv(const char *ct)
 {
@@ -57,8 +56,7 @@ void api_admin_roster(const struct app *app, struct http_req *req, struct http_r
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-		http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	enum roster_result r = roster_import(conn, req->body, req->body_len, dry_run, "admin_key", req->principal_name,
@@ -85,8 +83,7 @@ void api_admin_roster(const struct app *app, struct http_req *req, struct http_r
 		break;
 	case ROSTER_DB_ERROR:
 		if (db_broken(conn)) {
-			http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, "nothing was imported", NULL);
-			http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
+			http_resp_unavailable(resp, req, "nothing was imported");
 		}
 		break;
 	}

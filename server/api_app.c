@@ -23,7 +23,6 @@
 #include <time.h>
 
 #define POOL_WAIT_MS 2000
-#define RETRY_AFTER_SECONDS "5"
 
 bool api_app_path_id(const char *s, long long *out)
 {
@@ -39,11 +38,6 @@ bool api_app_path_id(const char *s, long long *out)
 	return true;
 }
 
-static void unavailable(const struct http_req *req, struct http_resp *resp)
-{
-	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
-}
 
 static void add_error(json_t *errors, const char *field, const char *message)
 {
@@ -257,7 +251,7 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	struct activation_actor actor = { .kind = "app", .id = login, .ip = req->remote, .request_id = req->request_id };
@@ -266,7 +260,7 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 						     app->cfg->app_token_ttl_days, &actor, &outcome);
 	if (r == ACTIVATION_DB_ERROR) {
 		if (db_broken(conn))
-			unavailable(req, resp);
+			http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	if (r == ACTIVATION_DENIED) {
@@ -336,7 +330,7 @@ void api_app_me(const struct app *app, struct http_req *req, struct http_resp *r
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	who = user_and_unit(conn, req->principal_user_id);
@@ -377,7 +371,7 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(id, sizeof(id), "%lld", req->principal_id);
@@ -442,7 +436,7 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 rollback:
 	PQclear(PQexec(conn, "ROLLBACK"));
 	if (db_broken(conn))
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 out:
 	PQclear(res);
 	db_release(app->db, conn);
@@ -490,7 +484,7 @@ void api_app_device_delete(const struct app *app, struct http_req *req, struct h
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	if (!revoke(conn, req, req->principal_id, "logout", &found))
@@ -510,7 +504,7 @@ void api_app_devices(const struct app *app, struct http_req *req, struct http_re
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
@@ -543,7 +537,7 @@ void api_app_devices_delete(const struct app *app, struct http_req *req, struct 
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	if (!revoke(conn, req, id, "revoked_by_user", &found))

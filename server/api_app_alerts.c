@@ -15,7 +15,6 @@
 #include <string.h>
 
 #define POOL_WAIT_MS 2000
-#define RETRY_AFTER_SECONDS "5"
 #define INBOX_DEFAULT 20
 #define INBOX_MAX 100
 
@@ -33,11 +32,6 @@ static const char *const toggleable[] = { "balance.changed", "voucher.status_cha
 	" to_char(a.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), a.event_id,"                  \
 	" to_char(a.event_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.unit_code, a.delivery_state"
 
-static void unavailable(const struct http_req *req, struct http_resp *resp)
-{
-	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
-}
 
 static const char *opt(PGresult *res, int r, int c)
 {
@@ -91,7 +85,7 @@ void api_app_alerts(const struct app *app, struct http_req *req, struct http_res
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
@@ -132,7 +126,7 @@ static void one_alert(const struct app *app, struct http_req *req, struct http_r
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
@@ -200,7 +194,7 @@ void api_app_preferences_get(const struct app *app, struct http_req *req, struct
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
@@ -317,7 +311,7 @@ void api_app_preferences_put(const struct app *app, struct http_req *req, struct
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);
 	if (!conn) {
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#define RETRY_AFTER_SECONDS "5"
 
 struct pending {
 	struct ingest_job job;
@@ -141,11 +140,6 @@ static void validation_problem(const struct app *app, struct http_req *req, stru
 	json_decref(extra);
 }
 
-static void unavailable(struct http_req *req, struct http_resp *resp)
-{
-	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, "nothing was stored; retry later", NULL);
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
-}
 
 static void single_resume(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg)
 {
@@ -166,7 +160,7 @@ static void single_resume(const struct app *app, struct http_req *req, struct ht
 				  "this source already sent an event with this id and different content", NULL);
 		break;
 	case INGEST_UNAVAILABLE:
-		unavailable(req, resp);
+		http_resp_unavailable(resp, req, "nothing was stored; retry later");
 		break;
 	default:
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
@@ -246,7 +240,7 @@ static void batch_resume(const struct app *app, struct http_req *req, struct htt
 		if (it->status == INGEST_UNAVAILABLE || it->status == INGEST_FAILED || it->status == INGEST_PENDING) {
 			/* the batch is one transaction: nothing of it was stored */
 			if (it->status == INGEST_UNAVAILABLE)
-				unavailable(req, resp);
+				http_resp_unavailable(resp, req, "nothing was stored; retry later");
 			else
 				http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
 			goto out;

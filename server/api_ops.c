@@ -42,8 +42,7 @@ void api_readyz(const struct app *app, struct http_req *req, struct http_resp *r
 		conn = NULL;
 	}
 	if (!conn || st == MIGRATE_ERROR) {
-		http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, "the database does not answer", NULL);
-		http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
+		http_resp_unavailable(resp, req, "the database does not answer");
 		goto out;
 	}
 	if (st != MIGRATE_CURRENT) {

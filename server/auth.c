@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define RETRY_AFTER_SECONDS "5"
 
 bool auth_bearer_token(const char *header, const char **token, size_t *len)
 {
@@ -164,11 +163,6 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	return result;
 }
 
-static void unavailable(const struct http_req *req, struct http_resp *resp)
-{
-	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, NULL, NULL);
-	http_resp_header(resp, "Retry-After", RETRY_AFTER_SECONDS);
-}
 
 bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
 {
@@ -190,7 +184,7 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 			ok = true;
 			break;
 		case INGEST_AUTH_UNAVAILABLE:
-			unavailable(req, resp);
+			http_resp_unavailable(resp, req, NULL);
 			return false;
 		case INGEST_AUTH_DENIED:
 			break;
@@ -200,7 +194,7 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 	case AUTH_APP:
 		b = kind == AUTH_ADMIN ? admin_key(app, req) : app_token(app, req);
 		if (b == BEARER_UNAVAILABLE) {
-			unavailable(req, resp);
+			http_resp_unavailable(resp, req, NULL);
 			return false;
 		}
 		if (b == BEARER_THROTTLED) {

@@ -31,7 +31,7 @@ static const char source_usage[] =
 	"       alertd source revoke-secret NAME ID\n"
 	"       alertd source list\n";
 
-static void actor_name(char *out, size_t len)
+void cli_actor(char *out, size_t len)
 {
 	struct passwd pw, *res = NULL;
 	char buf[1024];
@@ -110,7 +110,7 @@ int cli_source(const struct config *cfg, char **args, int nargs)
 		fprintf(stderr, "alertd: source: cannot connect to the database\n");
 		goto out;
 	}
-	actor_name(actor, sizeof(actor));
+	cli_actor(actor, sizeof(actor));
 	if (strcmp(verb, "list") == 0) {
 		if (!sources_list(conn, stdout, err, sizeof(err)))
 			goto fail;

@@ -4,6 +4,7 @@
  * stored only as hashes; every change is audited with the OS user.
  */
 #include "cli_app.h"
+#include "cli.h"
 #include "activation.h"
 #include "admin_keys.h"
 #include "config.h"
@@ -17,23 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The person behind the command, for the audit log: the sudo caller when there is one (as cli.c does). */
-static void os_user(char *out, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	const char *sudo = getenv("SUDO_USER");
-
-	if (sudo && *sudo) {
-		snprintf(out, len, "%s (sudo)", sudo);
-		return;
-	}
-
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(out, len, "%s", res->pw_name);
-	else
-		snprintf(out, len, "uid %u", (unsigned)geteuid());
-}
 
 static PGconn *connect_or_say(const struct config *cfg, const char *cmd)
 {
@@ -59,7 +43,7 @@ int cli_admin_key(const struct config *cfg, char **args, int nargs)
 	conn = connect_or_say(cfg, "admin-key");
 	if (!conn)
 		return 1;
-	os_user(actor, sizeof(actor));
+	cli_actor(actor, sizeof(actor));
 	if (strcmp(verb, "add") == 0) {
 		ok = admin_keys_add(conn, args[1], actor, key, err, sizeof(err));
 		if (ok)
@@ -101,7 +85,7 @@ int cli_activation_code(const struct config *cfg, char **args, int nargs)
 	conn = connect_or_say(cfg, "activation-code");
 	if (!conn)
 		goto out;
-	os_user(actor_name, sizeof(actor_name));
+	cli_actor(actor_name, sizeof(actor_name));
 	struct activation_actor actor = { .kind = "cli", .id = actor_name };
 	switch (activation_issue(conn, key, args[0], cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
 	case ACTIVATION_OK:

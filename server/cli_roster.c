@@ -6,6 +6,7 @@
  * "cli", actor the OS user) and prints the report, pretty JSON, to stdout.
  */
 #include "cli_roster.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "roster.h"
@@ -25,22 +26,6 @@ static const char roster_usage[] =
 	"Every unit in the file is imported in full: its active users missing from the file are\n"
 	"deactivated. Nothing is written unless every row is valid. --dry-run reports without writing.\n";
 
-/* The OS user running the command, for the audit log (as in cli.c). */
-static void actor_name(char *out, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	const char *sudo = getenv("SUDO_USER");
-
-	if (sudo && *sudo) {
-		snprintf(out, len, "%s (sudo)", sudo);
-		return;
-	}
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(out, len, "%s", res->pw_name);
-	else
-		snprintf(out, len, "uid %u", (unsigned)geteuid());
-}
 
 /*
  * Read the whole file at path into a new buffer (caller frees). NULL with a
@@ -129,7 +114,7 @@ int cli_roster(const struct config *cfg, char **args, int nargs)
 		free(data);
 		return 1;
 	}
-	actor_name(actor, sizeof(actor));
+	cli_actor(actor, sizeof(actor));
 	enum roster_result res = roster_import(conn, data, len, dry_run, "cli", actor, &report, err, sizeof(err));
 	if (res == ROSTER_OK || res == ROSTER_REJECTED) {
 		json_t *j = roster_report_json(&report, dry_run);

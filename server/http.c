@@ -144,6 +144,12 @@ void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum 
 	http_resp_body(resp, problem_def(code)->status, PROBLEM_CONTENT_TYPE, text, len);
 }
 
+void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail)
+{
+	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
+	http_resp_header(resp, "Retry-After", "5");
+}
+
 static bool is_json_content_type(const char *ct)
 {
 	static const char want[] = "application/json";
