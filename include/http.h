@@ -77,6 +77,9 @@ void http_resp_json(struct http_resp *resp, int status, json_t *body);
 /* Respond with body (stolen, malloc'd) of the given content type. */
 void http_resp_body(struct http_resp *resp, int status, const char *content_type, char *body, size_t len);
 
+/* 422 validation_failed carrying errors ([{field, message}], borrowed); detail may be NULL. */
+void http_resp_invalid(struct http_resp *resp, const struct http_req *req, const char *detail, json_t *errors);
+
 /* 503 database_unavailable with Retry-After: nothing was done; detail may be NULL. */
 void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail);
 

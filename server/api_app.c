@@ -240,9 +240,7 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 			add_error(errors, "device.push_token", "is required");
 	}
 	if (json_array_size(errors) > 0) {
-		json_t *extra = json_pack("{s:O}", "errors", errors);
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
+		http_resp_invalid(resp, req, NULL, errors);
 		goto out;
 	}
 	if (!app->code_key_set) {
@@ -364,9 +362,7 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 	if (json_object_get(body, "platform"))
 		add_error(errors, "platform", "cannot change; activate the other device instead");
 	if (json_array_size(errors) > 0) {
-		json_t *extra = json_pack("{s:O}", "errors", errors);
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
+		http_resp_invalid(resp, req, NULL, errors);
 		goto out;
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);

@@ -304,9 +304,7 @@ void api_app_preferences_put(const struct app *app, struct http_req *req, struct
 		goto out;
 	check_prefs(body, errors, &lang, min_amount, sizeof(min_amount), &qfrom, &qto, &quiet_set, &toggles);
 	if (json_array_size(errors) > 0) {
-		json_t *extra = json_pack("{s:O}", "errors", errors);
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
+		http_resp_invalid(resp, req, NULL, errors);
 		goto out;
 	}
 	conn = db_acquire(app->db, POOL_WAIT_MS);

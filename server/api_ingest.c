@@ -133,11 +133,8 @@ static bool rate_ok(const struct app *app, struct http_req *req, struct http_res
 
 static void validation_problem(const struct app *app, struct http_req *req, struct http_resp *resp, json_t *errors)
 {
-	json_t *extra = json_pack("{s:O}", "errors", errors);
-
 	metrics_count(app->metrics, METRIC_INGEST_REJECTED, 1);
-	http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "the event does not match the schema", extra);
-	json_decref(extra);
+	http_resp_invalid(resp, req, "the event does not match the schema", errors);
 }
 
 
@@ -305,9 +302,7 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 		goto out;
 	events = batch_events(body, errors);
 	if (!events) {
-		json_t *extra = json_pack("{s:O}", "errors", errors);
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "the batch envelope is malformed; nothing was stored", extra);
-		json_decref(extra);
+		http_resp_invalid(resp, req, "the batch envelope is malformed; nothing was stored", errors);
 		goto out;
 	}
 	n = json_array_size(events);

@@ -144,6 +144,14 @@ void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum 
 	http_resp_body(resp, problem_def(code)->status, PROBLEM_CONTENT_TYPE, text, len);
 }
 
+void http_resp_invalid(struct http_resp *resp, const struct http_req *req, const char *detail, json_t *errors)
+{
+	json_t *extra = json_pack("{s:O}", "errors", errors);
+
+	http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, detail, extra);
+	json_decref(extra);
+}
+
 void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail)
 {
 	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
