@@ -66,6 +66,21 @@ struct config {
 	long long push_max_attempts;
 	long long push_max_age_seconds;
 	long long push_poll_interval_ms;
+	char *push_ca_file; /* "" = system CAs */
+	long long push_connections_per_host;
+	long long push_request_timeout_seconds;
+	long long push_retry_base_seconds;
+	long long push_retry_max_seconds;
+
+	char *fcm_credentials_file; /* "" = FCM off */
+	char *fcm_endpoint;
+	char *apns_key_file; /* "" = APNs off */
+	char *apns_key_id;
+	char *apns_team_id;
+	char *apns_topic;
+	long long apns_sandbox; /* 0 off, 1 on */
+	char *apns_endpoint;	/* "" = by apns_sandbox */
+	long long apns_token_refresh_minutes;
 
 	long long events_retention_months; /* 0 = keep forever */
 	long long events_partitions_ahead_months;

@@ -26,12 +26,23 @@ enum metrics_counter {
 	METRIC_INGEST_COMMITS,
 	METRIC_INGEST_COMMITTED_EVENTS,
 	METRIC_ALERTS_CREATED,
-	METRIC_PUSH_SENT,
-	METRIC_PUSH_FAILED,
 	METRIC__COUNT
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n);
+
+/*
+ * Push dispatch (indices from push.h: provider enum push_provider, reason
+ * enum push_reason; result 0 sent, 1 retry, 2 failed). Out-of-range indices
+ * are ignored.
+ */
+enum metrics_push_result { METRICS_PUSH_SENT, METRICS_PUSH_RETRY, METRICS_PUSH_FAILED, METRICS_PUSH__RESULTS };
+void metrics_push(struct metrics *m, int provider, enum metrics_push_result result, int reason, unsigned long long n);
+void metrics_push_token(struct metrics *m, int provider, bool ok);
+void metrics_push_retired(struct metrics *m, int provider, unsigned long long n);
+void metrics_push_alarm(struct metrics *m, int reason);
+/* The outbox as the dispatcher last saw it (shared by all instances on the database). */
+void metrics_push_outbox(struct metrics *m, long long pending_due, long long oldest_due_age_seconds);
 
 /* One slot per route plus one for requests that matched no route. NULL on OOM. */
 struct metrics *metrics_new(size_t nroutes);

@@ -1,24 +1,24 @@
 /*
- * dispatch.c - outbox claiming, sending and recording (see dispatch.h).
+ * dispatch.c - outbox claiming and recording, and the worker threads (see
+ * dispatch.h). Sending a claimed batch is dispatch_send.c.
  *
- * This release has the "log" provider: it logs what would be sent (never
- * the device token or the body's financial text) and records the row as
- * sent. With push.provider = live and no provider client built in, the
- * dispatcher does not start, and rows stay pending: nothing is lost or
- * marked sent that was not.
+ * A worker's loop: claim due rows (lease + SKIP LOCKED) -> send them ->
+ * record every outcome in one transaction -> claim again at once if the
+ * batch was full, else sleep until NOTIFY, stop or the poll interval.
  */
 #include "dispatch.h"
-#include "buf.h"
+#include "dispatch_send.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "push.h"
+#include "push_creds.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +26,25 @@
 #include <unistd.h>
 
 #define CHANNEL "alertd_outbox"
+#define RECORD_TRIES 3		   /* a failed recording is retried (new connection) before the lease is left to expire */
+#define OUTBOX_GAUGE_INTERVAL 5	   /* seconds between outbox depth samples (worker 0) */
 
 struct worker {
 	struct dispatcher *d;
 	pthread_t thread;
 	bool started;
+	unsigned index;
 	PGconn *conn;
+	struct push_client *client;
 	char lease_owner[128];
+	time_t gauge_at;
 };
 
 struct dispatcher {
 	const struct config *cfg;
 	struct metrics *metrics;
+	struct push_creds *creds; /* NULL with the log provider */
+	char providers[16];	  /* text[] literal of the providers this instance sends */
 	pthread_mutex_t lock;
 	bool stopping;
 	int wake_pipe[2]; /* written on stop, so a worker blocked in poll() returns */
@@ -53,7 +60,10 @@ static bool stopping(struct dispatcher *d)
 	return s;
 }
 
-/* Claim due rows: a lease makes them ours until recorded or expired. */
+/*
+ * Claim due rows: a lease makes them ours until recorded or expired. The
+ * columns are those dispatch_send_batch reads (DISPATCH_COL_*).
+ */
 static PGresult *claim(struct worker *w)
 {
 	char limit[24], lease[24];
@@ -61,114 +71,124 @@ static PGresult *claim(struct worker *w)
 
 	snprintf(limit, sizeof(limit), "%lld", cfg->push_batch_size);
 	snprintf(lease, sizeof(lease), "%lld", cfg->push_lease_seconds);
-	const char *params[3] = { limit, lease, w->lease_owner };
+	const char *params[4] = { limit, lease, w->lease_owner, w->d->providers };
 	return db_exec(w->conn,
 		       "WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"
-		       "   AND (leased_until IS NULL OR leased_until < now())"
+		       "   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"
 		       "   ORDER BY due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
 		       " UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"
 		       "   attempts = o.attempts + 1"
 		       " FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"
-		       " RETURNING o.id, o.provider, o.priority, a.id, a.severity, length(a.title), length(a.body),"
-		       "   d.state, o.attempts",
-		       3, params);
+		       " RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"
+		       "   extract(epoch FROM o.created_at)::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"
+		       "   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token",
+		       4, params);
 }
 
-static bool run(PGconn *conn, const char *sql, int nparams, const char *const *params)
+static bool run(PGconn *conn, const char *sql, int nparams, const char *const *params, int *affected)
 {
 	PGresult *res = db_exec(conn, sql, nparams, params);
 
+	if (res && affected)
+		*affected = PQntuples(res);
 	PQclear(res);
 	return res != NULL;
 }
 
 /*
- * Record outcomes in one transaction: each row sent or failed (with its
- * reason), the lease released, and each touched alert's delivery state.
- * Only rows still leased by this worker are touched. The alerts are locked
- * first, in id order: a worker recording other rows of the same alert waits,
- * so the delivery state is computed from committed outcomes, never from a
- * snapshot that misses a concurrent worker's rows.
+ * Record outcomes in one transaction: each row sent, failed (with its
+ * reason) or due again later, its lease released; dead devices retired; and
+ * each touched alert's delivery state. Only rows still leased by this worker
+ * are touched. The alerts are locked first, in id order: a worker recording
+ * other rows of the same alert waits, so the delivery state is computed from
+ * committed outcomes, never from a snapshot that misses a concurrent
+ * worker's rows. *retired counts the devices retired, per provider.
+ */
+static bool record_once(struct worker *w, const char *text, unsigned retired[PUSH__PROVIDERS])
+{
+	const char *params[2] = { text, w->lease_owner };
+	int n_fcm = 0, n_apns = 0;
+
+	if (!run(w->conn, "BEGIN", 0, NULL, NULL))
+		return false;
+	bool ok =
+		run(w->conn,
+		    "SELECT id FROM alerts WHERE id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
+		    " ORDER BY id FOR UPDATE",
+		    1, params, NULL) &&
+		run(w->conn,
+		    "UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid, last_error = r.err,"
+		    " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
+		    " due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"
+		    " leased_until = NULL, leased_by = NULL"
+		    " FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text, err text, delay float8)"
+		    " WHERE o.id = r.id AND o.leased_by = $2",
+		    2, params, NULL) &&
+		/* a token is retired only if the device still holds it: a phone may have sent a new one meanwhile */
+		run(w->conn,
+		    "UPDATE devices d SET state = 'token_invalid', state_reason = left(r.err, 500), state_changed_at = now()"
+		    " FROM (SELECT DISTINCT ON (dev) (x->>'dev')::bigint AS dev, x->>'tok' AS tok, x->>'err' AS err"
+		    "       FROM jsonb_array_elements($1::jsonb) x WHERE x ? 'dev' ORDER BY dev) r"
+		    " WHERE d.id = r.dev AND d.state = 'active' AND d.push_token = r.tok AND d.platform = 'android'"
+		    " RETURNING d.id",
+		    1, params, &n_fcm) &&
+		run(w->conn,
+		    "UPDATE devices d SET state = 'token_invalid', state_reason = left(r.err, 500), state_changed_at = now()"
+		    " FROM (SELECT DISTINCT ON (dev) (x->>'dev')::bigint AS dev, x->>'tok' AS tok, x->>'err' AS err"
+		    "       FROM jsonb_array_elements($1::jsonb) x WHERE x ? 'dev' ORDER BY dev) r"
+		    " WHERE d.id = r.dev AND d.state = 'active' AND d.push_token = r.tok AND d.platform = 'ios'"
+		    " RETURNING d.id",
+		    1, params, &n_apns) &&
+		run(w->conn,
+		    "UPDATE alerts a SET delivery_state = x.ds"
+		    " FROM (SELECT alert_id, CASE WHEN bool_or(state = 'pending') THEN 'pending'"
+		    "   WHEN bool_and(state = 'sent') THEN 'sent' WHEN bool_and(state = 'failed') THEN 'failed'"
+		    "   ELSE 'partial' END AS ds"
+		    "   FROM push_outbox WHERE alert_id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
+		    "   GROUP BY alert_id) x"
+		    " WHERE a.id = x.alert_id AND a.delivery_state IS DISTINCT FROM x.ds",
+		    1, params, NULL) &&
+		run(w->conn, "COMMIT", 0, NULL, NULL);
+	if (!ok) {
+		PQclear(PQexec(w->conn, "ROLLBACK"));
+		return false;
+	}
+	retired[PUSH_FCM] = (unsigned)n_fcm;
+	retired[PUSH_APNS] = (unsigned)n_apns;
+	return true;
+}
+
+static bool connect_and_listen(struct worker *w);
+
+/*
+ * Record, retrying on a new connection: a recording that never lands leaves
+ * the rows leased, and they would be sent a second time after the lease.
  */
 static bool record(struct worker *w, json_t *outcomes)
 {
 	char *text = json_dumps(outcomes, JSON_COMPACT);
+	unsigned retired[PUSH__PROVIDERS] = { 0, 0 };
 	bool ok = false;
 
 	if (!text)
 		return false;
-	const char *params[2] = { text, w->lease_owner };
-	if (!run(w->conn, "BEGIN", 0, NULL))
-		goto out;
-	ok = run(w->conn,
-		 "SELECT id FROM alerts WHERE id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
-		 " ORDER BY id FOR UPDATE",
-		 1, params) &&
-	     run(w->conn,
-		 "UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid, last_error = r.err,"
-		 " sent_at = CASE WHEN r.state = 'sent' THEN now() END, leased_until = NULL, leased_by = NULL"
-		 " FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text, err text)"
-		 " WHERE o.id = r.id AND o.leased_by = $2",
-		 2, params) &&
-	     run(w->conn,
-		 "UPDATE alerts a SET delivery_state = x.ds"
-		 " FROM (SELECT alert_id, CASE WHEN bool_or(state = 'pending') THEN 'pending'"
-		 "   WHEN bool_and(state = 'sent') THEN 'sent' WHEN bool_and(state = 'failed') THEN 'failed'"
-		 "   ELSE 'partial' END AS ds"
-		 "   FROM push_outbox WHERE alert_id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
-		 "   GROUP BY alert_id) x"
-		 " WHERE a.id = x.alert_id",
-		 1, params) &&
-	     run(w->conn, "COMMIT", 0, NULL);
-	if (!ok)
-		PQclear(PQexec(w->conn, "ROLLBACK"));
-out:
-	free(text);
-	return ok;
-}
-
-/* The log provider: what would be sent, without tokens or message text. */
-static void log_push(PGresult *rows, int r)
-{
-	struct log_field f[] = {
-		LOG_S("outbox_id", PQgetvalue(rows, r, 0)), LOG_S("provider", PQgetvalue(rows, r, 1)),
-		LOG_S("priority", PQgetvalue(rows, r, 2)),  LOG_S("alert_id", PQgetvalue(rows, r, 3)),
-		LOG_S("severity", PQgetvalue(rows, r, 4)),  LOG_S("title_chars", PQgetvalue(rows, r, 5)),
-		LOG_S("body_chars", PQgetvalue(rows, r, 6)),
-	};
-	log_fields(LOG_INFO, "push (log provider)", f, sizeof(f) / sizeof(f[0]));
-}
-
-static void process(struct worker *w, PGresult *rows)
-{
-	json_t *outcomes = json_array();
-	unsigned char raw[8];
-	char mid[40];
-
-	for (int r = 0; r < PQntuples(rows); r++) {
-		const char *id = PQgetvalue(rows, r, 0);
-		json_t *o;
-		if (strcmp(PQgetvalue(rows, r, 7), "active") != 0) {
-			/* the device was revoked or its token rejected after the alert was created */
-			o = json_pack("{s:I,s:I,s:s,s:n,s:s}", "id", (json_int_t)strtoll(id, NULL, 10), "alert",
-				      (json_int_t)strtoll(PQgetvalue(rows, r, 3), NULL, 10), "state", "failed", "mid", "err",
-				      "device_not_active");
-			metrics_count(w->d->metrics, METRIC_PUSH_FAILED, 1);
-		} else {
-			log_push(rows, r);
-			randombytes_buf(raw, sizeof(raw));
-			memcpy(mid, "log-", 4);
-			sodium_bin2hex(mid + 4, sizeof(mid) - 4, raw, sizeof(raw));
-			o = json_pack("{s:I,s:I,s:s,s:s,s:n}", "id", (json_int_t)strtoll(id, NULL, 10), "alert",
-				      (json_int_t)strtoll(PQgetvalue(rows, r, 3), NULL, 10), "state", "sent", "mid", mid, "err");
-			metrics_count(w->d->metrics, METRIC_PUSH_SENT, 1);
+	for (int t = 0; t < RECORD_TRIES && !ok; t++) {
+		if (t > 0) {
+			struct timespec pause = { 0, 200 * 1000 * 1000L * t };
+			nanosleep(&pause, NULL);
+			if (!connect_and_listen(w))
+				continue;
 		}
-		json_array_append_new(outcomes, o);
+		ok = record_once(w, text, retired);
 	}
-	if (!record(w, outcomes))
-		log_warn("dispatch: recording %zu outcomes failed; their leases expire and they are retried",
-			 json_array_size(outcomes));
-	json_decref(outcomes);
+	free(text);
+	for (int p = 0; ok && p < PUSH__PROVIDERS; p++)
+		if (retired[p]) {
+			metrics_push_retired(w->d->metrics, p, retired[p]);
+			log_info("dispatch: retired %u %s device(s) whose push token the provider rejected", retired[p],
+				 push_provider_name(p));
+		}
+	return ok;
 }
 
 static bool connect_and_listen(struct worker *w)
@@ -202,9 +222,28 @@ static void wait_for_work(struct worker *w)
 	}
 }
 
+/* Worker 0 samples the outbox depth for /metrics every few seconds. */
+static void sample_outbox(struct worker *w)
+{
+	time_t now = time(NULL);
+
+	if (w->index != 0 || now - w->gauge_at < OUTBOX_GAUGE_INTERVAL)
+		return;
+	w->gauge_at = now;
+	PGresult *res = db_exec(w->conn,
+				"SELECT count(*), COALESCE(extract(epoch FROM now() - min(due_at))::bigint, 0)"
+				" FROM push_outbox WHERE state = 'pending' AND due_at <= now()",
+				0, NULL);
+	if (res && PQntuples(res) == 1)
+		metrics_push_outbox(w->d->metrics, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+	PQclear(res);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct dispatch_ctx ctx = { .cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds };
 
 	while (!stopping(w->d)) {
 		if (!connect_and_listen(w)) {
@@ -212,10 +251,16 @@ static void *worker_main(void *arg)
 			nanosleep(&pause, NULL);
 			continue;
 		}
+		sample_outbox(w);
 		PGresult *rows = claim(w);
 		int n = rows ? PQntuples(rows) : 0;
-		if (n > 0)
-			process(w, rows);
+		if (n > 0) {
+			ctx.client = w->client;
+			json_t *outcomes = dispatch_send_batch(&ctx, rows);
+			if (!outcomes || !record(w, outcomes))
+				log_warn("dispatch: recording %d outcomes failed; their leases expire and they are sent again", n);
+			json_decref(outcomes);
+		}
 		PQclear(rows);
 		if (n < w->d->cfg->push_batch_size)
 			wait_for_work(w); /* a full batch means more may be due: go again at once */
@@ -223,27 +268,50 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Which providers this instance sends, as a text[] literal for claim(). */
+static bool choose_providers(struct dispatcher *d)
+{
+	const struct config *cfg = d->cfg;
+	char err[512];
+
+	if (cfg->push_provider == 1) {
+		snprintf(d->providers, sizeof(d->providers), "{fcm,apns}");
+		return true;
+	}
+	if (!push_global_init())
+		return false;
+	if (!push_creds_new(cfg, d->metrics, &d->creds, err, sizeof(err))) {
+		log_error("push: %s", err);
+		return false;
+	}
+	bool fcm = push_creds_enabled(d->creds, PUSH_FCM), apns = push_creds_enabled(d->creds, PUSH_APNS);
+	snprintf(d->providers, sizeof(d->providers), "{%s%s%s}", fcm ? "fcm" : "", fcm && apns ? "," : "",
+		 apns ? "apns" : "");
+	if (!fcm)
+		log_warn("push: fcm.credentials_file is not set: Android outbox rows wait until it is");
+	if (!apns)
+		log_warn("push: apns.key_file is not set: iOS outbox rows wait until it is");
+	if (cfg->push_lease_seconds < 3 * cfg->push_request_timeout_seconds + 5)
+		log_warn("push: lease_seconds %lld is short for request_timeout_seconds %lld: a slow batch may be "
+			 "claimed again by another worker and sent twice",
+			 cfg->push_lease_seconds, cfg->push_request_timeout_seconds);
+	return true;
+}
+
 bool dispatch_start(const struct config *cfg, struct metrics *metrics, const char *instance, struct dispatcher **out)
 {
 	struct dispatcher *d;
 
 	*out = NULL;
-	if (cfg->push_provider == 0) {
-		log_warn("push.provider = live: FCM/APNs delivery is not in this build; outbox rows stay pending "
-			 "(set push.provider = log for development)");
-		return true;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return false;
 	d->cfg = cfg;
 	d->metrics = metrics;
+	d->wake_pipe[0] = d->wake_pipe[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
-	if (pipe(d->wake_pipe) != 0) {
-		pthread_mutex_destroy(&d->lock);
-		free(d);
-		return false;
-	}
+	if (pipe(d->wake_pipe) != 0 || !choose_providers(d))
+		goto fail;
 	d->nworkers = (size_t)cfg->push_workers;
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	if (!d->workers)
@@ -251,10 +319,15 @@ bool dispatch_start(const struct config *cfg, struct metrics *metrics, const cha
 	for (size_t i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
 		w->d = d;
+		w->index = (unsigned)i;
 		snprintf(w->lease_owner, sizeof(w->lease_owner), "%.100s/%u", instance, (unsigned)i);
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		if (cfg->push_provider == 0 && !(w->client = push_client_new(cfg)))
 			goto fail;
-		w->started = true;
+	}
+	for (size_t i = 0; i < d->nworkers; i++) {
+		if (pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]) != 0)
+			goto fail;
+		d->workers[i].started = true;
 	}
 	*out = d;
 	return true;
@@ -270,16 +343,20 @@ void dispatch_stop(struct dispatcher *d)
 	pthread_mutex_lock(&d->lock);
 	d->stopping = true;
 	pthread_mutex_unlock(&d->lock);
-	if (write(d->wake_pipe[1], "x", 1) < 0)
+	if (d->wake_pipe[1] >= 0 && write(d->wake_pipe[1], "x", 1) < 0)
 		log_warn("dispatch: wake pipe: %s", strerror(errno));
 	for (size_t i = 0; d->workers && i < d->nworkers; i++) {
 		if (d->workers[i].started)
 			pthread_join(d->workers[i].thread, NULL);
 		if (d->workers[i].conn)
 			PQfinish(d->workers[i].conn);
+		push_client_free(d->workers[i].client);
 	}
-	close(d->wake_pipe[0]);
-	close(d->wake_pipe[1]);
+	if (d->wake_pipe[0] >= 0)
+		close(d->wake_pipe[0]);
+	if (d->wake_pipe[1] >= 0)
+		close(d->wake_pipe[1]);
+	push_creds_free(d->creds);
 	pthread_mutex_destroy(&d->lock);
 	free(d->workers);
 	free(d);

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "buf.h"
 #include "db.h"
+#include "push.h"
 #include "router.h"
 
 #include <stdatomic.h>
@@ -28,6 +29,11 @@ struct metrics {
 	size_t nslots;
 	struct route_metrics *slots;
 	atomic_ullong counters[METRIC__COUNT];
+	atomic_ullong push[PUSH__PROVIDERS][METRICS_PUSH__RESULTS][PUSH_R__COUNT];
+	atomic_ullong push_tokens[PUSH__PROVIDERS][2]; /* [ok] */
+	atomic_ullong push_retired[PUSH__PROVIDERS];
+	atomic_ullong push_alarms[PUSH_R__COUNT];
+	atomic_llong outbox_pending, outbox_oldest_age;
 };
 
 /* name, labels, help: counters sharing a name are rendered under one HELP/TYPE */
@@ -48,14 +54,87 @@ static const struct {
 	[METRIC_INGEST_COMMITTED_EVENTS] = { "alertd_ingest_committed_events_total", "",
 					     "Events sent in those transactions, including duplicates and repeat rounds (divide for the mean batch)." },
 	[METRIC_ALERTS_CREATED] = { "alertd_alerts_created_total", "", "Alerts created for people (with their outbox rows)." },
-	[METRIC_PUSH_SENT] = { "alertd_push_total", "result=\"sent\"", "Outbox rows finished by this instance's dispatcher." },
-	[METRIC_PUSH_FAILED] = { "alertd_push_total", "result=\"failed\"", NULL },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)
 {
 	if ((unsigned)c < METRIC__COUNT)
 		atomic_fetch_add_explicit(&m->counters[c], n, memory_order_relaxed);
+}
+
+void metrics_push(struct metrics *m, int provider, enum metrics_push_result result, int reason, unsigned long long n)
+{
+	if (provider >= 0 && provider < PUSH__PROVIDERS && (unsigned)result < METRICS_PUSH__RESULTS && reason >= 0 &&
+	    reason < PUSH_R__COUNT)
+		atomic_fetch_add_explicit(&m->push[provider][result][reason], n, memory_order_relaxed);
+}
+
+void metrics_push_token(struct metrics *m, int provider, bool ok)
+{
+	if (provider >= 0 && provider < PUSH__PROVIDERS)
+		atomic_fetch_add_explicit(&m->push_tokens[provider][ok ? 1 : 0], 1, memory_order_relaxed);
+}
+
+void metrics_push_retired(struct metrics *m, int provider, unsigned long long n)
+{
+	if (provider >= 0 && provider < PUSH__PROVIDERS)
+		atomic_fetch_add_explicit(&m->push_retired[provider], n, memory_order_relaxed);
+}
+
+void metrics_push_alarm(struct metrics *m, int reason)
+{
+	if (reason >= 0 && reason < PUSH_R__COUNT)
+		atomic_fetch_add_explicit(&m->push_alarms[reason], 1, memory_order_relaxed);
+}
+
+void metrics_push_outbox(struct metrics *m, long long pending_due, long long oldest_due_age_seconds)
+{
+	atomic_store_explicit(&m->outbox_pending, pending_due, memory_order_relaxed);
+	atomic_store_explicit(&m->outbox_oldest_age, oldest_due_age_seconds, memory_order_relaxed);
+}
+
+static void render_push(struct metrics *m, struct buf *b)
+{
+	static const char *const results[METRICS_PUSH__RESULTS] = { "sent", "retry", "failed" };
+
+	buf_printf(b, "# HELP alertd_push_total Push attempts finished by this instance, by provider, result and reason.\n"
+		      "# TYPE alertd_push_total counter\n");
+	for (int p = 0; p < PUSH__PROVIDERS; p++)
+		for (int r = 0; r < METRICS_PUSH__RESULTS; r++)
+			for (int k = 0; k < PUSH_R__COUNT; k++) {
+				unsigned long long v = atomic_load_explicit(&m->push[p][r][k], memory_order_relaxed);
+				/* sent/ok always shown, so a dashboard has a series from the start */
+				if (v || (r == METRICS_PUSH_SENT && k == PUSH_R_OK))
+					buf_printf(b, "alertd_push_total{provider=\"%s\",result=\"%s\",reason=\"%s\"} %llu\n",
+						   push_provider_name(p), results[r], push_reason_name(k), v);
+			}
+	buf_printf(b, "# HELP alertd_push_token_refreshes_total New FCM access tokens and APNs provider tokens, by result.\n"
+		      "# TYPE alertd_push_token_refreshes_total counter\n");
+	for (int p = 0; p < PUSH__PROVIDERS; p++)
+		for (int ok = 1; ok >= 0; ok--)
+			buf_printf(b, "alertd_push_token_refreshes_total{provider=\"%s\",result=\"%s\"} %llu\n",
+				   push_provider_name(p), ok ? "ok" : "failed",
+				   atomic_load_explicit(&m->push_tokens[p][ok], memory_order_relaxed));
+	buf_printf(b, "# HELP alertd_push_devices_retired_total Devices retired because the provider called their token dead.\n"
+		      "# TYPE alertd_push_devices_retired_total counter\n");
+	for (int p = 0; p < PUSH__PROVIDERS; p++)
+		buf_printf(b, "alertd_push_devices_retired_total{provider=\"%s\"} %llu\n", push_provider_name(p),
+			   atomic_load_explicit(&m->push_retired[p], memory_order_relaxed));
+	buf_printf(b, "# HELP alertd_push_alarms_total Provider answers an operator must act on (credentials, project).\n"
+		      "# TYPE alertd_push_alarms_total counter\n");
+	for (int k = 0; k < PUSH_R__COUNT; k++) {
+		unsigned long long v = atomic_load_explicit(&m->push_alarms[k], memory_order_relaxed);
+		if (v || k == PUSH_R_SENDER_ID_MISMATCH || k == PUSH_R_THIRD_PARTY_AUTH_ERROR || k == PUSH_R_AUTH)
+			buf_printf(b, "alertd_push_alarms_total{reason=\"%s\"} %llu\n", push_reason_name(k), v);
+	}
+	buf_printf(b, "# HELP alertd_push_outbox_due Outbox rows due now and not yet sent (whole database).\n"
+		      "# TYPE alertd_push_outbox_due gauge\n"
+		      "alertd_push_outbox_due %lld\n"
+		      "# HELP alertd_push_outbox_oldest_due_seconds How long the oldest due outbox row has waited.\n"
+		      "# TYPE alertd_push_outbox_oldest_due_seconds gauge\n"
+		      "alertd_push_outbox_oldest_due_seconds %lld\n",
+		   (long long)atomic_load_explicit(&m->outbox_pending, memory_order_relaxed),
+		   (long long)atomic_load_explicit(&m->outbox_oldest_age, memory_order_relaxed));
 }
 
 static void render_counters(struct metrics *m, struct buf *b)
@@ -162,6 +241,7 @@ char *metrics_render(struct metrics *m, const struct route *routes, size_t nrout
 		buf_printf(&b, "alertd_http_request_duration_seconds_count{%s} %llu\n", label, count);
 	}
 	render_counters(m, &b);
+	render_push(m, &b);
 	db_pool_stats(pool, &ps);
 	buf_printf(&b, "# HELP alertd_db_pool_connections Database pool connections by state.\n"
 		       "# TYPE alertd_db_pool_connections gauge\n"
