@@ -304,3 +304,51 @@ function voucherEvent(overrides = {}) {
 }
 
 Object.assign(module.exports, { createKek, ingestConfig, sourceCmd, sign, nowSeconds, postSigned, balanceEvent, voucherEvent });
+
+// ---------------------------------------------------------------- push mock
+
+// Start tests/mock/push-mock.js on free ports with its own PKI directory.
+// Returns { url, control(method, path, body) -> parsed JSON, pki, apns, sa, stop() }.
+async function startMock() {
+  const pki = fs.mkdtempSync(path.join(TMP, 'pki-'));
+  const proc = spawn(process.execPath, [path.join(ROOT, 'tests', 'mock', 'push-mock.js'), '--pki', pki, '--port', '0', '--control-port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const line = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`push-mock did not start: ${err}`)), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (https:\/\/\S+) control (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`push-mock exited ${code}: ${err}`)); });
+  });
+  const controlUrl = line[2];
+  const control = async (method, p, body) => {
+    const r = await request(controlUrl, method, p, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) throw new Error(`mock control ${method} ${p}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body);
+  };
+  const apns = JSON.parse(fs.readFileSync(path.join(pki, 'apns.json'), 'utf8'));
+  const sa = JSON.parse(fs.readFileSync(path.join(pki, 'sa.json'), 'utf8'));
+  return {
+    url: line[1], controlUrl, control, pki, apns, sa,
+    // alertd's config sections for this mock
+    config: (push = {}) => ({
+      push: { provider: 'live', ca_file: path.join(pki, 'ca.pem'), poll_interval_ms: 200, retry_base_seconds: 1, retry_max_seconds: 2, request_timeout_seconds: 5, ...push },
+      fcm: { credentials_file: path.join(pki, 'sa.json'), endpoint: line[1] },
+      apns: { key_file: apns.key_file, key_id: apns.key_id, team_id: apns.team_id, topic: apns.topic, endpoint: line[1] },
+    }),
+    requests: async (api) => (await control('GET', `/requests${api ? `?api=${api}` : ''}`)).requests,
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((resolve) => proc.on('exit', resolve));
+      }
+    },
+  };
+}
+
+Object.assign(module.exports, { startMock });
