@@ -418,8 +418,15 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 		      "UPDATE devices d SET push_token = COALESCE($2, d.push_token), app_version = COALESCE($3, d.app_version),"
 		      " os_version = COALESCE($4, d.os_version), locale = COALESCE($5, d.locale),"
 		      " model = COALESCE($7, d.model), last_seen_at = now(),"
-		      " access_token_expires_at = now() + make_interval(days => $6::int)"
-		      " WHERE d.id = $1 AND d.state = 'active' RETURNING " DEVICE_COLUMNS,
+		      " access_token_expires_at = now() + make_interval(days => $6::int),"
+		      /* a phone whose push token the provider rejected is back once it reports a new one */
+		      " state = CASE WHEN d.state = 'token_invalid' AND $2::text IS DISTINCT FROM d.push_token AND $2::text IS NOT NULL"
+		      "   THEN 'active' ELSE d.state END,"
+		      " state_reason = CASE WHEN d.state = 'token_invalid' AND $2::text IS DISTINCT FROM d.push_token AND $2::text IS NOT NULL"
+		      "   THEN 'new_push_token' ELSE d.state_reason END,"
+		      " state_changed_at = CASE WHEN d.state = 'token_invalid' AND $2::text IS DISTINCT FROM d.push_token"
+		      "   AND $2::text IS NOT NULL THEN now() ELSE d.state_changed_at END"
+		      " WHERE d.id = $1 AND d.state IN ('active', 'token_invalid') RETURNING " DEVICE_COLUMNS,
 		      7, params);
 	if (!res || PQntuples(res) != 1)
 		goto rollback;

@@ -147,7 +147,7 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	const char *params[1] = { hex };
 	res = db_exec(conn,
 		      "SELECT d.id, d.user_id FROM devices d JOIN users u ON u.id = d.user_id"
-		      " WHERE d.access_token_hash = decode($1, 'hex') AND d.state = 'active'"
+		      " WHERE d.access_token_hash = decode($1, 'hex') AND d.state IN ('active', 'token_invalid')"
 		      " AND d.access_token_expires_at > now() AND u.active",
 		      1, params);
 	if (res) {

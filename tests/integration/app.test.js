@@ -297,6 +297,28 @@ test('a push token belongs to one device: activating it for another user ends th
   assert.equal((await appGet(b.access_token, '/v1/app/me')).status, 200);
 });
 
+test('a device whose push token the provider rejected keeps its session and is active again with a new token', async () => {
+  const a = await activated('acct1');
+  const stateOf = () => h.psql(db, `SELECT state || ':' || COALESCE(state_reason, '-') FROM devices WHERE id = ${a.device_id}`);
+  // as the dispatcher does on UNREGISTERED
+  h.psql(db, `UPDATE devices SET state = 'token_invalid', state_reason = 'unregistered: fcm 404 UNREGISTERED' WHERE id = ${a.device_id}`);
+  assert.equal((await appGet(a.access_token, '/v1/app/me')).status, 200, 'a dead push token is not a revoked session');
+  const same = h.psql(db, `SELECT push_token FROM devices WHERE id = ${a.device_id}`);
+  const hb1 = await appSend(a.access_token, 'PUT', '/v1/app/device', { push_token: same });
+  assert.equal(hb1.status, 200, hb1.body);
+  assert.equal(hb1.json.state, 'token_invalid', 'the rejected token does not revive the device');
+  assert.equal(stateOf(), 'token_invalid:unregistered: fcm 404 UNREGISTERED');
+  const hb2 = await appSend(a.access_token, 'PUT', '/v1/app/device', { push_token: `fresh-${process.pid}` });
+  assert.equal(hb2.status, 200, hb2.body);
+  assert.equal(hb2.json.state, 'active');
+  assert.equal(stateOf(), 'active:new_push_token');
+  assert.equal(h.psql(db, `SELECT string_agg(from_state || '>' || to_state, ',' ORDER BY id) FROM device_state_changes WHERE device_id = ${a.device_id} AND from_state IS NOT NULL`),
+    'active>token_invalid,token_invalid>active');
+  // a revoked device stays out
+  h.psql(db, `UPDATE devices SET state = 'revoked', state_reason = 'logout' WHERE id = ${a.device_id}`);
+  assert.equal((await appGet(a.access_token, '/v1/app/me')).status, 401);
+});
+
 test('a heartbeat cannot take another user\'s push token (409, audited); their phone keeps it', async () => {
   const victim = await activated('holder2', device({ push_token: `victim-${process.pid}` }));
   const attacker = await activated('acct1');
