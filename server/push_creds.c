@@ -58,6 +58,16 @@ static bool valid_project_id(const char *s)
 	return true;
 }
 
+/* An https base URL without a trailing slash (paths are appended to it); "" allowed when optional. */
+static bool endpoint_ok(const char *url, bool required)
+{
+	size_t n = strlen(url);
+
+	if (n == 0)
+		return !required;
+	return strncmp(url, "https://", 8) == 0 && n > 8 && url[n - 1] != '/';
+}
+
 bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct push_creds **out, char *err, size_t errlen)
 {
 	struct push_creds *pc = calloc(1, sizeof(*pc));
@@ -71,6 +81,10 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 	pc->metrics = metrics;
 	pthread_mutex_init(&pc->lock, NULL);
 	pthread_cond_init(&pc->fetched, NULL);
+	if (!endpoint_ok(cfg->fcm_endpoint, true) || !endpoint_ok(cfg->apns_endpoint, false)) {
+		snprintf(err, errlen, "fcm.endpoint and apns.endpoint must be https://host[:port] URLs without a trailing slash");
+		goto fail;
+	}
 	if (cfg->fcm_credentials_file[0]) {
 		if (!jwt_service_account_load(cfg->fcm_credentials_file, &pc->sa, err, errlen))
 			goto fail;

@@ -454,3 +454,28 @@ test('an unconfigured provider leaves its rows pending (nothing is marked sent o
   // the configured instance sends what waited
   await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '0', 10000, 50);
 });
+
+test('bad push credentials or endpoints stop alertd at start with a clear message, never quoting a key', async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const broken = path.join(mock.pki, 'broken-sa.json');
+  fs.writeFileSync(broken, JSON.stringify({ ...mock.sa, private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }));
+  const cases = [
+    [{ fcm: { endpoint: 'http://127.0.0.1:1' } }, /fcm.endpoint and apns.endpoint must be https/],
+    [{ apns: { endpoint: `${mock.url}/` } }, /without a trailing slash/],
+    [{ fcm: { credentials_file: path.join(mock.pki, 'missing.json') } }, /missing\.json/],
+    [{ fcm: { credentials_file: broken } }, /broken-sa\.json|private key/i],
+    [{ apns: { key_file: path.join(mock.pki, 'ca.pem') } }, /ca\.pem/],
+    [{ apns: { team_id: '' } }, /apns.key_id, apns.team_id and apns.topic are needed/],
+  ];
+  for (const [override, message] of cases) {
+    const cfg = config();
+    for (const [section, keys] of Object.entries(override)) cfg[section] = { ...cfg[section], ...keys };
+    await assert.rejects(h.startServer({ db, config: cfg }), (e) => {
+      assert.match(e.message, /exited early \([1-9]/);
+      assert.match(e.message, message);
+      assert.ok(!e.message.includes('AAAA') && !/PRIVATE KEY/.test(e.message), 'key material in the message');
+      return true;
+    });
+  }
+});
