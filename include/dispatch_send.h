@@ -48,13 +48,25 @@ struct dispatch_ctx {
 	struct metrics *metrics;
 	struct push_creds *creds;   /* NULL: the log provider */
 	struct push_client *client; /* NULL: the log provider */
+	/*
+	 * No round starts after this (CLOCK_MONOTONIC seconds) or once stopping()
+	 * says so: the batch must be recorded before its lease runs out, or
+	 * another worker would claim and send it again. Rows not sent by then are
+	 * released unsent (due at once, the attempt not counted).
+	 */
+	double round_deadline;
+	bool (*stopping)(void *arg);
+	void *stopping_arg;
 };
+
+/* CLOCK_MONOTONIC in seconds. */
+double dispatch_now(void);
 
 /*
  * Send the claimed rows and return the outcomes for recording: a JSON array
- * of {id, alert, state, mid, err, delay?, dev?, tok?} (delay: seconds until
- * the row is due again; dev/tok: retire this device if it still holds this
- * token). Counts metrics and raises operator alarms. NULL only when out of
+ * of {id, alert, state, mid, err, delay?, unsent?, dev?, tok?} (delay:
+ * seconds until the row is due again; unsent: released without an attempt;
+ * dev/tok: retire this device if it still holds this token). Counts metrics and raises operator alarms. NULL only when out of
  * memory (nothing is recorded then; the leases expire and the rows are
  * claimed again). The caller frees the array.
  */

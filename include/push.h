@@ -65,8 +65,8 @@ struct push_msg {
 	const char *title, *body; /* already in the user's language (generic text in privacy mode) */
 	const char *collapse_key; /* NULL: none */
 	const char *thread_id;	  /* APNs thread-id: groups a conversation on the phone */
-	bool risk;		  /* risk alert: APNs priority 10, time-sensitive */
-	bool high_priority;	  /* FCM android.priority high (the outbox row's priority) */
+	bool risk;		  /* risk alert: time-sensitive on iOS */
+	bool high_priority;	  /* the outbox row's priority: FCM high, APNs 10 (risk and security alerts) */
 	bool privacy;		  /* send only the generic text and the alert id */
 	long long expires_at;	  /* unix seconds: the provider may drop it after this */
 };

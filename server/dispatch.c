@@ -60,6 +60,11 @@ static bool stopping(struct dispatcher *d)
 	return s;
 }
 
+static bool stopping_cb(void *arg)
+{
+	return stopping(arg);
+}
+
 /*
  * Claim due rows: a lease makes them ours until recorded or expired. The
  * columns are those dispatch_send_batch reads (DISPATCH_COL_*).
@@ -80,7 +85,7 @@ static PGresult *claim(struct worker *w)
 		       "   attempts = o.attempts + 1"
 		       " FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"
 		       " RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"
-		       "   extract(epoch FROM o.created_at)::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"
+		       "   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"
 		       "   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token",
 		       4, params);
 }
@@ -104,10 +109,10 @@ static bool run(PGconn *conn, const char *sql, int nparams, const char *const *p
  * committed outcomes, never from a snapshot that misses a concurrent
  * worker's rows. *retired counts the devices retired, per provider.
  */
-static bool record_once(struct worker *w, const char *text, unsigned retired[PUSH__PROVIDERS])
+static bool record_once(struct worker *w, const char *text, size_t n_outcomes, unsigned retired[PUSH__PROVIDERS])
 {
 	const char *params[2] = { text, w->lease_owner };
-	int n_fcm = 0, n_apns = 0;
+	int n_fcm = 0, n_apns = 0, n_rows = 0;
 
 	if (!run(w->conn, "BEGIN", 0, NULL, NULL))
 		return false;
@@ -117,13 +122,16 @@ static bool record_once(struct worker *w, const char *text, unsigned retired[PUS
 		    " ORDER BY id FOR UPDATE",
 		    1, params, NULL) &&
 		run(w->conn,
-		    "UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid, last_error = r.err,"
+		    "UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"
+		    " last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"
+		    " attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"
 		    " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
 		    " due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"
 		    " leased_until = NULL, leased_by = NULL"
-		    " FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text, err text, delay float8)"
-		    " WHERE o.id = r.id AND o.leased_by = $2",
-		    2, params, NULL) &&
+		    " FROM jsonb_to_recordset($1::jsonb)"
+		    "   AS r(id bigint, state outbox_state, mid text, err text, delay float8, unsent boolean)"
+		    " WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.id",
+		    2, params, &n_rows) &&
 		/* a token is retired only if the device still holds it: a phone may have sent a new one meanwhile */
 		run(w->conn,
 		    "UPDATE devices d SET state = 'token_invalid', state_reason = left(r.err, 500), state_changed_at = now()"
@@ -155,6 +163,10 @@ static bool record_once(struct worker *w, const char *text, unsigned retired[PUS
 	}
 	retired[PUSH_FCM] = (unsigned)n_fcm;
 	retired[PUSH_APNS] = (unsigned)n_apns;
+	if ((size_t)n_rows < n_outcomes)
+		/* another worker claimed them after our lease ran out: it sends them again */
+		log_warn("dispatch: %zu of %zu outcomes not recorded: their lease had run out (raise push.lease_seconds)",
+			 n_outcomes - (size_t)n_rows, n_outcomes);
 	return true;
 }
 
@@ -179,7 +191,7 @@ static bool record(struct worker *w, json_t *outcomes)
 			if (!connect_and_listen(w))
 				continue;
 		}
-		ok = record_once(w, text, retired);
+		ok = record_once(w, text, json_array_size(outcomes), retired);
 	}
 	free(text);
 	for (int p = 0; ok && p < PUSH__PROVIDERS; p++)
@@ -243,7 +255,8 @@ static void sample_outbox(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct dispatch_ctx ctx = { .cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds };
+	struct dispatch_ctx ctx = { .cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds,
+				    .stopping = stopping_cb, .stopping_arg = w->d };
 
 	while (!stopping(w->d)) {
 		if (!connect_and_listen(w)) {
@@ -252,10 +265,14 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		sample_outbox(w);
+		double claimed_at = dispatch_now();
 		PGresult *rows = claim(w);
 		int n = rows ? PQntuples(rows) : 0;
 		if (n > 0) {
 			ctx.client = w->client;
+			/* room for one more round (and a token fetch) before the lease ends, and for recording */
+			ctx.round_deadline = claimed_at + (double)w->d->cfg->push_lease_seconds -
+					     2.0 * (double)w->d->cfg->push_request_timeout_seconds - 5.0;
 			json_t *outcomes = dispatch_send_batch(&ctx, rows);
 			if (!outcomes || !record(w, outcomes))
 				log_warn("dispatch: recording %d outcomes failed; their leases expire and they are sent again", n);

@@ -22,6 +22,7 @@
 struct job {
 	long long id, alert, device, created;
 	int attempts;
+	bool unsent; /* released at the round deadline or on stop: no attempt made */
 	enum push_provider provider;
 	const char *alert_text; /* decimal alert id, borrowed from the claim result */
 	struct push_msg msg;
@@ -30,6 +31,14 @@ struct job {
 	unsigned cred_gen; /* generation of the token the last send used */
 	struct push_outcome out;
 };
+
+double dispatch_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 double dispatch_backoff(long long base, long long max, int attempts, long long retry_after, double unit_random)
 {
@@ -226,6 +235,20 @@ static bool send_round(const struct dispatch_ctx *ctx, struct job *jobs, const s
 	return true;
 }
 
+/* Rows still waiting for their round: due again at once, without counting an attempt. */
+static void release_unsent(struct job *jobs, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].done) {
+			finish(&jobs[i], PUSH_RETRY, PUSH_R_OK, "released unsent");
+			jobs[i].unsent = true;
+			count++;
+		}
+	log_info("dispatch: released %zu unsent row(s) of the batch (its lease would run out, or stopping)", count);
+}
+
 static void send_live(const struct dispatch_ctx *ctx, struct job *jobs, size_t n)
 {
 	size_t *picked = calloc(n, sizeof(*picked));
@@ -233,10 +256,19 @@ static void send_live(const struct dispatch_ctx *ctx, struct job *jobs, size_t n
 	size_t k;
 
 	/* rounds end: every round finishes a job or spends one of its bounded resends */
+	bool first = true;
 	if (picked && reqs)
-		while ((k = pick_round(jobs, n, picked)) > 0)
+		while ((k = pick_round(jobs, n, picked)) > 0) {
+			/* the first round always runs, so a short lease still makes progress */
+			if (!first && (dispatch_now() > ctx->round_deadline ||
+				       (ctx->stopping && ctx->stopping(ctx->stopping_arg)))) {
+				release_unsent(jobs, n);
+				break;
+			}
+			first = false;
 			if (!send_round(ctx, jobs, picked, k, reqs))
 				break;
+		}
 	for (size_t i = 0; i < n; i++)
 		if (!jobs[i].done)
 			finish(&jobs[i], PUSH_RETRY, PUSH_R_TRANSPORT, "out of memory");
@@ -261,6 +293,9 @@ static json_t *outcome_json(const struct dispatch_ctx *ctx, struct job *j, long 
 	enum metrics_push_result result = METRICS_PUSH_FAILED;
 	double delay = -1;
 
+	if (j->unsent)
+		return json_pack("{s:I,s:I,s:s,s:f,s:b}", "id", (json_int_t)j->id, "alert", (json_int_t)j->alert, "state",
+				 "pending", "delay", 0.0, "unsent", 1);
 	snprintf(err, sizeof(err), "%s: %s", push_reason_name(o->reason), o->detail);
 	ascii(o->message_id);
 	if (o->verdict == PUSH_SENT) {

@@ -79,7 +79,7 @@ bool push_apns_request(const struct push_msg *m, const char *endpoint, const cha
 	memset(line, 0, sizeof(line));
 	snprintf(line, sizeof(line), "apns-topic: %s", topic);
 	ok = ok && add_header(&out->headers, line) && add_header(&out->headers, "apns-push-type: alert") &&
-	     add_header(&out->headers, m->risk ? "apns-priority: 10" : "apns-priority: 5") &&
+	     add_header(&out->headers, m->risk || m->high_priority ? "apns-priority: 10" : "apns-priority: 5") &&
 	     add_header(&out->headers, "content-type: application/json");
 	snprintf(line, sizeof(line), "apns-expiration: %lld", m->expires_at > 0 ? m->expires_at : 0);
 	ok = ok && add_header(&out->headers, line);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,27 @@ static bool valid_project_id(const char *s)
 	return true;
 }
 
+/*
+ * A private key file must be a regular file that only its owner can read:
+ * refused otherwise, like secrets.key_file, so a copy readable by other
+ * accounts on the host is noticed at once.
+ */
+static bool private_file_ok(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a readable regular file", path);
+		return false;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: mode %04o lets other accounts read a private key; chmod 600 it", path,
+			 (unsigned)(st.st_mode & 0777));
+		return false;
+	}
+	return true;
+}
+
 /* An https base URL without a trailing slash (paths are appended to it); "" allowed when optional. */
 static bool endpoint_ok(const char *url, bool required)
 {
@@ -86,7 +108,8 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 		goto fail;
 	}
 	if (cfg->fcm_credentials_file[0]) {
-		if (!jwt_service_account_load(cfg->fcm_credentials_file, &pc->sa, err, errlen))
+		if (!private_file_ok(cfg->fcm_credentials_file, err, errlen) ||
+		    !jwt_service_account_load(cfg->fcm_credentials_file, &pc->sa, err, errlen))
 			goto fail;
 		pc->fcm_key = jwt_key_from_pem(pc->sa.private_key, strlen(pc->sa.private_key), err, errlen);
 		if (!pc->fcm_key)
@@ -111,6 +134,8 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 		pc->fcm_on = true;
 	}
 	if (cfg->apns_key_file[0]) {
+		if (!private_file_ok(cfg->apns_key_file, err, errlen))
+			goto fail;
 		pc->apns_key = jwt_key_from_file(cfg->apns_key_file, err, errlen);
 		if (!pc->apns_key)
 			goto fail;

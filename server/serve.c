@@ -123,7 +123,7 @@ int serve_run(const struct config *cfg)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
 	if (!dispatch_start(cfg, app.metrics, instance, &dispatcher)) {
-		log_error("serve: out of memory or threads");
+		log_error("serve: the push dispatcher did not start (see the message above)");
 		goto out;
 	}
 	if (!http_start(&app, &srv))

@@ -332,6 +332,9 @@ async function startMock() {
     return JSON.parse(r.body);
   };
   const apns = JSON.parse(fs.readFileSync(path.join(pki, 'apns.json'), 'utf8'));
+  // alertd refuses private key files other accounts could read
+  fs.chmodSync(path.join(pki, 'sa.json'), 0o600);
+  fs.chmodSync(apns.key_file, 0o600);
   const sa = JSON.parse(fs.readFileSync(path.join(pki, 'sa.json'), 'utf8'));
   return {
     url: line[1], controlUrl, control, pki, apns, sa,

@@ -467,7 +467,11 @@ test('bad push credentials or endpoints stop alertd at start with a clear messag
     [{ fcm: { credentials_file: broken } }, /broken-sa\.json|private key/i],
     [{ apns: { key_file: path.join(mock.pki, 'ca.pem') } }, /ca\.pem/],
     [{ apns: { team_id: '' } }, /apns.key_id, apns.team_id and apns.topic are needed/],
+    [{ apns: { key_file: path.join(mock.pki, 'readable.p8') } }, /readable\.p8: mode 0644 lets other accounts read a private key/],
   ];
+  fs.copyFileSync(mock.apns.key_file, path.join(mock.pki, 'readable.p8'));
+  fs.chmodSync(path.join(mock.pki, 'readable.p8'), 0o644);
+  fs.chmodSync(broken, 0o600);
   for (const [override, message] of cases) {
     const cfg = config();
     for (const [section, keys] of Object.entries(override)) cfg[section] = { ...cfg[section], ...keys };

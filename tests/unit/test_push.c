@@ -87,6 +87,13 @@ static void apns_request_shape(void)
 			  "\"sound\":\"default\",\"thread-id\":\"balance.changed\"},\"alert_id\":\"42\",\"kind\":\"balance.changed\"}");
 	push_request_clear(&r);
 
+	m.high_priority = true; /* a security alert: urgent, not time-sensitive */
+	CHECK(push_apns_request(&m, "https://a", "t", "j", &r));
+	CHECK(has_header(&r, "apns-priority: 10"));
+	CHECK(strstr(r.body, "time-sensitive") == NULL);
+	push_request_clear(&r);
+	m.high_priority = false;
+
 	m.risk = true;
 	m.privacy = true;
 	m.collapse_key = "0123456789012345678901234567890123456789012345678901234567890123456789"; /* 70 > 64 bytes */
