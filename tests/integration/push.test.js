@@ -300,6 +300,30 @@ test('503, 500 and APNs 429 are retried with backoff and honour Retry-After; the
   assert.match(m, /alertd_push_total\{provider="apns",result="retry",reason="quota"\} [1-9]/);
 });
 
+test('APNs 503 and 500 are retried; APNs ExpiredToken (410 with a timestamp) retires the device', async () => {
+  await mock.control('POST', '/faults', [
+    { api: 'apns', match: { token: tokens.acctIos }, response: 'ServiceUnavailable', times: 1 },
+    { api: 'apns', match: { token: tokens.acctIos }, response: 'InternalServerError', times: 1 },
+  ]);
+  const id = await post(h.balanceEvent());
+  await waitSettled(id, 15000);
+  let ob = outbox(id);
+  assert.equal(ob[tokens.acctIos].state, 'sent');
+  assert.equal(ob[tokens.acctIos].attempts, 3);
+  assert.deepEqual(apnsFor(await mock.requests(), tokens.acctIos).map((r) => r.status), [503, 500, 200]);
+
+  await mock.control('POST', '/faults', { api: 'apns', match: { token: tokens.acctIos }, response: 'ExpiredToken', times: 1 });
+  const id2 = await post(h.balanceEvent());
+  await waitSettled(id2);
+  ob = outbox(id2);
+  assert.equal(ob[tokens.acctIos].state, 'failed');
+  assert.match(ob[tokens.acctIos].err, /^expired_token: apns 410 ExpiredToken/);
+  assert.equal(q(`SELECT state FROM devices WHERE push_token = '${tokens.acctIos}'`), 'token_invalid');
+  const m = await metrics();
+  assert.match(m, /alertd_push_total\{provider="apns",result="retry",reason="unavailable"\} [1-9]/);
+  assert.match(m, /alertd_push_total\{provider="apns",result="retry",reason="internal"\} [1-9]/);
+});
+
 test('FCM QUOTA_EXCEEDED without Retry-After waits at least 60 s', async () => {
   await mock.control('POST', '/faults', { api: 'fcm', match: { token: tokens.chief }, response: 'QUOTA_EXCEEDED', times: 1 });
   const id = await post(h.balanceEvent());
