@@ -5,7 +5,9 @@
  * The file is a full import for every unit it names: active users of those
  * units who are missing from the file are deactivated (live activation
  * codes voided, devices revoked); units not in the file are untouched.
- * Format and rules: docs/roster.md.
+ * Format and rules: docs/roster.md. The work is split between
+ * roster_parse.h (reading and checking the file, with roster_fields.h) and
+ * roster_apply.h (the database side).
  */
 #ifndef ALERTD_ROSTER_H
 #define ALERTD_ROSTER_H
@@ -49,27 +51,5 @@ void roster_report_free(struct roster_report *report);
  * allocation failure).
  */
 json_t *roster_report_json(const struct roster_report *report, bool dry_run);
-
-/*
- * Field helpers, exposed for the unit tests. Each takes a NUL-terminated,
- * already normalised (NFC, trimmed) value and mirrors the schema's CHECK.
- */
-bool roster_email_valid(const char *s);	  /* local@domain.tld, no space/control, <= 254 chars */
-bool roster_phone_valid(const char *s);	  /* ^\+?[0-9]{8,15}$ */
-bool roster_account_valid(const char *s); /* ^[0-9A-Za-z][0-9A-Za-z.-]{0,31}$ */
-
-/*
- * Parse a ';'-separated role list into a mask (1 account_holder,
- * 2 chief_accountant, 4 accountant; duplicates collapse). Returns false with
- * a reason in err on an empty list, an empty item or an unknown role.
- */
-bool roster_roles_parse(const char *s, unsigned *mask, char *err, size_t errlen);
-
-/*
- * Normalise len bytes of in to NFC and trim surrounding Unicode white space.
- * Returns the new NUL-terminated string (caller frees) or NULL with *status:
- * 1 invalid UTF-8 (or a NUL byte), 2 an unassigned code point, 3 out of memory.
- */
-char *roster_normalize(const char *in, size_t len, int *status);
 
 #endif
