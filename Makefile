@@ -30,7 +30,7 @@ MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps run test unit header-check bench-ingest
+.PHONY: all clean deps run test unit header-check bench-ingest bench-push
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/main.o $(SERVER_OBJS)
@@ -81,6 +81,10 @@ test: deps
 bench-ingest: deps
 	$(MAKE) SANITIZE= all build/loadgen
 	tests/bench/bench-ingest.sh
+
+bench-push: deps
+	$(MAKE) SANITIZE= all build/loadgen
+	tests/bench/bench-push.sh
 
 clean:
 	rm -rf build

@@ -13,6 +13,8 @@ packages=(
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling
 	nodejs curl openssl ca-certificates procps util-linux
+	# benchmarks: h2load (make bench-push measures the push mock's own ceiling with it)
+	nghttp2-client
 )
 
 missing=()

@@ -21,7 +21,12 @@
  *           [--secret whsec_...] [--mode single|batch] [--concurrency 64]
  *           [--batch-size 500] [--duration 10] [--requests N] [--rate EV/S]
  *           [--warmup 0] [--id-prefix STR] [--unit 1000001] [--ids-out FILE]
- *           [--timeout 10]
+ *           [--times-out FILE] [--timeout 10]
+ * --ids-out appends the id of every accepted (2xx) event; --times-out writes
+ * "<event id>\t<µs since the epoch>" for every accepted event sent after the
+ * warm-up, the time being when the request was due (open loop: scheduled;
+ * closed loop: actually sent), on the wall clock, so that another process on
+ * the same machine can measure from it (bench-push.sh: event to push).
  * Output: one line on stdout,
  *   mode=single requests=N events=N ok=N non2xx=N errors=N seconds=S
  *   req_per_s=X events_per_s=X p50_ms=X p90_ms=X p99_ms=X max_ms=X
@@ -69,7 +74,7 @@ typedef struct {
 } slot_t;
 
 static struct {
-	const char *url, *source, *unit, *ids_out;
+	const char *url, *source, *unit, *ids_out, *times_out;
 	char prefix[MAX_TEXT + 1];
 	int batch, conc, bsize, dur_set;
 	double duration, rate, warmup, timeout;
@@ -80,8 +85,9 @@ static volatile sig_atomic_t g_stop;
 static unsigned char g_key[MAX_KEY];
 static size_t g_keylen;
 static uint64_t g_next_ev = 1, g_next_req;
-static FILE *g_ids;
-static int g_ids_failed;
+static FILE *g_ids, *g_times;
+static int g_ids_failed, g_times_failed;
+static double g_mono0, g_wall0; /* one instant on both clocks (--times-out) */
 
 static struct {
 	long long ok, non2xx, errors, events, nerr_total;
@@ -95,12 +101,14 @@ static struct {
 
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
-static double now_mono(void)
+static double now_clock(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double now_mono(void) { return now_clock(CLOCK_MONOTONIC); }
 
 static int buf_printf(buf_t *b, const char *fmt, ...)
 {
@@ -177,7 +185,7 @@ static void usage(FILE *f)
 		"               [--mode single|batch] [--concurrency 1-1024] [--batch-size 1-1000]\n"
 		"               [--duration SECONDS] [--requests N] [--rate EVENTS_PER_S]\n"
 		"               [--warmup SECONDS] [--id-prefix STR] [--unit CODE]\n"
-		"               [--ids-out FILE] [--timeout SECONDS]\n");
+		"               [--ids-out FILE] [--times-out FILE] [--timeout SECONDS]\n");
 }
 
 /* Reads "whsec_<base64>" from text (trailing whitespace ignored) into g_key. */
@@ -333,6 +341,12 @@ static void finish_req(slot_t *s, CURLcode rc)
 				g_ids_failed = 1;
 		if (g_ids && fflush(g_ids) != 0)
 			g_ids_failed = 1;
+		/* the wall-clock time the request was due: the monotonic offset
+		 * from the common instant, added to that instant's wall time */
+		long long due_us = (long long)llround((g_wall0 + (s->sched - g_mono0)) * 1e6);
+		for (unsigned i = 0; g_times && s->counted && i < s->nev; i++)
+			if (fprintf(g_times, "%s-%" PRIu64 "\t%lld\n", cfg.prefix, s->first_ev + i, due_us) < 0)
+				g_times_failed = 1;
 	} else {
 		if (s->counted) {
 			st.non2xx++;
@@ -388,7 +402,8 @@ int main(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'n' },   { "rate", required_argument, NULL, 'r' },
 		{ "id-prefix", required_argument, NULL, 'p' },  { "unit", required_argument, NULL, 'U' },
 		{ "warmup", required_argument, NULL, 'w' },     { "ids-out", required_argument, NULL, 'o' },
-		{ "timeout", required_argument, NULL, 't' },    { "help", no_argument, NULL, 'h' },
+		{ "timeout", required_argument, NULL, 't' },    { "times-out", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *secret = NULL, *secret_file = NULL, *prefix = NULL;
@@ -405,6 +420,7 @@ int main(int argc, char **argv)
 		case 'p': prefix = optarg; break;
 		case 'U': cfg.unit = optarg; break;
 		case 'o': cfg.ids_out = optarg; break;
+		case 'T': cfg.times_out = optarg; break;
 		case 'm':
 			cfg.batch = strcmp(optarg, "batch") == 0;
 			if (!cfg.batch && strcmp(optarg, "single") != 0) e = "--mode: single or batch";
@@ -475,6 +491,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: %s: %s\n", cfg.ids_out, strerror(errno));
 		goto out;
 	}
+	if (cfg.times_out && !(g_times = fopen(cfg.times_out, "w"))) {
+		fprintf(stderr, "loadgen: %s: %s\n", cfg.times_out, strerror(errno));
+		goto out;
+	}
 	slots = calloc((size_t)cfg.conc, sizeof *slots);
 	freel = calloc((size_t)cfg.conc, sizeof *freel);
 	if (!slots || !freel || !(m = curl_multi_init()) ||
@@ -511,7 +531,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const int open = cfg.rate > 0;
-	const double t0 = now_mono(), mstart = t0 + cfg.warmup;
+	g_wall0 = now_clock(CLOCK_REALTIME);
+	g_mono0 = now_mono();
+	const double t0 = g_mono0, mstart = t0 + cfg.warmup;
 	const double mend = (cfg.dur_set || !cfg.max_req) ? mstart + cfg.duration : INFINITY;
 	const double interval = open ? (double)(cfg.batch ? cfg.bsize : 1) / cfg.rate : 0;
 	double next_sched = t0;
@@ -621,7 +643,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "curl errors total (incl. warmup): %lld\n", st.nerr_total);
 	if (g_ids_failed)
 		fprintf(stderr, "loadgen: writing %s failed\n", cfg.ids_out);
-	rc = (fatal || g_ids_failed) ? 1 : 0;
+	if (g_times_failed)
+		fprintf(stderr, "loadgen: writing %s failed\n", cfg.times_out);
+	rc = (fatal || g_ids_failed || g_times_failed) ? 1 : 0;
 out:
 	for (int i = 0; slots && i < cfg.conc; i++) {
 		if (slots[i].busy)
@@ -635,6 +659,10 @@ out:
 		curl_multi_cleanup(m);
 	if (g_ids && fclose(g_ids) != 0 && rc == 0) {
 		fprintf(stderr, "loadgen: closing %s failed\n", cfg.ids_out);
+		rc = 1;
+	}
+	if (g_times && fclose(g_times) != 0 && rc == 0) {
+		fprintf(stderr, "loadgen: closing %s failed\n", cfg.times_out);
 		rc = 1;
 	}
 	free(slots);
