@@ -6,7 +6,7 @@
 #
 #   `make bench-push` (release build; `BENCH_*` variables below) starts its own PostgreSQL, the push
 #   mock (`tests/mock/push-mock.js`: OAuth, FCM v1 and APNs over HTTP/2+TLS, on the same machine) and
-#   alertd with `push.provider = live` pointed at the mock (2 dispatcher threads, batches of 200), then
+#   alertd with `push.provider = live` pointed at the mock (the default 4 dispatcher threads, batches of 50), then
 #   measures in one run: the mock's own ceiling (h2load, 4 connections × 100 streams, APNs requests
 #   with a valid ES256 provider token, before alertd starts and again at the end; their mean is the
 #   reference); the dispatch rate while alertd drains an outbox filled in SQL with 100,000 rows for
@@ -67,8 +67,8 @@
 # BENCH_DEVICES (50000), BENCH_RATE (1000 events/s), BENCH_LAT_SECONDS (15;
 # 0 skips), BENCH_LAT_USERS (2), BENCH_H2LOAD_SECONDS (10), BENCH_H2LOAD_CLIENTS
 # (4), BENCH_H2LOAD_STREAMS (100), BENCH_PROVIDER (auto: live when this build
-# has the [apns]/[fcm] options, else log), BENCH_PUSH_WORKERS (2),
-# BENCH_PUSH_BATCH (200), BENCH_CONNECTIONS_PER_HOST (2), BENCH_LOG_LEVEL
+# has the [apns]/[fcm] options, else log), BENCH_PUSH_WORKERS (4),
+# BENCH_PUSH_BATCH (50), BENCH_CONNECTIONS_PER_HOST (2), BENCH_LOG_LEVEL
 # (info), BENCH_DRAIN_TIMEOUT (600 s per drain), BENCH_VACUUM (1: VACUUM
 # ANALYZE and CHECKPOINT before the latency phase, as autovacuum would have
 # done by then; 0: measure right after the drains), BENCH_ALERTD (build/alertd:
@@ -87,8 +87,8 @@ H2_SECONDS=${BENCH_H2LOAD_SECONDS:-10}
 H2_CLIENTS=${BENCH_H2LOAD_CLIENTS:-4}
 H2_STREAMS=${BENCH_H2LOAD_STREAMS:-100}
 PROVIDER=${BENCH_PROVIDER:-auto}
-WORKERS=${BENCH_PUSH_WORKERS:-2}
-BATCH=${BENCH_PUSH_BATCH:-200}
+WORKERS=${BENCH_PUSH_WORKERS:-4}
+BATCH=${BENCH_PUSH_BATCH:-50}
 CONNS=${BENCH_CONNECTIONS_PER_HOST:-2}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-600}
