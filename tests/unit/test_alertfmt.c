@@ -6,8 +6,8 @@
  * placeholder renderer, and rendering balance, voucher, risk, privacy and
  * new-device alerts, including bodies that must be cut to fit.
  */
-#include "alertfmt.h"
-#include "rules.h"
+#include "alerts/alertfmt.h"
+#include "alerts/rules.h"
 #include "testlib.h"
 
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * test_config.c - the option table, INI loader, environment overrides and
  * the promise that docs/config.md matches the table.
  */
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "testlib.h"
 
 #include <stdlib.h>

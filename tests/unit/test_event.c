@@ -4,7 +4,7 @@
  * amounts, Unicode length limits, signatures, the RFC 3339 parser, the time
  * window, the canonical form and its SHA-256, and path prefixes.
  */
-#include "event.h"
+#include "ingest/event.h"
 #include "testlib.h"
 
 #include <sodium.h>

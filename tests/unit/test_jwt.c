@@ -6,7 +6,7 @@
  * service-account file. Runs from the repository root; needs node and
  * openssl on PATH.
  */
-#include "jwt.h"
+#include "core/jwt.h"
 #include "testlib.h"
 
 #include <sodium.h>

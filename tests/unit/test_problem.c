@@ -3,11 +3,11 @@
  * small input helpers next to it: JSON body limits, request ids, bearer
  * tokens and the capped buffer.
  */
-#include "auth.h"
-#include "buf.h"
-#include "http.h"
-#include "jsonbody.h"
-#include "problem.h"
+#include "http/auth.h"
+#include "core/buf.h"
+#include "http/http.h"
+#include "http/jsonbody.h"
+#include "http/problem.h"
 #include "testlib.h"
 
 #include <stdlib.h>

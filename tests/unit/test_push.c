@@ -5,10 +5,10 @@
  * without the expected id, transport failures, HTTP/1.1 from APNs), the
  * Retry-After parser and the retry backoff.
  */
-#include "dispatch_send.h"
-#include "push.h"
-#include "push_apns.h"
-#include "push_fcm.h"
+#include "push/dispatch_send.h"
+#include "push/push.h"
+#include "push/push_apns.h"
+#include "push/push_fcm.h"
 #include "testlib.h"
 
 #include <curl/curl.h>

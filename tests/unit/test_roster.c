@@ -3,7 +3,7 @@
  * account checks mirroring the schema's CHECKs, role lists, and NFC
  * normalisation with trimming and rejection of invalid UTF-8.
  */
-#include "roster_fields.h"
+#include "people/roster_fields.h"
 #include "testlib.h"
 
 #include <stdlib.h>

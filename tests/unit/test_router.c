@@ -2,8 +2,8 @@
  * test_router.c - path matching, 404/405 decisions, and the rule that every
  * route other than the health checks declares its authentication.
  */
-#include "api_routes.h"
-#include "router.h"
+#include "api/api_routes.h"
+#include "http/router.h"
 #include "testlib.h"
 
 static void h(const struct app *a, struct http_req *q, struct http_resp *r)

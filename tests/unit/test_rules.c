@@ -10,8 +10,8 @@
  * Every instant is written as RFC 3339 text and turned into UTC microseconds
  * with event_parse_rfc3339, as the caller does with an event's signed_at.
  */
-#include "event.h"
-#include "rules.h"
+#include "ingest/event.h"
+#include "alerts/rules.h"
 #include "testlib.h"
 
 #include <stdint.h>

@@ -1,0 +1,59 @@
+/*
+ * sources.h - ingest sources (ledger systems) and their signing secrets.
+ *
+ * Management (add, rotate, revoke, list) runs from the CLI on its own
+ * connection, inside one transaction with its audit entry. Verification
+ * reads a source's active keys through a short-lived cache so that each
+ * signed request does not cost a database round trip and a decryption.
+ */
+#ifndef ALERTD_SOURCES_H
+#define ALERTD_SOURCES_H
+
+#include "core/secrets.h"
+#include "ingest/webhook.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define SOURCES_MAX_ACTIVE_SECRETS 8
+
+struct db_pool;
+struct source_cache;
+
+struct source_keys {
+	long long source_id;
+	size_t nkeys;
+	struct webhook_key keys[SOURCES_MAX_ACTIVE_SECRETS];
+};
+
+enum source_lookup { SOURCE_FOUND, SOURCE_UNKNOWN, SOURCE_UNAVAILABLE };
+
+/* actor is who runs the command (for the audit log). Each call is one transaction. */
+bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen);
+bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen);
+bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
+			   char *err, size_t errlen);
+bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen);
+
+/* True when name is a valid source name: ^[a-z0-9][a-z0-9_-]{0,62}$ */
+bool sources_name_valid(const char *name);
+
+/*
+ * kek may be NULL (no key file configured): every lookup then reports
+ * SOURCE_UNKNOWN. ttl_seconds 0 disables caching. NULL on allocation failure.
+ */
+struct source_cache *source_cache_new(const struct secrets_kek *kek, int ttl_seconds);
+void source_cache_free(struct source_cache *cache);
+
+/*
+ * The active keys of the active source name. SOURCE_UNAVAILABLE when the
+ * database cannot be asked (callers answer 503, never 401).
+ */
+enum source_lookup source_cache_get(struct source_cache *cache, struct db_pool *db, const char *name,
+				    struct source_keys *out);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * activation.h - making a phone trusted: one-time activation codes issued
+ * by an admin or staff member, redeemed by the app for a device access
+ * token bound to that device.
+ */
+#ifndef ALERTD_ACTIVATION_H
+#define ALERTD_ACTIVATION_H
+
+#include "core/tokens.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ACTIVATION_MAX_ATTEMPTS 5
+
+struct activation_actor {
+	const char *kind; /* cli | admin_key | staff | app */
+	const char *id;
+	const char *ip;
+	const char *request_id;
+};
+
+enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_DB_ERROR };
+
+/*
+ * Issue a new code for the active user login, voiding any live one, valid
+ * ttl_hours. On ACTIVATION_OK code and expires_at (RFC 3339) are filled.
+ * ACTIVATION_DENIED: no such active user. Audited either way.
+ */
+enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login, long long ttl_hours,
+					const struct activation_actor *actor, char code[TOKENS_CODE_LEN + 1],
+					char expires_at[64]);
+
+struct activation_device {
+	const char *platform; /* android | ios */
+	const char *push_token;
+	const char *app_version, *os_version, *model, *locale; /* may be NULL */
+};
+
+struct activation_outcome {
+	const char *reason;		 /* for the audit log: unknown_login, no_code, locked, expired, wrong_code, ok */
+	long long device_id;
+	long long user_id;
+	char access_token[TOKENS_TEXT_MAX];
+	char expires_at[64];
+	int other_devices_alerted;
+};
+
+/*
+ * Redeem code for login and register device, in one transaction. A wrong
+ * code counts an attempt (committed); after ACTIVATION_MAX_ATTEMPTS the
+ * code is locked until a new one is issued. On success the code is used up,
+ * any other active device holding the same push token is revoked, and the
+ * user's other active devices get a new-device security alert. Every
+ * outcome is audited.
+ */
+enum activation_result activation_redeem(PGconn *conn, const unsigned char key[32], const char *login, const char *typed_code,
+					 const struct activation_device *dev, long long token_ttl_days,
+					 const struct activation_actor *actor, struct activation_outcome *out);
+
+#endif

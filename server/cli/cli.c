@@ -1,0 +1,320 @@
+/*
+ * cli.c - operator commands: keygen, source, sign, events, maintenance.
+ *
+ * Secrets are printed exactly once, to stdout, when created; nothing here
+ * logs them. Management commands are audited (actor_kind "cli", actor the
+ * OS user running the command).
+ */
+#include "cli/cli.h"
+#include "core/config.h"
+#include "db/db.h"
+#include "alerts/fanout.h"
+#include "db/maintenance.h"
+#include "core/secrets.h"
+#include "ingest/sources.h"
+#include "ingest/webhook.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SIGN_MAX_FILE (16 * 1024 * 1024)
+
+static const char source_usage[] =
+	"usage: alertd source add NAME            create a source; prints its first secret once\n"
+	"       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
+	"       alertd source revoke-secret NAME ID\n"
+	"       alertd source list\n";
+
+void cli_actor(char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	const char *sudo = getenv("SUDO_USER");
+
+	if (sudo && *sudo) {
+		snprintf(out, len, "%s (sudo)", sudo);
+		return;
+	}
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(out, len, "%s", res->pw_name);
+	else
+		snprintf(out, len, "uid %u", (unsigned)geteuid());
+}
+
+int cli_keygen(char **args, int nargs)
+{
+	char err[512];
+
+	if (nargs != 1) {
+		fprintf(stderr, "usage: alertd keygen FILE   (writes a new 32-byte key with mode 0600)\n");
+		return 2;
+	}
+	if (!secrets_create_kek(args[0], err, sizeof(err))) {
+		fprintf(stderr, "alertd: keygen: %s\n", err);
+		return 1;
+	}
+	printf("wrote a new key to %s; set secrets.key_file to it and keep a backup: without it no ingest secret can be read\n",
+	       args[0]);
+	return 0;
+}
+
+static bool parse_id(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v <= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+int cli_source(const struct config *cfg, char **args, int nargs)
+{
+	char err[512], actor[128], secret[SECRETS_TEXT_MAX];
+	struct secrets_kek kek;
+	long long secret_id = 0, revoke_id = 0;
+	PGconn *conn = NULL;
+	int rc = 1;
+	const char *verb = nargs > 0 ? args[0] : "";
+	bool needs_kek = strcmp(verb, "add") == 0 || strcmp(verb, "rotate") == 0;
+
+	if (!((needs_kek && nargs == 2) || (strcmp(verb, "revoke-secret") == 0 && nargs == 3) ||
+	      (strcmp(verb, "list") == 0 && nargs == 1))) {
+		fputs(source_usage, stderr);
+		return 2;
+	}
+	if (nargs == 3 && !parse_id(args[2], &revoke_id)) {
+		fprintf(stderr, "alertd: source: '%s' is not a secret id (see alertd source list)\n", args[2]);
+		return 2;
+	}
+	if (needs_kek) {
+		if (!cfg->secrets_key_file[0]) {
+			fprintf(stderr, "alertd: source: secrets.key_file is not set (create one with: alertd keygen FILE)\n");
+			return 1;
+		}
+		if (!secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
+			fprintf(stderr, "alertd: source: %s\n", err);
+			return 1;
+		}
+	}
+	conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	if (!conn) {
+		fprintf(stderr, "alertd: source: cannot connect to the database\n");
+		goto out;
+	}
+	cli_actor(actor, sizeof(actor));
+	if (strcmp(verb, "list") == 0) {
+		if (!sources_list(conn, stdout, err, sizeof(err)))
+			goto fail;
+	} else if (strcmp(verb, "revoke-secret") == 0) {
+		if (!sources_revoke_secret(conn, args[1], revoke_id, actor, err, sizeof(err)))
+			goto fail;
+		printf("revoked secret %lld of source %s\n", revoke_id, args[1]);
+	} else {
+		bool ok = strcmp(verb, "add") == 0
+				  ? sources_add(conn, &kek, args[1], actor, secret, &secret_id, err, sizeof(err))
+				  : sources_rotate(conn, &kek, args[1], actor, secret, &secret_id, err, sizeof(err));
+		if (!ok)
+			goto fail;
+		printf("source:    %s\nsecret_id: %lld\nsecret:    %s\n", args[1], secret_id, secret);
+		printf("\nThis secret is shown once and stored only encrypted. Give it to the ledger system over a\n"
+		       "secure channel; it signs requests as described in the Standard Webhooks specification.\n");
+		sodium_memzero(secret, sizeof(secret));
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "alertd: source %s: %s\n", verb, err);
+out:
+	if (needs_kek)
+		sodium_memzero(&kek, sizeof(kek));
+	if (conn)
+		PQfinish(conn);
+	return rc;
+}
+
+/* Read a whole file of at most max bytes. Caller frees. */
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max)
+				goto fail;
+			cap = cap ? cap * 2 : 4096;
+			if (cap > max)
+				cap = max;
+			char *p = realloc(data, cap + 1);
+			if (!p)
+				goto fail;
+			data = p;
+		}
+		size_t got = fread(data + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	data[n] = '\0';
+	*len = n;
+	return data;
+fail:
+	fclose(f);
+	free(data);
+	return NULL;
+}
+
+int cli_sign(char **args, int nargs)
+{
+	const char *source = NULL, *secret_file = NULL, *url = "http://127.0.0.1:8080", *file = NULL;
+	char *secret = NULL, *body = NULL;
+	size_t secret_len = 0, body_len = 0;
+	struct webhook_key key;
+	char id[40], ts[24], sig[WEBHOOK_SIGNATURE_TEXT];
+	unsigned char raw[12];
+	json_t *parsed = NULL;
+	json_error_t jerr;
+	int rc = 1;
+
+	for (int i = 0; i < nargs; i++) {
+		if (strcmp(args[i], "--source") == 0 && i + 1 < nargs)
+			source = args[++i];
+		else if (strcmp(args[i], "--secret-file") == 0 && i + 1 < nargs)
+			secret_file = args[++i];
+		else if (strcmp(args[i], "--url") == 0 && i + 1 < nargs)
+			url = args[++i];
+		else if (!file && args[i][0] != '-')
+			file = args[i];
+		else
+			file = NULL, source = NULL;
+	}
+	if (!source || !secret_file || !file || !sources_name_valid(source)) {
+		fprintf(stderr, "usage: alertd sign --source NAME --secret-file FILE [--url URL] EVENT.json\n"
+				"Prints a ready-to-run curl command that posts EVENT.json signed with the source's secret.\n"
+				"A file whose top level has \"events\" goes to the batch endpoint.\n");
+		return 2;
+	}
+	secret = read_file(secret_file, 1024, &secret_len);
+	body = read_file(file, SIGN_MAX_FILE, &body_len);
+	if (!secret || !body) {
+		fprintf(stderr, "alertd: sign: cannot read %s\n", !secret ? secret_file : file);
+		goto out;
+	}
+	secret[strcspn(secret, "\r\n")] = '\0';
+	if (!secrets_decode(secret, key.bytes, sizeof(key.bytes), &key.len)) {
+		fprintf(stderr, "alertd: sign: %s does not hold a whsec_ secret\n", secret_file);
+		goto out;
+	}
+	parsed = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!parsed) {
+		fprintf(stderr, "alertd: sign: %s is not valid JSON: line %d: %s\n", file, jerr.line, jerr.text);
+		goto out;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(id, "msg_", 4);
+	sodium_bin2hex(id + 4, sizeof(id) - 4, raw, sizeof(raw));
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	webhook_sign(&key, id, ts, body, body_len, sig);
+	/* single quotes: none of these values can contain one (checked formats, base64, hex) */
+	printf("curl -sS -X POST '%s/v1/ingest/%s/events%s' \\\n"
+	       "  -H 'Content-Type: application/json' \\\n"
+	       "  -H 'webhook-id: %s' \\\n"
+	       "  -H 'webhook-timestamp: %s' \\\n"
+	       "  -H 'webhook-signature: %s' \\\n"
+	       "  --data-binary @'%s'\n",
+	       url, source, json_object_get(parsed, "events") ? "/batch" : "", id, ts, sig, file);
+	fprintf(stderr, "(valid for about 5 minutes: the signature covers webhook-timestamp)\n");
+	rc = 0;
+out:
+	sodium_memzero(&key, sizeof(key));
+	if (secret)
+		sodium_memzero(secret, secret_len);
+	free(secret);
+	free(body);
+	json_decref(parsed);
+	return rc;
+}
+
+int cli_events(const struct config *cfg, char **args, int nargs)
+{
+	const char *limit = "100";
+	PGconn *conn;
+	PGresult *res;
+
+	if (nargs < 1 || strcmp(args[0], "unrouted") != 0 || (nargs != 1 && !(nargs == 3 && strcmp(args[1], "--limit") == 0))) {
+		fprintf(stderr, "usage: alertd events unrouted [--limit N]\n"
+				"Lists units with stored events that could not be routed (unit not in the roster).\n");
+		return 2;
+	}
+	if (nargs == 3)
+		limit = args[2];
+	long long n;
+	if (!parse_id(limit, &n) || n > 100000) {
+		fprintf(stderr, "alertd: events: --limit takes 1 to 100000\n");
+		return 2;
+	}
+	conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	if (!conn) {
+		fprintf(stderr, "alertd: events: cannot connect to the database\n");
+		return 1;
+	}
+	const char *params[1] = { limit };
+	res = db_exec(conn,
+		      "SELECT unit_code, count(*), min(occurred_at), max(occurred_at) FROM events"
+		      " WHERE routed_at IS NULL GROUP BY unit_code ORDER BY count(*) DESC, unit_code LIMIT $1::int",
+		      1, params);
+	if (res) {
+		printf("%-8s %8s  %-25s %s\n", "UNIT", "EVENTS", "OLDEST", "NEWEST");
+		for (int r = 0; r < PQntuples(res); r++)
+			printf("%-8s %8s  %-25s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+			       PQgetvalue(res, r, 3));
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return res ? 0 : 1;
+}
+
+int cli_maintenance(const struct config *cfg)
+{
+	char err[512];
+	int created, dropped;
+	bool skipped;
+	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+
+	if (!conn) {
+		fprintf(stderr, "alertd: maintenance: cannot connect to the database\n");
+		return 1;
+	}
+	bool ok = maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err));
+	long long routed = 0, alerts = 0;
+	if (ok && !fanout_reroute(conn, cfg, &routed, &alerts)) {
+		snprintf(err, sizeof(err), "routing waiting events failed (see log)");
+		ok = false;
+	}
+	PQfinish(conn);
+	if (!ok) {
+		fprintf(stderr, "alertd: maintenance: %s\n", err);
+		return 1;
+	}
+	if (skipped)
+		printf("another instance is running maintenance right now; nothing done\n");
+	else
+		printf("partitions created: %d, dropped: %d\n", created, dropped);
+	printf("events routed: %lld, alerts created: %lld\n", routed, alerts);
+	return 0;
+}

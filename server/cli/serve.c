@@ -1,0 +1,171 @@
+/*
+ * serve.c - start alertd, wait for a signal, stop it cleanly.
+ *
+ * Signals are blocked before any thread exists and collected with
+ * sigwait() here, so no handler code ever runs in signal context and no
+ * global flag is shared with worker threads.
+ */
+#include "cli/serve.h"
+#include "api/api_routes.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "db/db.h"
+#include "push/dispatch.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
+#include "core/log.h"
+#include "db/maintenance.h"
+#include "core/metrics.h"
+#include "db/migrate.h"
+#include "http/ratelimit.h"
+#include "core/secrets.h"
+#include "ingest/sources.h"
+#include "core/tokens.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STARTUP_POOL_WAIT_MS 5000
+/* after the writer stops, time for the answers it released to be sent */
+#define FINAL_DRAIN_MS 2000
+
+static bool schema_ready(const struct config *cfg)
+{
+	char detail[300];
+	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	enum migrate_state st;
+
+	if (!conn) {
+		log_error("serve: cannot reach the database at startup");
+		return false;
+	}
+	st = migrate_status(conn, detail, sizeof(detail));
+	PQfinish(conn);
+	if (st != MIGRATE_CURRENT) {
+		struct log_field f[] = { LOG_S("schema", migrate_state_name(st)), LOG_S("detail", detail) };
+		log_fields(LOG_ERROR, "serve: refusing to start on this schema", f, 2);
+		return false;
+	}
+	return true;
+}
+
+/* The KEK is optional: without it alertd serves but refuses all ingest. */
+static bool load_kek(const struct config *cfg, struct secrets_kek *kek, bool *have)
+{
+	char err[512];
+
+	*have = false;
+	if (!cfg->secrets_key_file[0]) {
+		log_warn("secrets.key_file is not set: every ingest request will be refused");
+		return true;
+	}
+	if (!secrets_load_kek(cfg->secrets_key_file, kek, err, sizeof(err))) {
+		log_error("%s", err);
+		return false;
+	}
+	*have = true;
+	return true;
+}
+
+int serve_run(const struct config *cfg)
+{
+	struct app app;
+	struct secrets_kek kek;
+	bool have_kek = false;
+	struct maintenance *upkeep = NULL;
+	struct dispatcher *dispatcher = NULL;
+	char instance[96], host[64] = "host";
+	struct http_server *srv = NULL;
+	sigset_t stop_signals;
+	int sig = 0, rc = 1;
+
+	memset(&app, 0, sizeof(app));
+	app.cfg = cfg;
+	app.routes = api_routes(&app.nroutes);
+	if (cfg->metrics_token_sha256[0]) {
+		sodium_hex2bin(app.metrics_token_hash, sizeof(app.metrics_token_hash), cfg->metrics_token_sha256,
+			       strlen(cfg->metrics_token_sha256), NULL, NULL, NULL);
+		app.metrics_token_set = true;
+	}
+
+	/* Block before threads start so every thread inherits the mask. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!schema_ready(cfg) || !load_kek(cfg, &kek, &have_kek))
+		goto out;
+	app.metrics = metrics_new(app.nroutes);
+	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
+	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst);
+	app.activation_by_ip = ratelimit_new((double)cfg->app_activation_per_ip_per_minute / 60.0,
+					     (double)cfg->app_activation_per_ip_per_minute);
+	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
+						(double)cfg->app_activation_per_login_per_minute);
+	app.admin_by_ip = ratelimit_new((double)cfg->admin_requests_per_ip_per_minute / 60.0,
+					(double)cfg->admin_requests_per_ip_per_minute);
+	if (have_kek) {
+		tokens_code_key(&kek, app.code_key);
+		app.code_key_set = true;
+	}
+	sodium_memzero(&kek, sizeof(kek));
+	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login || !app.admin_by_ip ||
+	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds,
+			 &app.db) ||
+	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
+		log_error("serve: out of memory or threads");
+		goto out;
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
+	if (!dispatch_start(cfg, app.metrics, instance, &dispatcher)) {
+		log_error("serve: the push dispatcher did not start (see the message above)");
+		goto out;
+	}
+	if (!http_start(&app, &srv))
+		goto out;
+	{
+		struct log_field f[] = { LOG_S("listen", cfg->http_listen), LOG_I("threads", cfg->http_threads),
+					 LOG_I("pool_size", cfg->database_pool_size) };
+		log_fields(LOG_INFO, "alertd serving", f, 3);
+	}
+	while (sigwait(&stop_signals, &sig) != 0)
+		;
+	{
+		struct log_field f[] = { LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
+					 LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds) };
+		log_fields(LOG_INFO, "shutting down", f, 2);
+	}
+	http_quiesce(srv);
+	if (!http_drain(srv, (int)cfg->http_shutdown_grace_seconds * 1000))
+		log_warn("shutdown grace period over; finishing queued ingest work, then closing connections");
+	/*
+	 * The writer answers every job it holds (committed or 503) and then
+	 * refuses new ones with 503; it is freed only after the HTTP server has
+	 * stopped, since keep-alive connections may still submit until then.
+	 */
+	ingest_writer_drain(app.ingest);
+	http_drain(srv, FINAL_DRAIN_MS);
+	http_stop(srv);
+	srv = NULL;
+	log_info("alertd stopped");
+	rc = 0;
+out:
+	http_stop(srv);
+	ingest_writer_stop(app.ingest);
+	dispatch_stop(dispatcher);
+	maintenance_stop(upkeep);
+	db_pool_free(app.db);
+	source_cache_free(app.sources);
+	ratelimit_free(app.ingest_limits);
+	ratelimit_free(app.activation_by_ip);
+	ratelimit_free(app.activation_by_login);
+	ratelimit_free(app.admin_by_ip);
+	sodium_memzero(app.code_key, sizeof(app.code_key));
+	metrics_free(app.metrics);
+	return rc;
+}

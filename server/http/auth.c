@@ -1,0 +1,222 @@
+/*
+ * auth.c - per-route authentication.
+ *
+ * Tokens are compared by hash in constant time (sodium_memcmp), so neither
+ * the token nor its prefix can be recovered from timing, and alertd never
+ * needs to hold a plaintext token.
+ */
+#include "http/auth.h"
+#include "people/admin_keys.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "db/db.h"
+#include "http/ratelimit.h"
+#include "core/tokens.h"
+#include "http/http.h"
+#include "core/log.h"
+#include "ingest/sources.h"
+#include "ingest/webhook.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <time.h>
+
+
+bool auth_bearer_token(const char *header, const char **token, size_t *len)
+{
+	static const char scheme[] = "Bearer ";
+	size_t n;
+
+	if (!header || strncasecmp(header, scheme, sizeof(scheme) - 1) != 0)
+		return false;
+	header += sizeof(scheme) - 1;
+	while (*header == ' ')
+		header++;
+	n = strlen(header);
+	while (n > 0 && header[n - 1] == ' ')
+		n--;
+	if (n == 0 || n > AUTH_MAX_TOKEN_LEN)
+		return false;
+	*token = header;
+	*len = n;
+	return true;
+}
+
+static bool metrics_token_ok(const struct app *app, const struct http_req *req)
+{
+	const char *token;
+	size_t len;
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	if (!app->metrics_token_set)
+		return false;
+	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len))
+		return false;
+	crypto_hash_sha256(h, (const unsigned char *)token, len);
+	return sodium_memcmp(h, app->metrics_token_hash, sizeof(h)) == 0;
+}
+
+enum ingest_auth { INGEST_AUTH_OK, INGEST_AUTH_DENIED, INGEST_AUTH_UNAVAILABLE };
+
+/*
+ * Standard Webhooks signature of the source named in the path. Unknown
+ * sources cost the same HMAC work as known ones and get the same answer,
+ * so neither the body nor the timing says which sources exist.
+ */
+static enum ingest_auth ingest_signature(const struct app *app, struct http_req *req)
+{
+	const char *name = router_param(&req->match, "source");
+	struct source_keys keys;
+	enum webhook_result wr;
+	enum source_lookup lr = source_cache_get(app->sources, app->db, name ? name : "", &keys);
+
+	if (lr == SOURCE_UNAVAILABLE)
+		return INGEST_AUTH_UNAVAILABLE;
+	if (lr == SOURCE_UNKNOWN) {
+		keys.nkeys = 1;
+		keys.keys[0].len = 32;
+		randombytes_buf(keys.keys[0].bytes, 32);
+	}
+	wr = webhook_verify(keys.keys, keys.nkeys, http_header(req, "webhook-id"), http_header(req, "webhook-timestamp"),
+			    http_header(req, "webhook-signature"), req->body, req->body_len, (int64_t)time(NULL),
+			    app->cfg->ingest_timestamp_tolerance_seconds);
+	sodium_memzero(&keys.keys, sizeof(keys.keys));
+	if (lr == SOURCE_FOUND && wr == WEBHOOK_OK) {
+		req->principal_id = keys.source_id;
+		return INGEST_AUTH_OK;
+	}
+	/* the reason goes to the log for the integrator's operator, never to the caller */
+	struct log_field f[] = { LOG_S("source", name), LOG_S("reason", lr == SOURCE_UNKNOWN ? "unknown_source" : webhook_result_name(wr)),
+				 LOG_S("request_id", req->request_id), LOG_S("remote", req->remote) };
+	log_fields(LOG_WARN, "ingest request refused", f, 4);
+	return INGEST_AUTH_DENIED;
+}
+
+enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED };
+#define POOL_WAIT_MS 2000
+
+/* Admin API key; the check itself writes the audit entry for this use. */
+static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
+{
+	const char *token;
+	size_t len;
+	char action[300];
+	enum admin_auth r;
+	PGconn *conn;
+
+	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "ak"))
+		return BEARER_DENIED;
+	unsigned char ip_hash[crypto_hash_sha256_BYTES];
+	int64_t key;
+	int retry;
+	struct timespec now;
+	crypto_hash_sha256(ip_hash, (const unsigned char *)req->remote, strlen(req->remote));
+	memcpy(&key, ip_hash, sizeof(key));
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!ratelimit_take(app->admin_by_ip, key, 1, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &retry))
+		return BEARER_THROTTLED;
+	conn = db_acquire(app->db, POOL_WAIT_MS);
+	if (!conn)
+		return BEARER_UNAVAILABLE;
+	snprintf(action, sizeof(action), "%s %s", req->method, req->match.route->pattern);
+	r = admin_keys_authenticate(conn, token, len, action, req->remote, req->request_id, req->principal_name);
+	db_release(app->db, conn);
+	return r == ADMIN_AUTH_OK ? BEARER_OK : r == ADMIN_AUTH_UNAVAILABLE ? BEARER_UNAVAILABLE : BEARER_DENIED;
+}
+
+/* Device access token: active device, unexpired token, active user. */
+static enum bearer_auth app_token(const struct app *app, struct http_req *req)
+{
+	const char *token;
+	size_t len;
+	unsigned char h[TOKENS_HASH_BYTES];
+	char hex[2 * TOKENS_HASH_BYTES + 1];
+	enum bearer_auth result = BEARER_UNAVAILABLE;
+	PGconn *conn;
+	PGresult *res;
+
+	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "at"))
+		return BEARER_DENIED;
+	tokens_hash(token, len, h);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	conn = db_acquire(app->db, POOL_WAIT_MS);
+	if (!conn)
+		return BEARER_UNAVAILABLE;
+	const char *params[1] = { hex };
+	res = db_exec(conn,
+		      "SELECT d.id, d.user_id FROM devices d JOIN users u ON u.id = d.user_id"
+		      " WHERE d.access_token_hash = decode($1, 'hex') AND d.state IN ('active', 'token_invalid')"
+		      " AND d.access_token_expires_at > now() AND u.active",
+		      1, params);
+	if (res) {
+		result = BEARER_DENIED;
+		if (PQntuples(res) == 1) {
+			req->principal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			req->principal_user_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+			result = BEARER_OK;
+		}
+	}
+	PQclear(res);
+	db_release(app->db, conn);
+	return result;
+}
+
+
+bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
+{
+	enum bearer_auth b;
+
+	bool ok = false;
+
+	switch (kind) {
+	case AUTH_NONE:
+		/* only the health checks may be open; the route table test enforces it */
+		ok = router_auth_exempt(req->match.route->pattern);
+		break;
+	case AUTH_METRICS:
+		ok = metrics_token_ok(app, req);
+		break;
+	case AUTH_INGEST:
+		switch (ingest_signature(app, req)) {
+		case INGEST_AUTH_OK:
+			ok = true;
+			break;
+		case INGEST_AUTH_UNAVAILABLE:
+			http_resp_unavailable(resp, req, NULL);
+			return false;
+		case INGEST_AUTH_DENIED:
+			break;
+		}
+		break;
+	case AUTH_ADMIN:
+	case AUTH_APP:
+		b = kind == AUTH_ADMIN ? admin_key(app, req) : app_token(app, req);
+		if (b == BEARER_UNAVAILABLE) {
+			http_resp_unavailable(resp, req, NULL);
+			return false;
+		}
+		if (b == BEARER_THROTTLED) {
+			http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many admin requests from this address", NULL);
+			http_resp_header(resp, "Retry-After", "60");
+			return false;
+		}
+		ok = b == BEARER_OK;
+		break;
+	case AUTH_ACTIVATION_CODE:
+		ok = true; /* the handler verifies the code: it is part of the body it validates */
+		break;
+	case AUTH_STAFF:
+		ok = false; /* arrives with the capability that needs it */
+		break;
+	}
+	if (!ok) {
+		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED, NULL, NULL);
+		/* a 401 must name the scheme the route expects */
+		http_resp_header(resp, "WWW-Authenticate",
+				 kind == AUTH_INGEST ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""
+						     : "Bearer realm=\"alertd\"");
+	}
+	return ok;
+}

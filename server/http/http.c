@@ -1,0 +1,515 @@
+/*
+ * http.c - libmicrohttpd glue: one request context per request, bodies
+ * accumulated under http.max_body_bytes, routing and authentication before
+ * the handler runs, and access log plus metrics when the request completes.
+ *
+ * Every response leaves through send_response(); handlers only fill a
+ * struct http_resp. Bodies that are refused early (404, 405, 413 by
+ * Content-Length) are never read: libmicrohttpd closes such connections.
+ */
+#include "http/http.h"
+#include "core/app.h"
+#include "http/auth.h"
+#include "core/config.h"
+#include "http/jsonbody.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	MHD_socket quiesced; /* closed only after MHD_stop_daemon, as libmicrohttpd requires */
+	const struct app *app;
+	atomic_int inflight;
+};
+
+struct request_ctx {
+	struct http_req req; /* first: http_suspend() finds the context from it */
+	struct http_server *srv;
+	struct http_resp resp;
+	struct buf body;
+	struct timespec start;
+	enum router_result routed;
+	char allow[64];
+	bool responded;
+	bool too_large;
+	bool authenticated; /* header credentials already checked, before the body */
+	size_t drained;	    /* bytes discarded past the cap */
+	int sent_status;
+	http_resume_fn resume_fn; /* set while suspended */
+	void *resume_arg;
+};
+
+void http_suspend(struct http_req *req, http_resume_fn fn, void *arg)
+{
+	struct request_ctx *rc = (struct request_ctx *)req;
+
+	rc->resume_fn = fn;
+	rc->resume_arg = arg;
+	MHD_suspend_connection(req->conn);
+}
+
+void http_resume(struct http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
+bool http_request_id_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > HTTP_REQUEST_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_resp_header(struct http_resp *resp, const char *name, const char *value)
+{
+	if (resp->nheaders >= HTTP_MAX_EXTRA_HEADERS) {
+		log_error("http: too many response headers, dropped %s", name);
+		return;
+	}
+	struct http_header *h = &resp->headers[resp->nheaders++];
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+void http_resp_body(struct http_resp *resp, int status, const char *content_type, char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = content_type;
+	resp->body = body;
+	resp->body_len = len;
+}
+
+static void set_internal_error(struct http_resp *resp)
+{
+	static const char fallback[] = "{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\",\"title\":\"Internal server error\",\"status\":500,\"code\":\"internal_error\"}";
+	char *copy = strdup(fallback);
+
+	http_resp_body(resp, 500, PROBLEM_CONTENT_TYPE, copy, copy ? strlen(copy) : 0);
+}
+
+void http_resp_json(struct http_resp *resp, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(body);
+	if (!text) {
+		set_internal_error(resp);
+		return;
+	}
+	http_resp_body(resp, status, "application/json", text, strlen(text));
+}
+
+void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code,
+		       const char *detail, json_t *extra)
+{
+	size_t len = 0;
+	char *text = problem_render(code, detail, req->request_id, extra, &len);
+
+	if (!text) {
+		set_internal_error(resp);
+		return;
+	}
+	http_resp_body(resp, problem_def(code)->status, PROBLEM_CONTENT_TYPE, text, len);
+}
+
+void http_resp_invalid(struct http_resp *resp, const struct http_req *req, const char *detail, json_t *errors)
+{
+	json_t *extra = json_pack("{s:O}", "errors", errors);
+
+	http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, detail, extra);
+	json_decref(extra);
+}
+
+void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail)
+{
+	http_resp_problem(resp, req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
+	http_resp_header(resp, "Retry-After", "5");
+}
+
+static bool is_json_content_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (!ct || strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	if (*ct == '\0')
+		return true;
+	if (*ct != ';')
+		return false;
+	ct++;
+	while (*ct == ' ')
+		ct++;
+	return strcasecmp(ct, "charset=utf-8") == 0;
+}
+
+json_t *http_req_json(const struct app *app, const struct http_req *req, struct http_resp *resp)
+{
+	char err[200];
+	json_t *v;
+
+	if (!is_json_content_type(http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		http_resp_problem(resp, req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+				  "Content-Type must be application/json (charset utf-8)", NULL);
+		return NULL;
+	}
+	v = jsonbody_parse(req->body, req->body_len, (int)app->cfg->http_max_json_depth, err, sizeof(err));
+	if (!v)
+		http_resp_problem(resp, req, PROBLEM_MALFORMED_JSON, err, NULL);
+	return v;
+}
+
+static double elapsed_seconds(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result send_response(struct request_ctx *rc)
+{
+	struct http_resp *resp = &rc->resp;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (resp->status == 0)
+		set_internal_error(resp);
+	r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+					    resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	resp->body = NULL; /* owned by libmicrohttpd now */
+	if (resp->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (int i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	ret = MHD_queue_response(rc->req.conn, (unsigned int)resp->status, r);
+	MHD_destroy_response(r);
+	rc->responded = true;
+	rc->sent_status = resp->status;
+	return ret;
+}
+
+static void fill_remote(struct request_ctx *rc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(rc->req.conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(rc->req.remote, sizeof(rc->req.remote), "-");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, rc->req.remote,
+			  sizeof(rc->req.remote));
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, rc->req.remote,
+			  sizeof(rc->req.remote));
+}
+
+/*
+ * Behind the shipped nginx config, X-Forwarded-For holds exactly the client
+ * address (nginx overwrites it). Taken only when http.trust_forwarded_for is
+ * on and the value is one well-formed address; otherwise the peer stays.
+ */
+static void forwarded_remote(struct request_ctx *rc)
+{
+	const char *xff = http_header(&rc->req, "X-Forwarded-For");
+	unsigned char addr[sizeof(struct in6_addr)];
+	char last[INET6_ADDRSTRLEN];
+	const char *p;
+
+	if (!rc->srv->app->cfg->http_trust_forwarded_for || !xff)
+		return;
+	p = strrchr(xff, ',');
+	p = p ? p + 1 : xff;
+	while (*p == ' ')
+		p++;
+	if (strlen(p) >= sizeof(last))
+		return;
+	snprintf(last, sizeof(last), "%s", p);
+	if (inet_pton(AF_INET, last, addr) == 1 || inet_pton(AF_INET6, last, addr) == 1)
+		snprintf(rc->req.remote, sizeof(rc->req.remote), "%s", last);
+}
+
+static void assign_request_id(struct request_ctx *rc)
+{
+	const char *given = http_header(&rc->req, "X-Request-Id");
+	unsigned char raw[16];
+
+	if (given && http_request_id_valid(given)) {
+		snprintf(rc->req.request_id, sizeof(rc->req.request_id), "%s", given);
+		return;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(rc->req.request_id, sizeof(rc->req.request_id), raw, sizeof(raw));
+}
+
+/* Content-Length larger than the cap: refuse before reading a byte of it. */
+static bool declared_too_large(struct request_ctx *rc, long long cap)
+{
+	const char *cl = http_header(&rc->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno == ERANGE || (end != cl && n > (unsigned long long)cap);
+}
+
+static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Connection *conn,
+					 const char *url, const char *method)
+{
+	struct request_ctx *rc = calloc(1, sizeof(*rc));
+
+	if (!rc)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	rc->srv = srv;
+	rc->req.conn = conn;
+	rc->req.method = method;
+	rc->req.path = url;
+	rc->routed = ROUTER_NOT_FOUND;
+	assign_request_id(rc);
+	fill_remote(rc);
+	forwarded_remote(rc);
+	atomic_fetch_add(&srv->inflight, 1);
+	return rc;
+}
+
+/* Runs once the whole body is in: authenticate, then the route's handler. */
+static void dispatch(struct request_ctx *rc)
+{
+	const struct app *app = rc->srv->app;
+	const struct route *route = rc->req.match.route;
+
+	rc->req.body = rc->body.data ? rc->body.data : "";
+	rc->req.body_len = rc->body.len;
+	if (!rc->authenticated && !auth_check(app, &rc->req, route->auth, &rc->resp))
+		return;
+	route->handler(app, &rc->req, &rc->resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct request_ctx *rc = *con_cls;
+	const struct app *app = srv->app;
+
+	(void)version;
+	if (!rc) {
+		rc = begin_request(srv, conn, url, method);
+		if (!rc)
+			return MHD_NO;
+		*con_cls = rc;
+		/* routing reads no body; it decides which cap applies */
+		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
+					  sizeof(rc->allow));
+		long long cap = rc->routed == ROUTER_OK && rc->req.match.route->upload ? app->cfg->http_max_upload_bytes
+											: app->cfg->http_max_body_bytes;
+		buf_init(&rc->body, (size_t)cap);
+		if (declared_too_large(rc, cap)) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
+			return send_response(rc);
+		}
+		if (rc->routed == ROUTER_NOT_FOUND) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_NOT_FOUND, NULL, NULL);
+			return send_response(rc);
+		}
+		if (rc->routed == ROUTER_METHOD_NOT_ALLOWED) {
+			http_resp_problem(&rc->resp, &rc->req, PROBLEM_METHOD_NOT_ALLOWED, NULL, NULL);
+			http_resp_header(&rc->resp, MHD_HTTP_HEADER_ALLOW, rc->allow);
+			return send_response(rc);
+		}
+		/* credentials carried in headers are checked before a byte of the body is read */
+		enum auth_kind kind = rc->req.match.route->auth;
+		if (kind == AUTH_ADMIN || kind == AUTH_APP || kind == AUTH_METRICS) {
+			if (!auth_check(app, &rc->req, kind, &rc->resp))
+				return send_response(rc);
+			rc->authenticated = true;
+		}
+		return MHD_YES;
+	}
+	if (rc->responded) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rc->resume_fn) {
+		/* called again after http_resume(): the deferred work is done */
+		http_resume_fn fn = rc->resume_fn;
+		rc->resume_fn = NULL;
+		fn(app, &rc->req, &rc->resp, rc->resume_arg);
+		return send_response(rc);
+	}
+	if (*upload_data_size > 0) {
+		if (!rc->too_large && !buf_append(&rc->body, upload_data, *upload_data_size))
+			rc->too_large = true; /* keep draining a while, so the client can read the 413 */
+		if (rc->too_large) {
+			rc->drained += *upload_data_size;
+			if (rc->drained > rc->body.limit)
+				return MHD_NO; /* a client streaming on and on past the cap: close the connection */
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rc->too_large) {
+		http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
+		return send_response(rc);
+	}
+	dispatch(rc);
+	if (rc->resume_fn)
+		return MHD_YES; /* suspended: answered after http_resume() */
+	return send_response(rc);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct request_ctx *rc = *con_cls;
+
+	(void)conn;
+	if (!rc)
+		return;
+	double secs = elapsed_seconds(&rc->start);
+	const struct app *app = srv->app;
+	/* match.route stays NULL when the request was answered before or without routing */
+	const struct route *matched = rc->req.match.route;
+	size_t route_index = matched ? rc->req.match.index : app->nroutes;
+	const char *route = matched ? matched->pattern : "unmatched";
+	int status = rc->responded ? rc->sent_status : 0;
+
+	if (status)
+		metrics_observe_request(app->metrics, route_index, status, secs);
+	struct log_field f[] = {
+		LOG_S("method", rc->req.method), LOG_S("route", route), LOG_I("status", status),
+		LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
+		LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
+		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"),
+	};
+	log_fields(LOG_INFO, "access", f, sizeof(f) / sizeof(f[0]));
+	buf_free(&rc->body);
+	free(rc->resp.body);
+	atomic_fetch_sub(&srv->inflight, 1);
+	free(rc);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	struct log_field f[] = { LOG_S("detail", msg) };
+	log_fields(LOG_WARN, "http server", f, 1);
+}
+
+bool http_start(const struct app *app, struct http_server **out)
+{
+	const struct config *cfg = app->cfg;
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	if (!srv)
+		return false;
+	srv->app = app;
+	srv->quiesced = MHD_INVALID_SOCKET;
+	atomic_init(&srv->inflight, 0);
+	if (cfg->http_listen_addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		/* the logger must come first or early messages bypass it */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->http_listen_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http_connection_timeout_seconds,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		log_error("http: cannot listen on %s", cfg->http_listen);
+		free(srv);
+		return false;
+	}
+	*out = srv;
+	return true;
+}
+
+void http_quiesce(struct http_server *srv)
+{
+	srv->quiesced = MHD_quiesce_daemon(srv->daemon);
+	/*
+	 * Stop listening now, so new clients are refused rather than left in the
+	 * backlog, but keep the descriptor open until MHD_stop_daemon: its
+	 * threads may still refer to it, and a closed number could be reused.
+	 */
+	if (srv->quiesced != MHD_INVALID_SOCKET)
+		shutdown(srv->quiesced, SHUT_RDWR);
+}
+
+bool http_drain(struct http_server *srv, int grace_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&srv->inflight) > 0) {
+		if (elapsed_seconds(&start) * 1000.0 >= grace_ms)
+			return false;
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
+void http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	if (srv->quiesced != MHD_INVALID_SOCKET)
+		close(srv->quiesced);
+	free(srv);
+}

@@ -1,0 +1,366 @@
+/*
+ * sources.c - ingest source management and the verification-key cache.
+ */
+#include "ingest/sources.h"
+#include "db/audit.h"
+#include "db/db.h"
+#include "core/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_SLOTS 64
+#define POOL_WAIT_MS 2000
+
+bool sources_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len > 63)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+static bool exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = db_exec(conn, sql, 0, NULL);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* Insert a freshly generated secret for source_id; caller holds the transaction. */
+static bool insert_secret(PGconn *conn, const struct secrets_kek *kek, const char *source_id,
+			  char secret[SECRETS_TEXT_MAX], long long *secret_id)
+{
+	unsigned char key[SECRETS_NEW_KEY], nonce[SECRETS_NONCE_BYTES];
+	unsigned char *ct = NULL;
+	size_t ctlen = 0;
+	char ct_hex[2 * (SECRETS_NEW_KEY + crypto_secretbox_MACBYTES) + 1], nonce_hex[2 * SECRETS_NONCE_BYTES + 1];
+	PGresult *res = NULL;
+	bool ok = false;
+
+	secrets_generate(key, secret);
+	if (!secrets_seal(kek, key, sizeof(key), &ct, &ctlen, nonce))
+		goto out;
+	sodium_bin2hex(ct_hex, sizeof(ct_hex), ct, ctlen);
+	sodium_bin2hex(nonce_hex, sizeof(nonce_hex), nonce, sizeof(nonce));
+	const char *params[3] = { source_id, ct_hex, nonce_hex };
+	res = db_exec(conn,
+		      "INSERT INTO ingest_secrets (source_id, ciphertext, nonce)"
+		      " VALUES ($1, decode($2, 'hex'), decode($3, 'hex')) RETURNING id",
+		      3, params);
+	if (!res || PQntuples(res) != 1)
+		goto out;
+	*secret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	ok = true;
+out:
+	sodium_memzero(key, sizeof(key));
+	free(ct);
+	PQclear(res);
+	return ok;
+}
+
+static bool audit(PGconn *conn, const char *actor, const char *action, const char *target, const char *details)
+{
+	struct audit_entry e = { .actor_kind = "cli", .actor_id = actor, .action = action, .target = target,
+				 .outcome = "ok", .details = details };
+	return audit_write(conn, &e);
+}
+
+/* Look up an active source's id text into id (size 24). */
+static bool find_source(PGconn *conn, const char *name, char id[24], char *err, size_t errlen)
+{
+	const char *params[1] = { name };
+	PGresult *res = db_exec(conn, "SELECT id FROM ingest_sources WHERE name = $1 AND active FOR UPDATE", 1, params);
+	bool ok = res && PQntuples(res) == 1;
+
+	if (ok)
+		snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
+	else
+		snprintf(err, errlen, "no active source named '%s'", name);
+	PQclear(res);
+	return ok;
+}
+
+bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+{
+	const char *params[1] = { name };
+	PGresult *res = NULL;
+	char id[24];
+
+	if (!sources_name_valid(name)) {
+		snprintf(err, errlen, "invalid source name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
+		return false;
+	}
+	if (!exec_ok(conn, "BEGIN"))
+		goto fail;
+	res = db_exec(conn, "INSERT INTO ingest_sources (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", 1,
+		      params);
+	if (!res)
+		goto fail;
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen, "a source named '%s' already exists (use 'alertd source rotate %s')", name, name);
+		goto rollback;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	if (!insert_secret(conn, kek, id, secret, secret_id) || !audit(conn, actor, "source.add", name, NULL))
+		goto fail;
+	if (!exec_ok(conn, "COMMIT"))
+		goto fail;
+	PQclear(res);
+	return true;
+fail:
+	snprintf(err, errlen, "database error (see log)");
+rollback:
+	PQclear(res);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	sodium_memzero(secret, SECRETS_TEXT_MAX);
+	return false;
+}
+
+bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+{
+	char id[24], details[64];
+	PGresult *res = NULL;
+
+	if (!exec_ok(conn, "BEGIN"))
+		goto fail;
+	if (!find_source(conn, name, id, err, errlen))
+		goto rollback;
+	const char *params[1] = { id };
+	res = db_exec(conn, "SELECT count(*) FROM ingest_secrets WHERE source_id = $1 AND revoked_at IS NULL", 1, params);
+	if (!res)
+		goto fail;
+	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= SOURCES_MAX_ACTIVE_SECRETS) {
+		snprintf(err, errlen, "source '%s' already has %d active secrets; revoke one first", name,
+			 SOURCES_MAX_ACTIVE_SECRETS);
+		goto rollback;
+	}
+	if (!insert_secret(conn, kek, id, secret, secret_id))
+		goto fail;
+	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", *secret_id);
+	if (!audit(conn, actor, "source.rotate", name, details) || !exec_ok(conn, "COMMIT"))
+		goto fail;
+	PQclear(res);
+	return true;
+fail:
+	snprintf(err, errlen, "database error (see log)");
+rollback:
+	PQclear(res);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	sodium_memzero(secret, SECRETS_TEXT_MAX);
+	return false;
+}
+
+bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
+			   char *err, size_t errlen)
+{
+	char id[24], sid[24], details[64];
+	PGresult *res = NULL;
+
+	snprintf(sid, sizeof(sid), "%lld", secret_id);
+	if (!exec_ok(conn, "BEGIN"))
+		goto fail;
+	if (!find_source(conn, name, id, err, errlen))
+		goto rollback;
+	const char *params[2] = { id, sid };
+	res = db_exec(conn,
+		      "UPDATE ingest_secrets SET revoked_at = now()"
+		      " WHERE source_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id",
+		      2, params);
+	if (!res)
+		goto fail;
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen, "source '%s' has no active secret %lld", name, secret_id);
+		goto rollback;
+	}
+	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", secret_id);
+	if (!audit(conn, actor, "source.revoke_secret", name, details) || !exec_ok(conn, "COMMIT"))
+		goto fail;
+	PQclear(res);
+	return true;
+fail:
+	snprintf(err, errlen, "database error (see log)");
+rollback:
+	PQclear(res);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return false;
+}
+
+bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen)
+{
+	PGresult *res = db_exec(conn,
+				"SELECT s.name, s.active, k.id, k.created_at, k.revoked_at"
+				" FROM ingest_sources s LEFT JOIN ingest_secrets k ON k.source_id = s.id"
+				" ORDER BY s.name, k.id",
+				0, NULL);
+
+	if (!res) {
+		snprintf(err, errlen, "database error (see log)");
+		return false;
+	}
+	fprintf(out, "%-24s %-7s %-10s %-32s %s\n", "SOURCE", "ACTIVE", "SECRET_ID", "CREATED", "REVOKED");
+	for (int r = 0; r < PQntuples(res); r++)
+		fprintf(out, "%-24s %-7s %-10s %-32s %s\n", PQgetvalue(res, r, 0),
+			strcmp(PQgetvalue(res, r, 1), "t") == 0 ? "yes" : "no", PQgetvalue(res, r, 2),
+			PQgetvalue(res, r, 3), PQgetisnull(res, r, 4) ? "-" : PQgetvalue(res, r, 4));
+	PQclear(res);
+	return true;
+}
+
+/* ---- verification-key cache ---- */
+
+struct cache_entry {
+	char name[64];
+	bool used;
+	bool found;
+	long long expires_ms;
+	struct source_keys keys;
+};
+
+struct source_cache {
+	pthread_mutex_t lock;
+	bool has_kek;
+	struct secrets_kek kek;
+	int ttl_ms;
+	size_t next_victim;
+	struct cache_entry entries[CACHE_SLOTS];
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct source_cache *source_cache_new(const struct secrets_kek *kek, int ttl_seconds)
+{
+	struct source_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	if (kek) {
+		c->kek = *kek;
+		c->has_kek = true;
+	}
+	c->ttl_ms = ttl_seconds * 1000;
+	return c;
+}
+
+void source_cache_free(struct source_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+/* Read and decrypt from the database. */
+static enum source_lookup load(struct source_cache *c, struct db_pool *db, const char *name, struct source_keys *out)
+{
+	const char *params[1] = { name };
+	enum source_lookup result = SOURCE_UNAVAILABLE;
+	PGresult *res = NULL;
+	PGconn *conn = db_acquire(db, POOL_WAIT_MS);
+
+	memset(out, 0, sizeof(*out));
+	if (!conn)
+		return SOURCE_UNAVAILABLE;
+	res = db_exec(conn,
+		      "SELECT s.id, encode(k.ciphertext, 'hex'), encode(k.nonce, 'hex')"
+		      " FROM ingest_sources s JOIN ingest_secrets k ON k.source_id = s.id AND k.revoked_at IS NULL"
+		      " WHERE s.name = $1 AND s.active ORDER BY k.id DESC LIMIT 8",
+		      1, params);
+	if (!res)
+		goto out;
+	result = SOURCE_UNKNOWN;
+	for (int r = 0; r < PQntuples(res) && out->nkeys < SOURCES_MAX_ACTIVE_SECRETS; r++) {
+		unsigned char ct[SECRETS_MAX_KEY + crypto_secretbox_MACBYTES], nonce[SECRETS_NONCE_BYTES];
+		size_t ctlen = 0, noncelen = 0;
+		struct webhook_key *k = &out->keys[out->nkeys];
+		const char *ct_hex = PQgetvalue(res, r, 1), *nonce_hex = PQgetvalue(res, r, 2);
+		if (sodium_hex2bin(ct, sizeof(ct), ct_hex, strlen(ct_hex), NULL, &ctlen, NULL) != 0 ||
+		    sodium_hex2bin(nonce, sizeof(nonce), nonce_hex, strlen(nonce_hex), NULL, &noncelen, NULL) != 0 ||
+		    noncelen != sizeof(nonce) ||
+		    !secrets_open(&c->kek, ct, ctlen, nonce, k->bytes, sizeof(k->bytes), &k->len)) {
+			/* wrong KEK or tampered row: never usable, but say so loudly */
+			struct log_field f[] = { LOG_S("source", name) };
+			log_fields(LOG_ERROR, "ingest secret does not decrypt under secrets.key_file", f, 1);
+			continue;
+		}
+		out->source_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		out->nkeys++;
+	}
+	if (out->nkeys > 0)
+		result = SOURCE_FOUND;
+out:
+	PQclear(res);
+	db_release(db, conn);
+	return result;
+}
+
+enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, const char *name,
+				    struct source_keys *out)
+{
+	enum source_lookup r;
+
+	if (!c->has_kek || !sources_name_valid(name))
+		return SOURCE_UNKNOWN;
+	if (c->ttl_ms > 0) {
+		long long now = mono_ms();
+		pthread_mutex_lock(&c->lock);
+		for (size_t i = 0; i < CACHE_SLOTS; i++) {
+			struct cache_entry *e = &c->entries[i];
+			if (e->used && e->expires_ms > now && strcmp(e->name, name) == 0) {
+				*out = e->keys;
+				r = e->found ? SOURCE_FOUND : SOURCE_UNKNOWN;
+				pthread_mutex_unlock(&c->lock);
+				return r;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	r = load(c, db, name, out);
+	if (r != SOURCE_UNAVAILABLE && c->ttl_ms > 0) {
+		pthread_mutex_lock(&c->lock);
+		struct cache_entry *e = NULL;
+		for (size_t i = 0; i < CACHE_SLOTS && !e; i++)
+			if (c->entries[i].used && strcmp(c->entries[i].name, name) == 0)
+				e = &c->entries[i];
+		/* an unknown name may only take a free or negative slot: a flood of made-up
+		   names must not evict the real sources */
+		for (size_t i = 0; i < CACHE_SLOTS && !e; i++)
+			if (!c->entries[i].used || !c->entries[i].found)
+				e = &c->entries[i];
+		if (!e && r == SOURCE_FOUND) {
+			e = &c->entries[c->next_victim];
+			c->next_victim = (c->next_victim + 1) % CACHE_SLOTS;
+		}
+		if (!e) {
+			pthread_mutex_unlock(&c->lock);
+			return r;
+		}
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->used = true;
+		e->found = r == SOURCE_FOUND;
+		e->keys = *out;
+		e->expires_ms = mono_ms() + c->ttl_ms;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return r;
+}
