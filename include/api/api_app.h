@@ -25,8 +25,4 @@ void api_app_alert_read(const struct app *app, struct http_req *req, struct http
 void api_app_preferences_get(const struct app *app, struct http_req *req, struct http_resp *resp);
 void api_app_preferences_put(const struct app *app, struct http_req *req, struct http_resp *resp);
 
-/* Shared by the app handlers: a positive int64 path id, or false. */
-#include <stdbool.h>
-bool api_app_path_id(const char *s, long long *out);
-
 #endif

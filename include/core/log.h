@@ -30,8 +30,19 @@ void log_init(enum log_level level, enum log_format format);
 
 bool log_enabled(enum log_level level);
 
-/* Write one line: timestamp, level, msg, then the fields in order. */
+/* Write one line: timestamp, level, msg, then the fields in order. Call it through LOG_FIELDS. */
 void log_fields(enum log_level level, const char *msg, const struct log_field *fields, int n);
+
+/*
+ * LOG_FIELDS(LOG_INFO, "device activated", LOG_I("device_id", id), LOG_S("remote", ip)):
+ * one line with the fields given, counted by the compiler, so a field added
+ * to the list can never be left out of the count (or a count overrun it).
+ */
+#define LOG_FIELDS(level, msg, ...)                                                              \
+	do {                                                                                     \
+		const struct log_field log_fields_[] = { __VA_ARGS__ };                          \
+		log_fields((level), (msg), log_fields_, (int)(sizeof(log_fields_) / sizeof(log_fields_[0]))); \
+	} while (0)
 
 /* printf-style convenience for messages without structured fields. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -30,6 +30,13 @@ bool db_pool_new(const char *conninfo, int size, int connect_timeout_seconds, st
 void db_pool_free(struct db_pool *pool);
 
 /*
+ * How long a request or a cache refill waits for a free pooled connection
+ * before answering 503: long enough to ride out a burst, short enough that
+ * clients retry rather than pile up.
+ */
+#define DB_POOL_WAIT_MS 2000
+
+/*
  * Borrow a connected, idle connection, waiting up to wait_ms for a free slot.
  * Returns NULL when none is free in time or the database cannot be reached;
  * the reason is logged. Give it back with db_release().
@@ -54,6 +61,21 @@ PGconn *db_connect(const char *conninfo, int connect_timeout_seconds);
  * result and returns NULL. The caller PQclear()s a non-NULL result.
  */
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* db_exec() for a statement whose rows, if any, are not wanted. False when it failed (logged). */
+bool db_run(PGconn *conn, const char *sql, int nparams, const char *const *params) __attribute__((warn_unused_result));
+
+/*
+ * Transactions. db_begin() and db_commit() return false (logged) when the
+ * statement failed; db_commit() also when the server answered ROLLBACK,
+ * which it does for a transaction already aborted by an earlier error, so a
+ * true db_commit() always means the work is durable. db_rollback() is best
+ * effort and silent: on a broken connection there is nothing to roll back,
+ * and db_release() closes a connection left inside a transaction anyway.
+ */
+bool db_begin(PGconn *conn) __attribute__((warn_unused_result));
+bool db_commit(PGconn *conn) __attribute__((warn_unused_result));
+void db_rollback(PGconn *conn);
 
 /* True when the connection is unusable (server gone, socket closed). */
 bool db_broken(PGconn *conn);

@@ -39,9 +39,6 @@ bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, 
 			   char *err, size_t errlen);
 bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen);
 
-/* True when name is a valid source name: ^[a-z0-9][a-z0-9_-]{0,62}$ */
-bool sources_name_valid(const char *name);
-
 /*
  * kek may be NULL (no key file configured): every lookup then reports
  * SOURCE_UNKNOWN. ttl_seconds 0 disables caching. NULL on allocation failure.

@@ -15,6 +15,7 @@
 #define WEBHOOK_MAC_BYTES 32
 #define WEBHOOK_MAX_ID 256
 #define WEBHOOK_MAX_SIGNATURE_HEADER 4096
+#define WEBHOOK_MAX_TIMESTAMP_DIGITS 12 /* Unix seconds; 12 digits reach past the year 30000 */
 /* "v1," + base64 of 32 bytes + NUL */
 #define WEBHOOK_SIGNATURE_TEXT 48
 

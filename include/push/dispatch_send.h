@@ -59,8 +59,6 @@ struct dispatch_ctx {
 	void *stopping_arg;
 };
 
-/* CLOCK_MONOTONIC in seconds. */
-double dispatch_now(void);
 
 /*
  * Send the claimed rows and return the outcomes for recording: a JSON array

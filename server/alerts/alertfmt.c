@@ -16,13 +16,13 @@
  * with alertfmt_truncate to exactly the room left.
  */
 #include "alerts/alertfmt.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <utf8proc.h>
 
-#define VN_OFFSET_SECONDS (7 * 3600)
 #define US_PER_SEC 1000000LL
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
 #define ELLIPSIS_LEN 3
@@ -209,7 +209,7 @@ void alertfmt_time(int64_t us, char *out, size_t outlen)
 
 	if (us % US_PER_SEC < 0)
 		secs--; /* round down, not toward zero */
-	t = (time_t)(secs + VN_OFFSET_SECONDS);
+	t = (time_t)(secs + CLOCK_VN_OFFSET_SECONDS);
 	if (!gmtime_r(&t, &tm)) {
 		clear(out, outlen);
 		return;

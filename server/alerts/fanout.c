@@ -7,6 +7,7 @@
  * are made here in C by the pure functions of rules.c and alertfmt.c.
  */
 #include "alerts/fanout.h"
+#include "core/clock.h"
 #include "alerts/alertfmt.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -21,7 +22,6 @@
 #include <time.h>
 
 #define FANOUT_MAX_SQL_PARAM (64u * 1024 * 1024)
-#define VN_OFFSET_S (7 * 3600)
 
 /* Rules in the order that names an alert when several fire: the strongest signal first. */
 static const enum rule_id rule_priority[] = { RULE_SAME_CERTIFICATE, RULE_SIGNATURE_GAP, RULE_CASH_WITHDRAWAL, RULE_RAPID_REPEAT,
@@ -63,13 +63,6 @@ static int64_t time_of(const char *s)
 	return s && event_parse_rfc3339(s, &us) ? us : 0;
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Minutes since local midnight of "HH:MM". */
 static int hhmm(const char *s)
 {
@@ -85,7 +78,7 @@ static int64_t due_at(int64_t now_s, const char *from, const char *to)
 {
 	if (!from || !to)
 		return now_s;
-	int64_t local = now_s + VN_OFFSET_S;
+	int64_t local = now_s + CLOCK_VN_OFFSET_SECONDS;
 	int minute = (int)((local % 86400) / 60);
 	int f = hhmm(from), t = hhmm(to);
 	bool inside = f < t ? (minute >= f && minute < t) : (minute >= f || minute < t);
@@ -95,7 +88,7 @@ static int64_t due_at(int64_t now_s, const char *from, const char *to)
 	int64_t end = midnight + (int64_t)t * 60;
 	if (end <= local)
 		end += 86400; /* the window ends tomorrow morning */
-	return end - VN_OFFSET_S;
+	return end - CLOCK_VN_OFFSET_SECONDS;
 }
 
 static void iso(int64_t s, char out[32])
@@ -331,7 +324,7 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 	json_t *rows = json_array();
 	char *text = NULL;
 	bool ok = false;
-	int64_t now_s = now_us() / 1000000;
+	int64_t now_s = clock_wall_us() / 1000000;
 
 	*alerts = 0;
 	if (!paid_before || !recent || !seen_before || !rows)
@@ -444,10 +437,8 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, l
 
 	*routed = *alerts = 0;
 	snprintf(hours, sizeof(hours), "%lld", cfg->alerts_reroute_max_age_hours);
-	PGresult *begin = db_exec(conn, "BEGIN", 0, NULL);
-	if (!begin)
+	if (!db_begin(conn))
 		return false;
-	PQclear(begin);
 	/* every unrouted event whose unit is now known gets routed; only young ones get alerts */
 	const char *params[1] = { hours };
 	res = db_exec(conn,
@@ -477,15 +468,13 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, l
 	}
 	if (!fanout_events(conn, cfg, evs, young, alerts))
 		goto out;
-	PGresult *commit = db_exec(conn, "COMMIT", 0, NULL);
-	if (!commit)
+	if (!db_commit(conn))
 		goto out;
-	PQclear(commit);
 	*routed = n;
 	ok = true;
 out:
 	if (!ok)
-		PQclear(PQexec(conn, "ROLLBACK"));
+		db_rollback(conn);
 	for (int i = 0; parsed && i < n; i++)
 		json_decref(parsed[i]);
 	free(parsed);

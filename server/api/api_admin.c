@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_WAIT_MS 2000
 
 
 void api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -27,7 +26,7 @@ void api_admin_activation_code(const struct app *app, struct http_req *req, stru
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "activation is not configured (secrets.key_file)", NULL);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -66,7 +65,7 @@ void api_admin_unrouted(const struct app *app, struct http_req *req, struct http
 		json_decref(extra);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;

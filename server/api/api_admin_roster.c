@@ -19,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define POOL_WAIT_MS 2000
 
 static bool is_csv(const char *ct)
 {
@@ -54,7 +53,7 @@ void api_admin_roster(const struct app *app, struct http_req *req, struct http_r
 		json_decref(extra);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;

@@ -6,6 +6,8 @@
  * token (req->principal_id / principal_user_id), never from the request.
  */
 #include "api/api_app.h"
+#include "core/parse.h"
+#include "core/clock.h"
 #include "people/activation.h"
 #include "db/audit.h"
 #include "core/app.h"
@@ -22,21 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_WAIT_MS 2000
 
-bool api_app_path_id(const char *s, long long *out)
-{
-	char *end;
-
-	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-		return false;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
 
 
 static void add_error(json_t *errors, const char *field, const char *message)
@@ -150,14 +138,6 @@ static bool hash_key(const char *s, int64_t *key)
 	return true;
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Per-IP and per-login throttles, before any database work. */
 static bool activation_rate_ok(const struct app *app, const struct http_req *req, const char *login,
 			       struct http_resp *resp)
@@ -168,8 +148,8 @@ static bool activation_rate_ok(const struct app *app, const struct http_req *req
 
 	hash_key(req->remote, &ip_key);
 	hash_key(login ? login : "", &login_key);
-	if (ratelimit_take(app->activation_by_ip, ip_key, 1, now_us(), &retry) &&
-	    ratelimit_take(app->activation_by_login, login_key, 1, now_us(), &retry))
+	if (ratelimit_take(app->activation_by_ip, ip_key, 1, &retry) &&
+	    ratelimit_take(app->activation_by_login, login_key, 1, &retry))
 		return true;
 	snprintf(value, sizeof(value), "%d", retry);
 	http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many activation attempts; wait and try again", NULL);
@@ -247,7 +227,7 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "activation is not configured (secrets.key_file)", NULL);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -284,9 +264,8 @@ void api_app_activate(const struct app *app, struct http_req *req, struct http_r
 	http_resp_json(resp, 201, who);
 	who = NULL;
 	{
-		struct log_field f[] = { LOG_I("device_id", outcome.device_id), LOG_I("user_id", outcome.user_id),
-					 LOG_I("other_devices_alerted", outcome.other_devices_alerted) };
-		log_fields(LOG_INFO, "device activated", f, 3);
+		LOG_FIELDS(LOG_INFO, "device activated", LOG_I("device_id", outcome.device_id), LOG_I("user_id", outcome.user_id),
+					 LOG_I("other_devices_alerted", outcome.other_devices_alerted));
 	}
 out:
 	sodium_memzero(outcome.access_token, sizeof(outcome.access_token));
@@ -326,7 +305,7 @@ void api_app_me(const struct app *app, struct http_req *req, struct http_resp *r
 	json_t *who = NULL;
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -365,7 +344,7 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 		http_resp_invalid(resp, req, NULL, errors);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -373,10 +352,8 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 	snprintf(id, sizeof(id), "%lld", req->principal_id);
 	snprintf(ttl, sizeof(ttl), "%lld", app->cfg->app_token_ttl_days);
 	const char *params[7] = { id, dev.push_token, dev.app_version, dev.os_version, dev.locale, ttl, dev.model };
-	res = db_exec(conn, "BEGIN", 0, NULL);
-	if (!res)
+	if (!db_begin(conn))
 		goto rollback;
-	PQclear(res);
 	/*
 	 * A push token belongs to one device. A heartbeat may move it only
 	 * between the caller's own devices: taking it from another user's phone
@@ -394,10 +371,8 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 					 .outcome = "denied", .ip = req->remote, .request_id = req->request_id };
 		PQclear(res);
 		res = NULL;
-		if (!audit_write(conn, &e) || !(res = db_exec(conn, "COMMIT", 0, NULL)))
+		if (!audit_write(conn, &e) || !db_commit(conn))
 			goto rollback;
-		PQclear(res);
-		res = NULL;
 		http_resp_problem(resp, req, PROBLEM_CONFLICT,
 				  "this push token is registered to another account; activate this phone with a code instead",
 				  NULL);
@@ -430,14 +405,12 @@ void api_app_device_put(const struct app *app, struct http_req *req, struct http
 		      7, params);
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
-	PGresult *commit = db_exec(conn, "COMMIT", 0, NULL);
-	if (!commit)
+	if (!db_commit(conn))
 		goto rollback;
-	PQclear(commit);
 	http_resp_json(resp, 200, device_json(res, 0, req->principal_id));
 	goto out;
 rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 	if (db_broken(conn))
 		http_resp_unavailable(resp, req, NULL);
 out:
@@ -485,7 +458,7 @@ void api_app_device_delete(const struct app *app, struct http_req *req, struct h
 	bool found = false;
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -505,7 +478,7 @@ void api_app_devices(const struct app *app, struct http_req *req, struct http_re
 	json_t *items = NULL;
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -534,11 +507,11 @@ void api_app_devices_delete(const struct app *app, struct http_req *req, struct 
 	bool found = false;
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	if (!api_app_path_id(router_param(&req->match, "id"), &id)) {
+	if (!parse_id(router_param(&req->match, "id"), &id)) {
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;

@@ -6,6 +6,7 @@
  * simply not found (404), never forbidden (which would confirm it exists).
  */
 #include "api/api_app.h"
+#include "core/parse.h"
 #include "core/app.h"
 #include "db/db.h"
 #include "http/http.h"
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_WAIT_MS 2000
 #define INBOX_DEFAULT 20
 #define INBOX_MAX 100
 
@@ -61,7 +61,7 @@ static bool parse_limit(const char *s, long long *out)
 		*out = INBOX_DEFAULT;
 		return true;
 	}
-	return api_app_path_id(s, out) && *out <= INBOX_MAX;
+	return parse_id(s, out) && *out <= INBOX_MAX;
 }
 
 void api_app_alerts(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -75,7 +75,7 @@ void api_app_alerts(const struct app *app, struct http_req *req, struct http_res
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	bool limit_ok = parse_limit(http_query(req, "limit"), &limit);
-	bool before_ok = !before_s || api_app_path_id(before_s, &before);
+	bool before_ok = !before_s || parse_id(before_s, &before);
 	if (!limit_ok || !before_ok) {
 		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", limit_ok ? "before" : "limit", "message",
 					  limit_ok ? "must be an alert id" : "must be 1 to 100");
@@ -83,7 +83,7 @@ void api_app_alerts(const struct app *app, struct http_req *req, struct http_res
 		json_decref(extra);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -120,11 +120,11 @@ static void one_alert(const struct app *app, struct http_req *req, struct http_r
 	char uid[24], aid[24];
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	if (!api_app_path_id(router_param(&req->match, "id"), &id)) {
+	if (!parse_id(router_param(&req->match, "id"), &id)) {
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -192,7 +192,7 @@ void api_app_preferences_get(const struct app *app, struct http_req *req, struct
 	char uid[24];
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;
@@ -307,7 +307,7 @@ void api_app_preferences_put(const struct app *app, struct http_req *req, struct
 		http_resp_invalid(resp, req, NULL, errors);
 		goto out;
 	}
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn) {
 		http_resp_unavailable(resp, req, NULL);
 		goto out;

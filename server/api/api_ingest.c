@@ -8,6 +8,7 @@
  * the writer's transaction has committed (or failed), never before.
  */
 #include "api/api_ingest.h"
+#include "core/clock.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "ingest/event.h"
@@ -33,14 +34,6 @@ struct pending {
 	struct ingest_item items[];
 };
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * The oldest event still inside retention, as an age: retention drops whole
  * Vietnam-time months (maintenance.c), keeping the month that holds "today
@@ -50,7 +43,7 @@ static int64_t now_us(void)
 static int64_t max_age_us(const struct app *app)
 {
 	long long months = app->cfg->events_retention_months;
-	time_t now = time(NULL), local = now + 7 * 3600;
+	time_t now = time(NULL), local = now + CLOCK_VN_OFFSET_SECONDS;
 	struct tm tm, cut;
 
 	if (months <= 0)
@@ -61,7 +54,7 @@ static int64_t max_age_us(const struct app *app)
 	cut.tm_year = (int)(index / 12);
 	cut.tm_mon = (int)(index % 12);
 	cut.tm_mday = 1;
-	time_t cutoff = timegm(&cut) - 7 * 3600; /* midnight on the 1st, Vietnam time */
+	time_t cutoff = timegm(&cut) - CLOCK_VN_OFFSET_SECONDS; /* midnight on the 1st, Vietnam time */
 	return ((int64_t)now - (int64_t)cutoff) * 1000000;
 }
 
@@ -122,7 +115,7 @@ static bool rate_ok(const struct app *app, struct http_req *req, struct http_res
 	int retry = 1;
 	char value[16];
 
-	if (ratelimit_take(app->ingest_limits, req->principal_id, (double)events, now_us(), &retry))
+	if (ratelimit_take(app->ingest_limits, req->principal_id, (double)events, &retry))
 		return true;
 	metrics_count(app->metrics, METRIC_INGEST_RATE_LIMITED, events);
 	snprintf(value, sizeof(value), "%d", retry);
@@ -182,7 +175,7 @@ void api_ingest_event(const struct app *app, struct http_req *req, struct http_r
 	errors = json_array();
 	if (!errors)
 		goto out;
-	if (!event_validate(ev, "", now_us(), max_age_us(app), &in, errors)) {
+	if (!event_validate(ev, "", clock_wall_us(), max_age_us(app), &in, errors)) {
 		if (json_array_size(errors) > 0) /* empty: out of memory, stays a 500 */
 			validation_problem(app, req, resp, errors);
 		goto out;
@@ -291,7 +284,7 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 	struct pending *p = NULL;
 	json_t *body = NULL, *errors = NULL, *events;
 	size_t n, valid = 0, i;
-	int64_t now = now_us();
+	int64_t now = clock_wall_us();
 
 	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	body = http_req_json(app, req, resp);

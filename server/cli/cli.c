@@ -6,6 +6,8 @@
  * OS user running the command).
  */
 #include "cli/cli.h"
+#include "core/parse.h"
+#include "core/fileio.h"
 #include "core/config.h"
 #include "db/db.h"
 #include "alerts/fanout.h"
@@ -62,18 +64,6 @@ int cli_keygen(char **args, int nargs)
 	printf("wrote a new key to %s; set secrets.key_file to it and keep a backup: without it no ingest secret can be read\n",
 	       args[0]);
 	return 0;
-}
-
-static bool parse_id(const char *s, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v <= 0)
-		return false;
-	*out = v;
-	return true;
 }
 
 int cli_source(const struct config *cfg, char **args, int nargs)
@@ -141,51 +131,13 @@ out:
 	return rc;
 }
 
-/* Read a whole file of at most max bytes. Caller frees. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			if (cap >= max)
-				goto fail;
-			cap = cap ? cap * 2 : 4096;
-			if (cap > max)
-				cap = max;
-			char *p = realloc(data, cap + 1);
-			if (!p)
-				goto fail;
-			data = p;
-		}
-		size_t got = fread(data + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
-	data[n] = '\0';
-	*len = n;
-	return data;
-fail:
-	fclose(f);
-	free(data);
-	return NULL;
-}
-
 int cli_sign(char **args, int nargs)
 {
 	const char *source = NULL, *secret_file = NULL, *url = "http://127.0.0.1:8080", *file = NULL;
 	char *secret = NULL, *body = NULL;
 	size_t secret_len = 0, body_len = 0;
 	struct webhook_key key;
-	char id[40], ts[24], sig[WEBHOOK_SIGNATURE_TEXT];
+	char id[40], ts[24], sig[WEBHOOK_SIGNATURE_TEXT], err[512];
 	unsigned char raw[12];
 	json_t *parsed = NULL;
 	json_error_t jerr;
@@ -203,16 +155,16 @@ int cli_sign(char **args, int nargs)
 		else
 			file = NULL, source = NULL;
 	}
-	if (!source || !secret_file || !file || !sources_name_valid(source)) {
+	if (!source || !secret_file || !file || !parse_is_name(source)) {
 		fprintf(stderr, "usage: alertd sign --source NAME --secret-file FILE [--url URL] EVENT.json\n"
 				"Prints a ready-to-run curl command that posts EVENT.json signed with the source's secret.\n"
 				"A file whose top level has \"events\" goes to the batch endpoint.\n");
 		return 2;
 	}
-	secret = read_file(secret_file, 1024, &secret_len);
-	body = read_file(file, SIGN_MAX_FILE, &body_len);
+	secret = fileio_read(secret_file, 1024, &secret_len, err, sizeof(err));
+	body = secret ? fileio_read(file, SIGN_MAX_FILE, &body_len, err, sizeof(err)) : NULL;
 	if (!secret || !body) {
-		fprintf(stderr, "alertd: sign: cannot read %s\n", !secret ? secret_file : file);
+		fprintf(stderr, "alertd: sign: %s\n", err);
 		goto out;
 	}
 	secret[strcspn(secret, "\r\n")] = '\0';

@@ -6,6 +6,7 @@
  * "cli", actor the OS user) and prints the report, pretty JSON, to stdout.
  */
 #include "cli/cli_roster.h"
+#include "core/fileio.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "db/db.h"
@@ -26,59 +27,6 @@ static const char roster_usage[] =
 	"Every unit in the file is imported in full: its active users missing from the file are\n"
 	"deactivated. Nothing is written unless every row is valid. --dry-run reports without writing.\n";
 
-
-/*
- * Read the whole file at path into a new buffer (caller frees). NULL with a
- * reason in err when it cannot be read or is larger than max bytes.
- */
-static char *slurp(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *data = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				snprintf(err, errlen, "%s is larger than %zu MiB", path, max / (1024 * 1024));
-				goto fail;
-			}
-			/* one byte beyond max tells "exactly max" from "more" */
-			cap = cap ? cap * 2 : 64 * 1024;
-			if (cap > max + 1)
-				cap = max + 1;
-			char *p = realloc(data, cap);
-			if (!p) {
-				snprintf(err, errlen, "out of memory reading %s", path);
-				goto fail;
-			}
-			data = p;
-		}
-		size_t got = fread(data + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read %s", path);
-		goto fail;
-	}
-	if (n > max) {
-		snprintf(err, errlen, "%s is larger than %zu MiB", path, max / (1024 * 1024));
-		goto fail;
-	}
-	fclose(f);
-	*len = n;
-	return data ? data : calloc(1, 1);
-fail:
-	fclose(f);
-	free(data);
-	return NULL;
-}
 
 int cli_roster(const struct config *cfg, char **args, int nargs)
 {
@@ -103,7 +51,7 @@ int cli_roster(const struct config *cfg, char **args, int nargs)
 		fputs(roster_usage, stderr);
 		return 2;
 	}
-	data = slurp(file, CLI_ROSTER_MAX_FILE, &len, err, sizeof(err));
+	data = fileio_read(file, CLI_ROSTER_MAX_FILE, &len, err, sizeof(err));
 	if (!data) {
 		fprintf(stderr, "alertd: roster import: %s\n", err);
 		return 1;

@@ -75,8 +75,7 @@ static int cmd_migrate(const struct config *cfg)
 		fprintf(stderr, "alertd: migrate: %s\n", err);
 		return 1;
 	}
-	struct log_field f[] = { LOG_I("applied", applied), LOG_I("known", (long long)migration_files_count) };
-	log_fields(LOG_INFO, "migrations complete", f, 2);
+	LOG_FIELDS(LOG_INFO, "migrations complete", LOG_I("applied", applied), LOG_I("known", (long long)migration_files_count));
 	return 0;
 }
 

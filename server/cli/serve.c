@@ -44,8 +44,7 @@ static bool schema_ready(const struct config *cfg)
 	st = migrate_status(conn, detail, sizeof(detail));
 	PQfinish(conn);
 	if (st != MIGRATE_CURRENT) {
-		struct log_field f[] = { LOG_S("schema", migrate_state_name(st)), LOG_S("detail", detail) };
-		log_fields(LOG_ERROR, "serve: refusing to start on this schema", f, 2);
+		LOG_FIELDS(LOG_ERROR, "serve: refusing to start on this schema", LOG_S("schema", migrate_state_name(st)), LOG_S("detail", detail));
 		return false;
 	}
 	return true;
@@ -101,13 +100,13 @@ int serve_run(const struct config *cfg)
 		goto out;
 	app.metrics = metrics_new(app.nroutes);
 	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
-	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst);
+	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst, NULL);
 	app.activation_by_ip = ratelimit_new((double)cfg->app_activation_per_ip_per_minute / 60.0,
-					     (double)cfg->app_activation_per_ip_per_minute);
+					     (double)cfg->app_activation_per_ip_per_minute, NULL);
 	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
-						(double)cfg->app_activation_per_login_per_minute);
+						(double)cfg->app_activation_per_login_per_minute, NULL);
 	app.admin_by_ip = ratelimit_new((double)cfg->admin_requests_per_ip_per_minute / 60.0,
-					(double)cfg->admin_requests_per_ip_per_minute);
+					(double)cfg->admin_requests_per_ip_per_minute, NULL);
 	if (have_kek) {
 		tokens_code_key(&kek, app.code_key);
 		app.code_key_set = true;
@@ -129,16 +128,14 @@ int serve_run(const struct config *cfg)
 	if (!http_start(&app, &srv))
 		goto out;
 	{
-		struct log_field f[] = { LOG_S("listen", cfg->http_listen), LOG_I("threads", cfg->http_threads),
-					 LOG_I("pool_size", cfg->database_pool_size) };
-		log_fields(LOG_INFO, "alertd serving", f, 3);
+		LOG_FIELDS(LOG_INFO, "alertd serving", LOG_S("listen", cfg->http_listen), LOG_I("threads", cfg->http_threads),
+					 LOG_I("pool_size", cfg->database_pool_size));
 	}
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	{
-		struct log_field f[] = { LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
-					 LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds) };
-		log_fields(LOG_INFO, "shutting down", f, 2);
+		LOG_FIELDS(LOG_INFO, "shutting down", LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
+					 LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds));
 	}
 	http_quiesce(srv);
 	if (!http_drain(srv, (int)cfg->http_shutdown_grace_seconds * 1000))

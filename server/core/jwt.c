@@ -4,6 +4,7 @@
  * EVP, the JSON is jansson, base64url is libsodium.
  */
 #include "core/jwt.h"
+#include "core/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,60 +43,6 @@ __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errle
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/*
- * Read a whole regular file of at most JWT_MAX_FILE_BYTES into a malloc'd,
- * NUL-terminated buffer (*len without the NUL). NULL with err on failure.
- * The caller wipes (it may hold a key) and frees the buffer.
- */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t n = 0;
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
-	buf = malloc(JWT_MAX_FILE_BYTES + 1);
-	if (!buf) {
-		seterr(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, JWT_MAX_FILE_BYTES + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > JWT_MAX_FILE_BYTES) {
-			seterr(err, errlen, "%s: larger than %d bytes", path, JWT_MAX_FILE_BYTES);
-			goto fail;
-		}
-	}
-	buf[n] = '\0';
-	close(fd);
-	*len = n;
-	return buf;
-fail:
-	if (buf) {
-		sodium_memzero(buf, JWT_MAX_FILE_BYTES + 1);
-		free(buf);
-	}
-	close(fd);
-	return NULL;
 }
 
 /* Never prompt for a pass phrase: an encrypted key simply fails to load. */
@@ -180,7 +127,7 @@ fail:
 struct jwt_key *jwt_key_from_file(const char *path, char *err, size_t errlen)
 {
 	size_t len = 0;
-	char *pem = read_file(path, &len, err, errlen);
+	char *pem = fileio_read(path, JWT_MAX_FILE_BYTES, &len, err, errlen);
 	struct jwt_key *key;
 	char why[160];
 
@@ -391,7 +338,7 @@ bool jwt_service_account_load(const char *path, struct jwt_service_account *out,
 	json_error_t je;
 
 	memset(out, 0, sizeof(*out));
-	text = read_file(path, &len, err, errlen);
+	text = fileio_read(path, JWT_MAX_FILE_BYTES, &len, err, errlen);
 	if (!text)
 		return false;
 	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

@@ -7,6 +7,7 @@
  * connect timeout.
  */
 #include "db/db.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -34,14 +35,6 @@ struct db_pool {
 	struct db_slot *slots;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Server NOTICEs go through our logger instead of libpq's raw stderr default. */
 static void on_notice(void *arg, const char *message)
 {
@@ -50,8 +43,7 @@ static void on_notice(void *arg, const char *message)
 	(void)arg;
 	snprintf(msg, sizeof(msg), "%s", message);
 	msg[strcspn(msg, "\n")] = '\0';
-	struct log_field f[] = { LOG_S("notice", msg) };
-	log_fields(LOG_DEBUG, "database notice", f, 1);
+	LOG_FIELDS(LOG_DEBUG, "database notice", LOG_S("notice", msg));
 }
 
 static PGconn *connect_with(const char *conninfo, const char *timeout)
@@ -77,8 +69,7 @@ static PGconn *connect_with(const char *conninfo, const char *timeout)
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
 		msg[strcspn(msg, "\n")] = '\0';
-		struct log_field f[] = { LOG_S("error", msg) };
-		log_fields(LOG_WARN, "database connection failed", f, 1);
+		LOG_FIELDS(LOG_WARN, "database connection failed", LOG_S("error", msg));
 		PQfinish(conn);
 		return NULL;
 	}
@@ -141,13 +132,7 @@ static struct db_slot *take_slot(struct db_pool *pool, int wait_ms)
 	struct timespec deadline;
 	struct db_slot *slot = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	clock_wall_deadline(&deadline, (int64_t)wait_ms * 1000);
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		/* prefer a slot that already holds a connection */
@@ -175,7 +160,7 @@ static void give_back(struct db_pool *pool, struct db_slot *slot, bool failed_co
 	slot->busy = false;
 	pool->in_use--;
 	if (failed_connect)
-		pool->last_failure_ms = now_ms();
+		pool->last_failure_ms = clock_mono_ms();
 	pthread_cond_signal(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -200,7 +185,7 @@ PGconn *db_acquire(struct db_pool *pool, int wait_ms)
 		stale = conn;
 		slot->conn = conn = NULL;
 	}
-	bool backing_off = !conn && pool->last_failure_ms && now_ms() - pool->last_failure_ms < RECONNECT_BACKOFF_MS;
+	bool backing_off = !conn && pool->last_failure_ms && clock_mono_ms() - pool->last_failure_ms < RECONNECT_BACKOFF_MS;
 	pthread_mutex_unlock(&pool->lock);
 	if (stale)
 		PQfinish(stale);
@@ -266,8 +251,37 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	msg[strcspn(msg, "\n")] = '\0';
-	struct log_field f[] = { LOG_S("error", msg), LOG_S("sqlstate", sqlstate ? sqlstate : "") };
-	log_fields(LOG_WARN, "database statement failed", f, 2);
+	LOG_FIELDS(LOG_WARN, "database statement failed", LOG_S("error", msg), LOG_S("sqlstate", sqlstate ? sqlstate : ""));
 	PQclear(res);
 	return NULL;
+}
+
+bool db_run(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = db_exec(conn, sql, nparams, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+bool db_begin(PGconn *conn)
+{
+	return db_run(conn, "BEGIN", 0, NULL);
+}
+
+bool db_commit(PGconn *conn)
+{
+	PGresult *res = db_exec(conn, "COMMIT", 0, NULL);
+	bool committed = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+
+	if (res && !committed)
+		log_warn("database: COMMIT answered %s: the transaction had failed", PQcmdStatus(res));
+	PQclear(res);
+	return committed;
+}
+
+void db_rollback(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE && PQtransactionStatus(conn) != PQTRANS_UNKNOWN)
+		PQclear(PQexec(conn, "ROLLBACK"));
 }

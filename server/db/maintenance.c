@@ -5,6 +5,7 @@
  * Asia/Ho_Chi_Minh, so "this month" here is the treasury's month.
  */
 #include "db/maintenance.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "db/db.h"
 #include "alerts/fanout.h"
@@ -51,15 +52,13 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, 
 	*skipped = false;
 	snprintf(months, sizeof(months), "%lld", cfg->events_partitions_ahead_months + 1);
 	snprintf(retention, sizeof(retention), "%lld", cfg->events_retention_months);
-	PGresult *begin = db_exec(conn, "BEGIN", 0, NULL);
-	if (!begin)
+	if (!db_begin(conn))
 		goto fail;
-	PQclear(begin);
 	if (!single_int(conn, "SELECT pg_try_advisory_xact_lock(" MAINTENANCE_LOCK_KEY ")", 0, NULL, &ok)) {
 		if (!ok)
 			goto fail;
 		*skipped = true;
-		PQclear(db_exec(conn, "COMMIT", 0, NULL));
+		db_rollback(conn); /* nothing was done: another instance holds the lock */
 		return true;
 	}
 	const char *p1[1] = { months };
@@ -75,15 +74,13 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, 
 		if (!ok)
 			goto fail;
 	}
-	PGresult *res = db_exec(conn, "COMMIT", 0, NULL);
-	if (!res)
+	if (!db_commit(conn))
 		goto fail;
-	PQclear(res);
 	return true;
 fail:
 	snprintf(err, errlen, "partition maintenance failed: %s", PQerrorMessage(conn));
 	err[strcspn(err, "\n")] = '\0';
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 	return false;
 }
 
@@ -99,14 +96,12 @@ static void run(const struct config *cfg)
 	if (!maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err))) {
 		log_error("%s", err);
 	} else if (!skipped) {
-		struct log_field f[] = { LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped) };
-		log_fields(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance", f, 2);
+		LOG_FIELDS(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance", LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped));
 	}
 	/* a unit added to the roster by any means gets its waiting events routed */
 	long long routed = 0, alerts = 0;
 	if (fanout_reroute(conn, cfg, &routed, &alerts) && routed > 0) {
-		struct log_field f[] = { LOG_I("events_routed", routed), LOG_I("alerts_created", alerts) };
-		log_fields(LOG_INFO, "routed events of units new to the roster", f, 2);
+		LOG_FIELDS(LOG_INFO, "routed events of units new to the roster", LOG_I("events_routed", routed), LOG_I("alerts_created", alerts));
 	}
 	PQfinish(conn);
 }
@@ -118,8 +113,7 @@ static void *maintenance_main(void *arg)
 	for (;;) {
 		run(m->cfg);
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += m->cfg->events_maintenance_interval_seconds;
+		clock_wall_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
 		pthread_mutex_lock(&m->lock);
 		while (!m->stopping)
 			if (pthread_cond_timedwait(&m->wake, &m->lock, &until) == ETIMEDOUT)

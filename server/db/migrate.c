@@ -97,8 +97,10 @@ static bool apply_one(PGconn *conn, const struct migration_file *m, char *err, s
 
 	migrate_checksum(m, sum);
 	snprintf(version, sizeof(version), "%d", version_of(m));
-	if (!exec_simple(conn, "BEGIN", inner, sizeof(inner)))
+	if (!db_begin(conn)) {
+		snprintf(inner, sizeof(inner), "cannot start a transaction (see log)");
 		goto fail;
+	}
 	/* The file runs through the simple query protocol: several statements, no parameters. */
 	if (!exec_simple(conn, m->sql, inner, sizeof(inner)))
 		goto rollback;
@@ -111,11 +113,13 @@ static bool apply_one(PGconn *conn, const struct migration_file *m, char *err, s
 		goto rollback;
 	}
 	PQclear(res);
-	if (!exec_simple(conn, "COMMIT", inner, sizeof(inner)))
-		goto fail;
+	if (!db_commit(conn)) {
+		snprintf(inner, sizeof(inner), "it did not commit (see log)");
+		goto rollback;
+	}
 	return true;
 rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 fail:
 	snprintf(err, errlen, "migration %s failed: %s", m->name, inner);
 	return false;
@@ -150,8 +154,7 @@ bool migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen)
 			continue;
 		if (!apply_one(conn, m, err, errlen))
 			goto out;
-		struct log_field f[] = { LOG_S("migration", m->name) };
-		log_fields(LOG_INFO, "migration applied", f, 1);
+		LOG_FIELDS(LOG_INFO, "migration applied", LOG_S("migration", m->name));
 		(*applied)++;
 	}
 	ok = true;

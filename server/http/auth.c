@@ -88,14 +88,12 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 		return INGEST_AUTH_OK;
 	}
 	/* the reason goes to the log for the integrator's operator, never to the caller */
-	struct log_field f[] = { LOG_S("source", name), LOG_S("reason", lr == SOURCE_UNKNOWN ? "unknown_source" : webhook_result_name(wr)),
-				 LOG_S("request_id", req->request_id), LOG_S("remote", req->remote) };
-	log_fields(LOG_WARN, "ingest request refused", f, 4);
+	LOG_FIELDS(LOG_WARN, "ingest request refused", LOG_S("source", name), LOG_S("reason", lr == SOURCE_UNKNOWN ? "unknown_source" : webhook_result_name(wr)),
+				 LOG_S("request_id", req->request_id), LOG_S("remote", req->remote));
 	return INGEST_AUTH_DENIED;
 }
 
 enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED };
-#define POOL_WAIT_MS 2000
 
 /* Admin API key; the check itself writes the audit entry for this use. */
 static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
@@ -111,13 +109,11 @@ static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
 	unsigned char ip_hash[crypto_hash_sha256_BYTES];
 	int64_t key;
 	int retry;
-	struct timespec now;
 	crypto_hash_sha256(ip_hash, (const unsigned char *)req->remote, strlen(req->remote));
 	memcpy(&key, ip_hash, sizeof(key));
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (!ratelimit_take(app->admin_by_ip, key, 1, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &retry))
+	if (!ratelimit_take(app->admin_by_ip, key, 1, &retry))
 		return BEARER_THROTTLED;
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
 	snprintf(action, sizeof(action), "%s %s", req->method, req->match.route->pattern);
@@ -141,7 +137,7 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 		return BEARER_DENIED;
 	tokens_hash(token, len, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	conn = db_acquire(app->db, POOL_WAIT_MS);
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
 	const char *params[1] = { hex };

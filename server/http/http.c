@@ -421,13 +421,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (status)
 		metrics_observe_request(app->metrics, route_index, status, secs);
-	struct log_field f[] = {
-		LOG_S("method", rc->req.method), LOG_S("route", route), LOG_I("status", status),
+	LOG_FIELDS(LOG_INFO, "access", LOG_S("method", rc->req.method), LOG_S("route", route), LOG_I("status", status),
 		LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
 		LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
-		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"),
-	};
-	log_fields(LOG_INFO, "access", f, sizeof(f) / sizeof(f[0]));
+		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"));
 	buf_free(&rc->body);
 	free(rc->resp.body);
 	atomic_fetch_sub(&srv->inflight, 1);
@@ -442,8 +439,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	struct log_field f[] = { LOG_S("detail", msg) };
-	log_fields(LOG_WARN, "http server", f, 1);
+	LOG_FIELDS(LOG_WARN, "http server", LOG_S("detail", msg));
 }
 
 bool http_start(const struct app *app, struct http_server **out)

@@ -2,8 +2,13 @@
  * ratelimit.c - token buckets in a small open-addressing table under one
  * mutex. The table holds at most RATELIMIT_SLOTS keys (ingest sources are
  * few); when full, the least recently used bucket is recycled.
+ *
+ * Refill is measured on the monotonic clock of the limiter's clock source:
+ * on the wall clock a backwards step would stop every bucket refilling for
+ * as long as the step.
  */
 #include "http/ratelimit.h"
+#include "core/clock.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -22,10 +27,11 @@ struct ratelimit {
 	pthread_mutex_t lock;
 	double rate;
 	double burst;
+	const struct clock_source *clock;
 	struct bucket slots[RATELIMIT_SLOTS];
 };
 
-struct ratelimit *ratelimit_new(double rate, double burst)
+struct ratelimit *ratelimit_new(double rate, double burst, const struct clock_source *clock)
 {
 	struct ratelimit *rl = calloc(1, sizeof(*rl));
 
@@ -34,6 +40,7 @@ struct ratelimit *ratelimit_new(double rate, double burst)
 	pthread_mutex_init(&rl->lock, NULL);
 	rl->rate = rate;
 	rl->burst = burst;
+	rl->clock = clock ? clock : clock_system();
 	return rl;
 }
 
@@ -70,8 +77,9 @@ static struct bucket *find(struct ratelimit *rl, int64_t key, int64_t now_us)
 	return oldest;
 }
 
-bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int64_t now_us, int *retry_after_s)
+bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_after_s)
 {
+	int64_t now_us = rl->clock->mono_us(rl->clock->arg);
 	bool ok;
 
 	if (n > rl->burst)

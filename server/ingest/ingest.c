@@ -10,6 +10,7 @@
  * job cannot sink the others.
  */
 #include "ingest/ingest.h"
+#include "core/clock.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "db/db.h"
@@ -47,14 +48,6 @@ struct ingest_writer {
 	size_t nthreads;
 	struct writer_thread *threads;
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *ingest_status_name(enum ingest_status st)
 {
@@ -98,11 +91,11 @@ static bool ensure_connection(struct writer_thread *t)
 		PQfinish(t->conn);
 		t->conn = NULL;
 	}
-	if (t->last_connect_failure_ms && mono_ms() - t->last_connect_failure_ms < RECONNECT_BACKOFF_MS)
+	if (t->last_connect_failure_ms && clock_mono_ms() - t->last_connect_failure_ms < RECONNECT_BACKOFF_MS)
 		return false;
 	t->conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 	if (!t->conn) {
-		t->last_connect_failure_ms = mono_ms();
+		t->last_connect_failure_ms = clock_mono_ms();
 		return false;
 	}
 	t->last_connect_failure_ms = 0;
@@ -185,14 +178,6 @@ out:
 	return outcome;
 }
 
-static bool exec_ok(PGconn *conn, const char *sql)
-{
-	PGresult *res = db_exec(conn, sql, 0, NULL);
-
-	PQclear(res);
-	return res != NULL;
-}
-
 /* Alerts for the events this transaction accepted for known units. */
 static bool fan_out(struct writer_thread *t, struct ordered *all, size_t n)
 {
@@ -254,7 +239,7 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 		}
 	qsort(all, n, sizeof(*all), by_key);
 	/* one transaction: the events, then their alerts; nothing is final until COMMIT */
-	if (!exec_ok(t->conn, "BEGIN")) {
+	if (!db_begin(t->conn)) {
 		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
 		goto out;
 	}
@@ -279,14 +264,14 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 		outcome = BATCH_FAILED;
 		goto rollback;
 	}
-	if (!fan_out(t, all, n) || !exec_ok(t->conn, "COMMIT")) {
+	if (!fan_out(t, all, n) || !db_commit(t->conn)) {
 		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
 		goto rollback;
 	}
 	outcome = BATCH_OK;
 	goto out;
 rollback:
-	PQclear(PQexec(t->conn, "ROLLBACK"));
+	db_rollback(t->conn);
 	/* nothing of this transaction happened: its items are pending again */
 	for (size_t i = 0; i < n; i++)
 		all[i].it->status = INGEST_PENDING;
@@ -308,17 +293,6 @@ static void process(struct writer_thread *t, struct ingest_job *batch)
 		if (isolate) /* the database refused the batch: retry each job alone so one bad job cannot sink the rest */
 			own = store(t, j, next);
 		finish(t->w, j, own == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
-	}
-}
-
-static void deadline_after_us(struct timespec *ts, long long us)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += us / 1000000;
-	ts->tv_nsec += (us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
 	}
 }
 
@@ -356,7 +330,7 @@ static void *writer_main(void *arg)
 		/* Let more requests join, briefly, unless the batch is already full. */
 		if (max_wait_us > 0 && !w->stopping && w->queued_events < max_events) {
 			struct timespec until;
-			deadline_after_us(&until, max_wait_us);
+			clock_wall_deadline(&until, max_wait_us);
 			while (w->queued_events < max_events && !w->stopping)
 				if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
 					break;

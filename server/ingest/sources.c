@@ -2,6 +2,8 @@
  * sources.c - ingest source management and the verification-key cache.
  */
 #include "ingest/sources.h"
+#include "core/parse.h"
+#include "core/clock.h"
 #include "db/audit.h"
 #include "db/db.h"
 #include "core/log.h"
@@ -12,30 +14,6 @@
 #include <time.h>
 
 #define CACHE_SLOTS 64
-#define POOL_WAIT_MS 2000
-
-bool sources_name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '_' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
-static bool exec_ok(PGconn *conn, const char *sql)
-{
-	PGresult *res = db_exec(conn, sql, 0, NULL);
-
-	PQclear(res);
-	return res != NULL;
-}
 
 /* Insert a freshly generated secret for source_id; caller holds the transaction. */
 static bool insert_secret(PGconn *conn, const struct secrets_kek *kek, const char *source_id,
@@ -98,11 +76,11 @@ bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, 
 	PGresult *res = NULL;
 	char id[24];
 
-	if (!sources_name_valid(name)) {
+	if (!parse_is_name(name)) {
 		snprintf(err, errlen, "invalid source name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
 		return false;
 	}
-	if (!exec_ok(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto fail;
 	res = db_exec(conn, "INSERT INTO ingest_sources (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", 1,
 		      params);
@@ -115,7 +93,7 @@ bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, 
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
 	if (!insert_secret(conn, kek, id, secret, secret_id) || !audit(conn, actor, "source.add", name, NULL))
 		goto fail;
-	if (!exec_ok(conn, "COMMIT"))
+	if (!db_commit(conn))
 		goto fail;
 	PQclear(res);
 	return true;
@@ -123,7 +101,7 @@ fail:
 	snprintf(err, errlen, "database error (see log)");
 rollback:
 	PQclear(res);
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 	sodium_memzero(secret, SECRETS_TEXT_MAX);
 	return false;
 }
@@ -134,7 +112,7 @@ bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *nam
 	char id[24], details[64];
 	PGresult *res = NULL;
 
-	if (!exec_ok(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto fail;
 	if (!find_source(conn, name, id, err, errlen))
 		goto rollback;
@@ -150,7 +128,7 @@ bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *nam
 	if (!insert_secret(conn, kek, id, secret, secret_id))
 		goto fail;
 	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", *secret_id);
-	if (!audit(conn, actor, "source.rotate", name, details) || !exec_ok(conn, "COMMIT"))
+	if (!audit(conn, actor, "source.rotate", name, details) || !db_commit(conn))
 		goto fail;
 	PQclear(res);
 	return true;
@@ -158,7 +136,7 @@ fail:
 	snprintf(err, errlen, "database error (see log)");
 rollback:
 	PQclear(res);
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 	sodium_memzero(secret, SECRETS_TEXT_MAX);
 	return false;
 }
@@ -170,7 +148,7 @@ bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, 
 	PGresult *res = NULL;
 
 	snprintf(sid, sizeof(sid), "%lld", secret_id);
-	if (!exec_ok(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto fail;
 	if (!find_source(conn, name, id, err, errlen))
 		goto rollback;
@@ -186,7 +164,7 @@ bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, 
 		goto rollback;
 	}
 	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", secret_id);
-	if (!audit(conn, actor, "source.revoke_secret", name, details) || !exec_ok(conn, "COMMIT"))
+	if (!audit(conn, actor, "source.revoke_secret", name, details) || !db_commit(conn))
 		goto fail;
 	PQclear(res);
 	return true;
@@ -194,7 +172,7 @@ fail:
 	snprintf(err, errlen, "database error (see log)");
 rollback:
 	PQclear(res);
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 	return false;
 }
 
@@ -238,14 +216,6 @@ struct source_cache {
 	struct cache_entry entries[CACHE_SLOTS];
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct source_cache *source_cache_new(const struct secrets_kek *kek, int ttl_seconds)
 {
 	struct source_cache *c = calloc(1, sizeof(*c));
@@ -276,7 +246,7 @@ static enum source_lookup load(struct source_cache *c, struct db_pool *db, const
 	const char *params[1] = { name };
 	enum source_lookup result = SOURCE_UNAVAILABLE;
 	PGresult *res = NULL;
-	PGconn *conn = db_acquire(db, POOL_WAIT_MS);
+	PGconn *conn = db_acquire(db, DB_POOL_WAIT_MS);
 
 	memset(out, 0, sizeof(*out));
 	if (!conn)
@@ -299,8 +269,7 @@ static enum source_lookup load(struct source_cache *c, struct db_pool *db, const
 		    noncelen != sizeof(nonce) ||
 		    !secrets_open(&c->kek, ct, ctlen, nonce, k->bytes, sizeof(k->bytes), &k->len)) {
 			/* wrong KEK or tampered row: never usable, but say so loudly */
-			struct log_field f[] = { LOG_S("source", name) };
-			log_fields(LOG_ERROR, "ingest secret does not decrypt under secrets.key_file", f, 1);
+			LOG_FIELDS(LOG_ERROR, "ingest secret does not decrypt under secrets.key_file", LOG_S("source", name));
 			continue;
 		}
 		out->source_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -319,10 +288,10 @@ enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, 
 {
 	enum source_lookup r;
 
-	if (!c->has_kek || !sources_name_valid(name))
+	if (!c->has_kek || !parse_is_name(name))
 		return SOURCE_UNKNOWN;
 	if (c->ttl_ms > 0) {
-		long long now = mono_ms();
+		long long now = clock_mono_ms();
 		pthread_mutex_lock(&c->lock);
 		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			struct cache_entry *e = &c->entries[i];
@@ -359,7 +328,7 @@ enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, 
 		e->used = true;
 		e->found = r == SOURCE_FOUND;
 		e->keys = *out;
-		e->expires_ms = mono_ms() + c->ttl_ms;
+		e->expires_ms = clock_mono_ms() + c->ttl_ms;
 		pthread_mutex_unlock(&c->lock);
 	}
 	return r;

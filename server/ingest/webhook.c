@@ -3,6 +3,7 @@
  * libsodium's HMAC and constant-time comparison.
  */
 #include "ingest/webhook.h"
+#include "core/parse.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -35,32 +36,18 @@ bool webhook_sign(const struct webhook_key *key, const char *id, const char *tim
 	return true;
 }
 
-static bool parse_timestamp(const char *s, int64_t *out)
-{
-	char *end;
-
-	if (!s || *s < '0' || *s > '9' || strlen(s) > 12)
-		return false;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys, const char *id,
 				   const char *timestamp, const char *signature, const char *body, size_t bodylen,
 				   int64_t now, int64_t tolerance)
 {
 	unsigned char want[8][WEBHOOK_MAC_BYTES];
-	int64_t ts;
+	long long ts;
 	bool matched = false;
 
 	if (!id || !timestamp || !signature || !*id || strlen(id) > WEBHOOK_MAX_ID ||
 	    strlen(signature) > WEBHOOK_MAX_SIGNATURE_HEADER)
 		return WEBHOOK_MISSING_HEADERS;
-	if (!parse_timestamp(timestamp, &ts) || ts < now - tolerance || ts > now + tolerance)
+	if (!parse_decimal(timestamp, WEBHOOK_MAX_TIMESTAMP_DIGITS, &ts) || ts < now - tolerance || ts > now + tolerance)
 		return WEBHOOK_BAD_TIMESTAMP;
 	if (nkeys > 8)
 		nkeys = 8;

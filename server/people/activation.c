@@ -13,14 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool run(PGconn *conn, const char *sql)
-{
-	PGresult *res = db_exec(conn, sql, 0, NULL);
-
-	PQclear(res);
-	return res != NULL;
-}
-
 static bool audit(PGconn *conn, const struct activation_actor *a, const char *action, const char *target,
 		  const char *outcome, const char *reason)
 {
@@ -45,14 +37,14 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 	tokens_code_hash(key, code, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_hours);
-	if (!run(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto out;
 	const char *p1[1] = { login };
 	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, p1);
 	if (!res)
 		goto rollback;
 	if (PQntuples(res) != 1) {
-		rc = audit(conn, actor, "activation.issue", login, "denied", "unknown_login") && run(conn, "COMMIT")
+		rc = audit(conn, actor, "activation.issue", login, "denied", "unknown_login") && db_commit(conn)
 			     ? ACTIVATION_DENIED
 			     : ACTIVATION_DB_ERROR;
 		goto out;
@@ -77,12 +69,12 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
 	snprintf(expires_at, 64, "%s", PQgetvalue(res, 0, 0));
-	if (!audit(conn, actor, "activation.issue", login, "ok", "issued") || !run(conn, "COMMIT"))
+	if (!audit(conn, actor, "activation.issue", login, "ok", "issued") || !db_commit(conn))
 		goto rollback;
 	rc = ACTIVATION_OK;
 	goto out;
 rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 out:
 	PQclear(res);
 	if (rc != ACTIVATION_OK)
@@ -134,7 +126,7 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 
 	memset(out, 0, sizeof(*out));
 	out->reason = "error";
-	if (!run(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto out;
 	const char *p1[1] = { login };
 	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, p1);
@@ -240,18 +232,18 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 		res = NULL;
 	}
 	out->reason = "ok";
-	if (!audit(conn, actor, "activation.redeem", login, "ok", "ok") || !run(conn, "COMMIT"))
+	if (!audit(conn, actor, "activation.redeem", login, "ok", "ok") || !db_commit(conn))
 		goto rollback;
 	rc = ACTIVATION_OK;
 	goto out;
 denied:
 	/* commit the denial: the attempt count and the audit entry must stick */
-	if (!audit(conn, actor, "activation.redeem", login, "denied", out->reason) || !run(conn, "COMMIT"))
+	if (!audit(conn, actor, "activation.redeem", login, "denied", out->reason) || !db_commit(conn))
 		goto rollback;
 	rc = ACTIVATION_DENIED;
 	goto out;
 rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	db_rollback(conn);
 out:
 	PQclear(res);
 	sodium_memzero(code, sizeof(code));

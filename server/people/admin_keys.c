@@ -2,26 +2,12 @@
  * admin_keys.c - admin API key management and verification.
  */
 #include "people/admin_keys.h"
+#include "core/parse.h"
 #include "db/audit.h"
 #include "db/db.h"
 
 #include <sodium.h>
 #include <string.h>
-
-static bool name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
 
 static void hash_hex(const char *token, size_t len, char hex[2 * TOKENS_HASH_BYTES + 1])
 {
@@ -37,7 +23,7 @@ bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[
 	char hex[2 * TOKENS_HASH_BYTES + 1];
 	PGresult *res;
 
-	if (!name_valid(name)) {
+	if (!parse_is_name(name)) {
 		snprintf(err, errlen, "invalid key name '%.80s': 1-63 of a-z 0-9 _ . -", name);
 		return false;
 	}

@@ -13,6 +13,7 @@
  * Nothing is written unless every row is valid.
  */
 #include "people/roster.h"
+#include "core/clock.h"
 #include "db/audit.h"
 #include "db/db.h"
 #include "core/log.h"
@@ -26,14 +27,6 @@
 
 /* "alertdro" in ASCII; other alertd advisory locks use other keys. */
 #define ROSTER_LOCK_KEY "7020097461417177711"
-
-static bool exec_ok(PGconn *conn, const char *sql)
-{
-	PGresult *res = db_exec(conn, sql, 0, NULL);
-
-	PQclear(res);
-	return res != NULL;
-}
 
 static json_t *counts_json(const struct roster_counts *c, bool with_deactivated)
 {
@@ -85,14 +78,6 @@ static bool audit_import(PGconn *conn, const struct roster_report *rep, const ch
 	return ok;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run,
 				 const char *actor_kind, const char *actor_id, struct roster_report *report,
 				 char *err, size_t errlen)
@@ -100,7 +85,7 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	struct roster_state imp;
 	enum roster_result rc;
 	bool in_tx = false;
-	long long started = now_ms(), parsed = 0;
+	long long started = clock_mono_ms(), parsed = 0;
 
 	memset(report, 0, sizeof(*report));
 	report->rejected = json_array();
@@ -115,23 +100,23 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 	rc = roster_parse(&imp, data, len, err, errlen);
 	if (rc != ROSTER_OK)
 		goto out;
-	parsed = now_ms();
+	parsed = clock_mono_ms();
 	report->rows = (long long)imp.nrows;
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		snprintf(err, errlen, "the database connection is not idle");
 		rc = ROSTER_DB_ERROR;
 		goto out;
 	}
-	if (!exec_ok(conn, "BEGIN"))
+	if (!db_begin(conn))
 		goto fail;
 	in_tx = true;
 	/* one import at a time: each diffs against what it loaded */
-	if (!exec_ok(conn, "SELECT pg_advisory_xact_lock(" ROSTER_LOCK_KEY ")"))
+	if (!db_run(conn, "SELECT pg_advisory_xact_lock(" ROSTER_LOCK_KEY ")", 0, NULL))
 		goto fail;
 	/* big set-based statements: hash joins in memory, no JIT compile time (both end with the transaction) */
 	/* a national import takes longer than the connection's default statement timeout */
-	if (!exec_ok(conn, "SET LOCAL work_mem = '64MB'") || !exec_ok(conn, "SET LOCAL jit = off") ||
-	    !exec_ok(conn, "SET LOCAL statement_timeout = 0"))
+	if (!db_run(conn, "SET LOCAL work_mem = '64MB'", 0, NULL) || !db_run(conn, "SET LOCAL jit = off", 0, NULL) ||
+	    !db_run(conn, "SET LOCAL statement_timeout = 0", 0, NULL))
 		goto fail;
 	if (!roster_apply_check(&imp, conn) || imp.oom)
 		goto fail;
@@ -152,15 +137,16 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 		goto fail;
 	if (!dry_run && !audit_import(conn, report, actor_kind, actor_id))
 		goto fail;
-	if (!exec_ok(conn, dry_run ? "ROLLBACK" : "COMMIT"))
+	if (dry_run)
+		db_rollback(conn); /* a dry run writes everything, reports it, and keeps none of it */
+	else if (!db_commit(conn))
 		goto fail;
 	in_tx = false;
-	struct log_field f[] = { LOG_I("rows", report->rows), LOG_I("users_created", report->users.created),
+	LOG_FIELDS(LOG_INFO, "roster imported", LOG_I("rows", report->rows), LOG_I("users_created", report->users.created),
 				 LOG_I("users_updated", report->users.updated),
 				 LOG_I("users_deactivated", report->users.deactivated),
 				 LOG_I("devices_revoked", report->devices_revoked), LOG_I("dry_run", dry_run),
-				 LOG_I("parse_ms", parsed - started), LOG_I("database_ms", now_ms() - parsed) };
-	log_fields(LOG_INFO, "roster imported", f, 8);
+				 LOG_I("parse_ms", parsed - started), LOG_I("database_ms", clock_mono_ms() - parsed));
 	rc = ROSTER_OK;
 	goto out;
 fail:
@@ -173,7 +159,7 @@ fail:
 	report->devices_revoked = 0;
 rollback:
 	if (in_tx)
-		PQclear(PQexec(conn, "ROLLBACK"));
+		db_rollback(conn);
 out:
 	roster_state_free(&imp);
 	return rc;

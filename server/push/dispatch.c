@@ -7,6 +7,7 @@
  * batch was full, else sleep until NOTIFY, stop or the poll interval.
  */
 #include "push/dispatch.h"
+#include "core/clock.h"
 #include "push/dispatch_send.h"
 #include "core/config.h"
 #include "db/db.h"
@@ -119,8 +120,8 @@ static bool record_once(struct worker *w, const char *text, size_t n_outcomes, u
 	 * its row leased, so it is sent again after the lease (a duplicate, never
 	 * a loss), and a batch's commit no longer stalls the worker on fsync.
 	 */
-	if (!run(w->conn, "BEGIN", 0, NULL, NULL) || !run(w->conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL)) {
-		PQclear(PQexec(w->conn, "ROLLBACK"));
+	if (!db_begin(w->conn) || !run(w->conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL)) {
+		db_rollback(w->conn);
 		return false;
 	}
 	bool ok =
@@ -163,9 +164,9 @@ static bool record_once(struct worker *w, const char *text, size_t n_outcomes, u
 		    "   GROUP BY alert_id) x"
 		    " WHERE a.id = x.alert_id AND a.delivery_state IS DISTINCT FROM x.ds",
 		    1, params, NULL) &&
-		run(w->conn, "COMMIT", 0, NULL, NULL);
+		db_commit(w->conn);
 	if (!ok) {
-		PQclear(PQexec(w->conn, "ROLLBACK"));
+		db_rollback(w->conn);
 		return false;
 	}
 	retired[PUSH_FCM] = (unsigned)n_fcm;
@@ -289,7 +290,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		sample_outbox(w);
-		double claimed_at = dispatch_now();
+		double claimed_at = clock_mono_seconds();
 		PGresult *rows = claim(w);
 		int n = rows ? PQntuples(rows) : 0;
 		if (n > 0) {

@@ -3,6 +3,7 @@
  * provider) and map each answer to an outcome (see dispatch_send.h).
  */
 #include "push/dispatch_send.h"
+#include "core/clock.h"
 #include "alerts/alertfmt.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -31,14 +32,6 @@ struct job {
 	unsigned cred_gen; /* generation of the token the last send used */
 	struct push_outcome out;
 };
-
-double dispatch_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 double dispatch_backoff(long long base, long long max, int attempts, long long retry_after, double unit_random)
 {
@@ -132,11 +125,10 @@ static void send_log(struct job *jobs, size_t n)
 		struct job *j = &jobs[i];
 		if (j->done)
 			continue;
-		struct log_field f[] = { LOG_I("outbox_id", j->id), LOG_S("provider", push_provider_name(j->provider)),
+		LOG_FIELDS(LOG_INFO, "push (log provider)", LOG_I("outbox_id", j->id), LOG_S("provider", push_provider_name(j->provider)),
 					 LOG_I("alert_id", j->alert), LOG_S("kind", j->msg.kind),
 					 LOG_S("severity", j->msg.risk ? "risk" : "info"),
-					 LOG_I("title_bytes", (long long)strlen(j->msg.title)) };
-		log_fields(LOG_INFO, "push (log provider)", f, sizeof(f) / sizeof(f[0]));
+					 LOG_I("title_bytes", (long long)strlen(j->msg.title)));
 		finish(j, PUSH_SENT, PUSH_R_OK, "log");
 		randombytes_buf(raw, sizeof(raw));
 		memcpy(j->out.message_id, "log-", 4);
@@ -260,7 +252,7 @@ static void send_live(const struct dispatch_ctx *ctx, struct job *jobs, size_t n
 	if (picked && reqs)
 		while ((k = pick_round(jobs, n, picked)) > 0) {
 			/* the first round always runs, so a short lease still makes progress */
-			if (!first && (dispatch_now() > ctx->round_deadline ||
+			if (!first && (clock_mono_seconds() > ctx->round_deadline ||
 				       (ctx->stopping && ctx->stopping(ctx->stopping_arg)))) {
 				release_unsent(jobs, n);
 				break;
@@ -353,10 +345,9 @@ static void raise_alarms(const struct dispatch_ctx *ctx, const struct job *jobs,
 	}
 	for (int r = 0; r < PUSH_R__COUNT; r++)
 		if (count[r]) {
-			struct log_field f[] = { LOG_S("alarm", push_reason_name((enum push_reason)r)),
-						 LOG_I("messages", count[r]), LOG_S("provider_answer", example[r]) };
-			log_fields(LOG_ERROR, "push: OPERATOR ALARM: the provider refuses our credentials or project",
-				   f, sizeof(f) / sizeof(f[0]));
+			LOG_FIELDS(LOG_ERROR, "push: OPERATOR ALARM: the provider refuses our credentials or project",
+				   LOG_S("alarm", push_reason_name((enum push_reason)r)), LOG_I("messages", count[r]),
+				   LOG_S("provider_answer", example[r]));
 		}
 }
 

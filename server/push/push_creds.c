@@ -3,6 +3,7 @@
  * by the dispatcher threads (see push_creds.h).
  */
 #include "push/push_creds.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/jwt.h"
 #include "core/log.h"
@@ -290,8 +291,7 @@ static bool fcm_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned 
 		if (t->fetching) {
 			/* another thread is at the token endpoint: use what it brings back */
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += pc->cfg->push_request_timeout_seconds + 5;
+			clock_wall_deadline(&until, (pc->cfg->push_request_timeout_seconds + 5) * 1000000LL);
 			if (pthread_cond_timedwait(&pc->fetched, &pc->lock, &until) != 0)
 				break;
 			continue;

@@ -1,0 +1,106 @@
+/*
+ * test_ratelimit.c - token buckets under an injected clock: refill, burst,
+ * Retry-After, and that a wall-clock step (backwards or forwards) neither
+ * blocks a key nor hands it a full bucket, because refill is measured on
+ * the monotonic clock.
+ */
+#include "core/clock.h"
+#include "http/ratelimit.h"
+#include "testlib.h"
+
+struct fake_clock {
+	int64_t mono_us;
+	int64_t wall_us;
+};
+
+static int64_t fake_mono(void *arg)
+{
+	return ((struct fake_clock *)arg)->mono_us;
+}
+
+static int64_t fake_wall(void *arg)
+{
+	return ((struct fake_clock *)arg)->wall_us;
+}
+
+/* Advance both clocks by us, as real time passing does. */
+static void pass(struct fake_clock *fc, int64_t us)
+{
+	fc->mono_us += us;
+	fc->wall_us += us;
+}
+
+static void test_refill_and_retry_after(void)
+{
+	struct fake_clock fc = { 1000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(1.0, 3.0, &src); /* 1 token/s, burst 3 */
+	int retry = 0;
+
+	CHECK(rl != NULL);
+	CHECK(ratelimit_take(rl, 7, 1, &retry));
+	CHECK(ratelimit_take(rl, 7, 1, &retry));
+	CHECK(ratelimit_take(rl, 7, 1, &retry));
+	CHECK(!ratelimit_take(rl, 7, 1, &retry));
+	CHECK(retry == 1);
+	CHECK(ratelimit_take(rl, 8, 1, &retry)); /* another key has its own bucket */
+	pass(&fc, 999999);
+	CHECK(!ratelimit_take(rl, 7, 1, &retry));
+	pass(&fc, 1);
+	CHECK(ratelimit_take(rl, 7, 1, &retry));
+	CHECK(!ratelimit_take(rl, 7, 2, &retry));
+	CHECK(retry == 2);
+	pass(&fc, 60 * 1000000LL); /* a long pause refills only up to the burst */
+	CHECK(ratelimit_take(rl, 7, 3, &retry));
+	CHECK(!ratelimit_take(rl, 7, 1, &retry));
+	ratelimit_free(rl);
+}
+
+static void test_wall_clock_step_back_still_refills(void)
+{
+	struct fake_clock fc = { 5000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(1.0, 2.0, &src);
+	int retry = 0;
+
+	CHECK(ratelimit_take(rl, 1, 2, &retry));
+	CHECK(!ratelimit_take(rl, 1, 1, &retry));
+	fc.wall_us -= 3600 * 1000000LL; /* NTP or an operator sets the clock back an hour */
+	pass(&fc, 2 * 1000000LL);
+	CHECK(ratelimit_take(rl, 1, 2, &retry)); /* two seconds later the bucket is full again */
+	ratelimit_free(rl);
+}
+
+static void test_wall_clock_step_forward_grants_nothing_extra(void)
+{
+	struct fake_clock fc = { 5000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(1.0, 2.0, &src);
+	int retry = 0;
+
+	CHECK(ratelimit_take(rl, 1, 2, &retry));
+	fc.wall_us += 3600 * 1000000LL;
+	CHECK(!ratelimit_take(rl, 1, 1, &retry));
+	CHECK(retry == 1);
+	ratelimit_free(rl);
+}
+
+static void test_system_clock_is_monotonic(void)
+{
+	const struct clock_source *sys = clock_system();
+	int64_t a = sys->mono_us(sys->arg), b = clock_mono_us();
+
+	CHECK(a > 0 && b >= a);
+	CHECK(clock_mono_ms() >= a / 1000);
+	CHECK(clock_wall_us() > 1600000000LL * 1000000); /* after 2020 */
+	CHECK(CLOCK_VN_OFFSET_SECONDS == 25200);
+}
+
+int main(void)
+{
+	RUN(test_refill_and_retry_after);
+	RUN(test_wall_clock_step_back_still_refills);
+	RUN(test_wall_clock_step_forward_grants_nothing_extra);
+	RUN(test_system_clock_is_monotonic);
+	TEST_SUMMARY("test_ratelimit");
+}
