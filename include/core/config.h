@@ -8,12 +8,22 @@
 #ifndef ALERTD_CONFIG_H
 #define ALERTD_CONFIG_H
 
+#include "core/log.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
-enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_ENUM, CONFIG_LISTEN, CONFIG_SHA256_HEX };
+/*
+ * CONFIG_ENUM fields are C enum types (stored as int: the choice's index,
+ * which each choices table pins with designated initialisers); CONFIG_BOOL
+ * fields are bool, spelled off|on in files and the environment.
+ */
+enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_ENUM, CONFIG_BOOL, CONFIG_LISTEN, CONFIG_SHA256_HEX };
+
+/* push.provider: live sends to FCM/APNs; log only logs what would be sent (development, make run). */
+enum config_push_provider { CONFIG_PUSH_LIVE = 0, CONFIG_PUSH_LOG = 1 };
 
 struct config {
 	char *database_url;
@@ -29,10 +39,10 @@ struct config {
 	long long http_connection_timeout_seconds;
 	long long http_shutdown_grace_seconds;
 	long long http_max_upload_bytes;  /* routes that take files (roster import) */
-	long long http_trust_forwarded_for; /* 0 off, 1 on */
+	bool http_trust_forwarded_for;
 
-	long long log_level;  /* enum log_level */
-	long long log_format; /* enum log_format */
+	enum log_level log_level;
+	enum log_format log_format;
 
 	char *metrics_token_sha256; /* "" = no token accepted */
 
@@ -57,9 +67,9 @@ struct config {
 	long long risk_large_amount_vnd;
 	long long risk_repeat_window_minutes;
 	long long alerts_reroute_max_age_hours;
-	long long alerts_privacy_mode; /* 0 off, 1 on (a unit can also turn it on for itself) */
+	bool alerts_privacy_mode; /* a unit can also turn it on for itself */
 
-	long long push_provider; /* 0 live, 1 log */
+	enum config_push_provider push_provider;
 	long long push_workers;
 	long long push_batch_size;
 	long long push_lease_seconds;
@@ -78,7 +88,7 @@ struct config {
 	char *apns_key_id;
 	char *apns_team_id;
 	char *apns_topic;
-	long long apns_sandbox; /* 0 off, 1 on */
+	bool apns_sandbox;
 	char *apns_endpoint;	/* "" = by apns_sandbox */
 	long long apns_token_refresh_minutes;
 
@@ -93,7 +103,7 @@ struct config_option {
 	enum config_type type;
 	long long min, max;	     /* CONFIG_INT bounds; CONFIG_STRING max length */
 	const char *def;	     /* default, in the same text form a file uses */
-	const char *const *choices;  /* CONFIG_ENUM: NULL-terminated; index is stored */
+	const char *const *choices;  /* CONFIG_ENUM, CONFIG_BOOL: NULL-terminated; index is stored */
 	bool restart;		     /* a change needs a restart (all do today) */
 	bool secret;		     /* never echo the value in messages */
 	const char *doc;

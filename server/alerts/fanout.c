@@ -348,9 +348,11 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 			struct recipient *rc = &rcs[r];
 			if (strcmp(rc->unit_code, events[i].unit_code) != 0)
 				continue;
-			struct rules_config rcfg = { (int)cfg->risk_signature_gap_seconds,
-						     rc->large_threshold > 0 ? rc->large_threshold : cfg->risk_large_amount_vnd,
-						     (int)cfg->risk_repeat_window_minutes, 7, 19 };
+			struct rules_config rcfg;
+			rules_config_default(&rcfg); /* working hours stay the treasury's; the rest is configured */
+			rcfg.signature_gap_seconds = (int)cfg->risk_signature_gap_seconds;
+			rcfg.large_amount_threshold = rc->large_threshold > 0 ? rc->large_threshold : cfg->risk_large_amount_vnd;
+			rcfg.repeat_window_minutes = (int)cfg->risk_repeat_window_minutes;
 			unsigned fired;
 			if (strcmp(view.type, "voucher.status_changed") == 0) {
 				struct rules_voucher v;

@@ -12,6 +12,7 @@
  * whitespace and treating any run of inner whitespace as one space.
  */
 #include "alerts/rules.h"
+#include "core/clock.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 
 #define US_PER_SEC 1000000LL
 #define SECONDS_PER_DAY 86400LL
-#define VN_OFFSET_SECONDS (7LL * 3600)
 #define MAX_SIGNATURES 4
 
 static const char *const names[RULE__COUNT] = {
@@ -187,7 +187,7 @@ bool rules_off_hours(int64_t us, const struct rules_config *c)
 	}
 	if (us % US_PER_SEC < 0)
 		secs--;
-	local = secs + VN_OFFSET_SECONDS;
+	local = secs + CLOCK_VN_OFFSET_SECONDS;
 	day = local / SECONDS_PER_DAY;
 	if (local % SECONDS_PER_DAY < 0)
 		day--;

@@ -53,7 +53,7 @@ static bool load(const char *path, struct config *cfg)
 		fprintf(stderr, "alertd: configuration error: %s\n", err);
 		return false;
 	}
-	log_init((enum log_level)cfg->log_level, (enum log_format)cfg->log_format);
+	log_init(cfg->log_level, cfg->log_format);
 	return true;
 }
 

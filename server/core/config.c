@@ -18,10 +18,19 @@
 
 #define CONFIG_MAX_LINE 4096
 
-static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
-static const char *const log_formats[] = { "json", "text", NULL };
-static const char *const on_off[] = { "off", "on", NULL };
-static const char *const push_providers[] = { "live", "log", NULL };
+/* Each table's index is the stored enum value; the designated initialisers pin that. */
+static const char *const log_levels[] = { [LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn",
+					  [LOG_ERROR] = "error", [LOG_ERROR + 1] = NULL };
+static const char *const log_formats[] = { [LOG_FORMAT_JSON] = "json", [LOG_FORMAT_TEXT] = "text",
+					   [LOG_FORMAT_TEXT + 1] = NULL };
+static const char *const on_off[] = { [false] = "off", [true] = "on", NULL };
+static const char *const push_providers[] = { [CONFIG_PUSH_LIVE] = "live", [CONFIG_PUSH_LOG] = "log",
+					      [CONFIG_PUSH_LOG + 1] = NULL };
+
+/* apply() stores a CONFIG_ENUM choice through an int pointer. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enum options are stored as int");
+_Static_assert(sizeof(enum log_format) == sizeof(int), "enum options are stored as int");
+_Static_assert(sizeof(enum config_push_provider) == sizeof(int), "enum options are stored as int");
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -49,7 +58,7 @@ static const struct config_option options[] = {
 	{ "http", "max_upload_bytes", CONFIG_INT, 1024, 1073741824, "268435456", NULL, true, false,
 	  "Largest body for file uploads (POST /v1/admin/roster); other routes use max_body_bytes.",
 	  OFF(http_max_upload_bytes) },
-	{ "http", "trust_forwarded_for", CONFIG_ENUM, 0, 0, "off", on_off, true, false,
+	{ "http", "trust_forwarded_for", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
 	  "on: take the client address from X-Forwarded-For (set it only behind the shipped proxy config).",
 	  OFF(http_trust_forwarded_for) },
 	{ "log", "level", CONFIG_ENUM, 0, 0, "info", log_levels, true, false,
@@ -108,7 +117,7 @@ static const struct config_option options[] = {
 	{ "alerts", "reroute_max_age_hours", CONFIG_INT, 0, 8760, "72", NULL, true, false,
 	  "When a unit joins the roster, its stored events younger than this still produce alerts.",
 	  OFF(alerts_reroute_max_age_hours) },
-	{ "alerts", "privacy_mode", CONFIG_ENUM, 0, 0, "off", on_off, true, false,
+	{ "alerts", "privacy_mode", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
 	  "on: every push carries only a generic text and the alert id (units can also opt in alone).",
 	  OFF(alerts_privacy_mode) },
 	{ "push", "provider", CONFIG_ENUM, 0, 0, "live", push_providers, true, false,
@@ -153,7 +162,7 @@ static const struct config_option options[] = {
 	  "The Apple developer Team ID (the provider token's iss).", OFF(apns_team_id) },
 	{ "apns", "topic", CONFIG_STRING, 0, 255, "", NULL, true, false,
 	  "The app's bundle id, sent as apns-topic.", OFF(apns_topic) },
-	{ "apns", "sandbox", CONFIG_ENUM, 0, 0, "off", on_off, true, false,
+	{ "apns", "sandbox", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
 	  "on: use Apple's development server (api.sandbox.push.apple.com) when endpoint is empty.",
 	  OFF(apns_sandbox) },
 	{ "apns", "endpoint", CONFIG_STRING, 0, 1024, "", NULL, true, false,
@@ -298,9 +307,13 @@ static bool apply(struct config *cfg, const struct config_option *o, const char 
 		*(long long *)(base + o->offset) = n;
 		return true;
 	case CONFIG_ENUM:
-		for (long long i = 0; o->choices[i]; i++) {
+	case CONFIG_BOOL:
+		for (int i = 0; o->choices[i]; i++) {
 			if (strcmp(o->choices[i], value) == 0) {
-				*(long long *)(base + o->offset) = i;
+				if (o->type == CONFIG_BOOL)
+					*(bool *)(base + o->offset) = i != 0;
+				else
+					*(int *)(base + o->offset) = i;
 				return true;
 			}
 		}
@@ -519,6 +532,7 @@ static const char *type_name(const struct config_option *o)
 	case CONFIG_INT:
 		return "integer";
 	case CONFIG_ENUM:
+	case CONFIG_BOOL:
 		return "enum";
 	case CONFIG_LISTEN:
 		return "address";
@@ -561,7 +575,7 @@ void config_write_reference(FILE *out)
 			snprintf(bounds, sizeof(bounds), "%lld..%lld", o->min, o->max);
 		} else if (o->type == CONFIG_STRING) {
 			snprintf(bounds, sizeof(bounds), "length %lld..%lld", o->min, o->max);
-		} else if (o->type == CONFIG_ENUM) {
+		} else if (o->type == CONFIG_ENUM || o->type == CONFIG_BOOL) {
 			size_t off = 0;
 			for (int c = 0; o->choices[c] && off < sizeof(bounds); c++) {
 				int w = snprintf(bounds + off, sizeof(bounds) - off, "%s%s", c ? ", " : "", o->choices[c]);

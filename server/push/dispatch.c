@@ -316,7 +316,7 @@ static bool choose_providers(struct dispatcher *d)
 	const struct config *cfg = d->cfg;
 	char err[512];
 
-	if (cfg->push_provider == 1) {
+	if (cfg->push_provider == CONFIG_PUSH_LOG) {
 		snprintf(d->providers, sizeof(d->providers), "{fcm,apns}");
 		return true;
 	}
@@ -363,7 +363,7 @@ bool dispatch_start(const struct config *cfg, struct metrics *metrics, const cha
 		w->d = d;
 		w->index = (unsigned)i;
 		snprintf(w->lease_owner, sizeof(w->lease_owner), "%.100s/%u", instance, (unsigned)i);
-		if (cfg->push_provider == 0 && !(w->client = push_client_new(cfg)))
+		if (cfg->push_provider == CONFIG_PUSH_LIVE && !(w->client = push_client_new(cfg)))
 			goto fail;
 	}
 	for (size_t i = 0; i < d->nworkers; i++) {
