@@ -22,7 +22,7 @@ enum alert_lang alertfmt_lang(const char *code);
  * ("VND" when NULL or empty). The full long long range, INT64_MIN included.
  * Returns false if out is too small (out then holds "" when outlen > 0).
  */
-bool alertfmt_amount(long long amount, const char *currency, enum alert_lang lang, char *out, size_t outlen);
+bool alertfmt_amount(long long amount, const char *currency, enum alert_lang lang, char *out, size_t outlen) __attribute__((warn_unused_result));
 
 /*
  * Local time in Asia/Ho_Chi_Minh (UTC+7 all year; Vietnam has no DST),
@@ -82,7 +82,7 @@ struct alertfmt_var {
  * "" when outlen > 0) on a placeholder not in vars, an unterminated "{", a
  * NULL tmpl, or when the result does not fit in outlen bytes.
  */
-bool alertfmt_fill(const char *tmpl, const struct alertfmt_var *vars, size_t nvars, char *out, size_t outlen);
+bool alertfmt_fill(const char *tmpl, const struct alertfmt_var *vars, size_t nvars, char *out, size_t outlen) __attribute__((warn_unused_result));
 
 /*
  * What an alert says about one event. Borrowed pointers; nothing is kept.
@@ -120,7 +120,7 @@ struct alertfmt_event {
  * status, kind or rule, a broken template); title and body are then "".
  */
 bool alertfmt_render(const struct alertfmt_event *ev, const char *risk_rule, enum alert_lang lang, bool privacy,
-		     char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX]);
+		     char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX]) __attribute__((warn_unused_result));
 
 /*
  * The security.new_device alert: the user's account was activated on device
@@ -129,6 +129,6 @@ bool alertfmt_render(const struct alertfmt_event *ev, const char *risk_rule, enu
  * body then "").
  */
 bool alertfmt_render_new_device(const char *device, int64_t at_us, enum alert_lang lang, bool privacy,
-				char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX]);
+				char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX]) __attribute__((warn_unused_result));
 
 #endif

@@ -26,7 +26,7 @@ enum rule_id {
 const char *rules_name(enum rule_id r);
 
 /* The rule named name (as rules_name gives it) in *out; false, *out untouched, when unknown or NULL. */
-bool rules_from_name(const char *name, enum rule_id *out);
+bool rules_from_name(const char *name, enum rule_id *out) __attribute__((warn_unused_result));
 
 struct rules_signature {
 	const char *role; /* account_holder | chief_accountant */

@@ -22,9 +22,10 @@ struct buf {
 /* Start an empty buffer that may grow to at most limit bytes. */
 void buf_init(struct buf *b, size_t limit);
 
+/* Append; false once the buffer has failed. Results may be ignored until a final buf_ok() (see above). */
 bool buf_append(struct buf *b, const void *data, size_t len);
 bool buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool buf_ok(const struct buf *b);
+bool buf_ok(const struct buf *b) __attribute__((warn_unused_result));
 
 /* Hand the data to the caller (who frees it) and reset b; NULL if failed. */
 char *buf_steal(struct buf *b, size_t *len);

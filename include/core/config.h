@@ -117,7 +117,7 @@ typedef const char *(*config_env_fn)(const char *name);
 const struct config_option *config_options(size_t *count);
 
 /* Fill cfg with defaults. On failure writes a message to err and returns false. */
-bool config_defaults(struct config *cfg, char *err, size_t errlen);
+bool config_defaults(struct config *cfg, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Defaults, then the INI file at path (may be NULL), then environment
@@ -125,11 +125,11 @@ bool config_defaults(struct config *cfg, char *err, size_t errlen);
  * key and value (unless the option is secret), cfg is freed and false is
  * returned. On success the caller owns cfg and frees it with config_free().
  */
-bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen);
+bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Set one option from text. Returns false with err on unknown key or bad value. */
 bool config_set(struct config *cfg, const char *section, const char *key, const char *value,
-		char *err, size_t errlen);
+		char *err, size_t errlen) __attribute__((warn_unused_result));
 
 void config_free(struct config *cfg);
 

@@ -24,9 +24,9 @@ bool parse_is_name(const char *name);
  * no sign, no spaces, no leading zero except "0" itself. False, leaving
  * *out alone, for anything else, NULL included.
  */
-bool parse_decimal(const char *s, size_t max_digits, long long *out);
+bool parse_decimal(const char *s, size_t max_digits, long long *out) __attribute__((warn_unused_result));
 
 /* A database id: parse_decimal with at most PARSE_ID_MAX_DIGITS digits, and at least 1. */
-bool parse_id(const char *s, long long *out);
+bool parse_id(const char *s, long long *out) __attribute__((warn_unused_result));
 
 #endif

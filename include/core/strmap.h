@@ -26,7 +26,7 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *val);
  * failure; the map is then unchanged and still usable (and still the
  * caller's to free).
  */
-bool strmap_put(struct strmap *m, const char *key, size_t val);
+bool strmap_put(struct strmap *m, const char *key, size_t val) __attribute__((warn_unused_result));
 
 /* Free the table (not the keys) and leave an empty map. */
 void strmap_free(struct strmap *m);

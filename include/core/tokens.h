@@ -40,7 +40,7 @@ void tokens_new_code(char out[TOKENS_CODE_LEN + 1]);
  * read the look-alikes O as 0 and I/L as 1. False unless exactly 10 valid
  * characters remain.
  */
-bool tokens_normalize_code(const char *typed, char out[TOKENS_CODE_LEN + 1]);
+bool tokens_normalize_code(const char *typed, char out[TOKENS_CODE_LEN + 1]) __attribute__((warn_unused_result));
 
 /* Key for activation-code HMACs, derived from the KEK. */
 void tokens_code_key(const struct secrets_kek *kek, unsigned char key[32]);

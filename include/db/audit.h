@@ -24,6 +24,6 @@ struct audit_entry {
  * Returns false when the insert failed (logged); callers that must not act
  * without an audit trail roll back on false.
  */
-bool audit_write(PGconn *conn, const struct audit_entry *e);
+bool audit_write(PGconn *conn, const struct audit_entry *e) __attribute__((warn_unused_result));
 
 #endif

@@ -19,10 +19,10 @@ struct maintenance;
  * when another instance was running it. False with err on database errors.
  */
 bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped,
-			  char *err, size_t errlen);
+			  char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Start the background thread: a run now, then every events.maintenance_interval_seconds. */
-bool maintenance_start(const struct config *cfg, struct maintenance **out);
+bool maintenance_start(const struct config *cfg, struct maintenance **out) __attribute__((warn_unused_result));
 
 /* Wake and join the thread; returns promptly even mid-interval. */
 void maintenance_stop(struct maintenance *m);

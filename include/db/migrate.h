@@ -35,7 +35,7 @@ enum migrate_state {
  * Refuses (returns false, writes err) when an applied file was edited.
  * *applied receives how many were applied now.
  */
-bool migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen);
+bool migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Compare the database with the embedded list. detail explains a non-current state. */
 enum migrate_state migrate_status(PGconn *conn, char *detail, size_t detaillen);

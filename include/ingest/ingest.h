@@ -54,7 +54,7 @@ struct ingest_job {
 };
 
 /* Start the writer thread with its own database connection (opened lazily). */
-bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out);
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out) __attribute__((warn_unused_result));
 
 /*
  * Queue a job. Never blocks on the database. After ingest_writer_stop() has

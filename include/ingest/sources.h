@@ -32,12 +32,12 @@ enum source_lookup { SOURCE_FOUND, SOURCE_UNKNOWN, SOURCE_UNAVAILABLE };
 
 /* actor is who runs the command (for the audit log). Each call is one transaction. */
 bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen);
+		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen) __attribute__((warn_unused_result));
 bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen);
+		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen) __attribute__((warn_unused_result));
 bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
-			   char *err, size_t errlen);
-bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen);
+			   char *err, size_t errlen) __attribute__((warn_unused_result));
+bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * kek may be NULL (no key file configured): every lookup then reports

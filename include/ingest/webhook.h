@@ -42,7 +42,7 @@ enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys,
 
 /* Compute "v1,<base64>" for the given key and content into out. */
 bool webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp, const char *body,
-		  size_t bodylen, char out[WEBHOOK_SIGNATURE_TEXT]);
+		  size_t bodylen, char out[WEBHOOK_SIGNATURE_TEXT]) __attribute__((warn_unused_result));
 
 const char *webhook_result_name(enum webhook_result r);
 

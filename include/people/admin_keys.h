@@ -16,9 +16,9 @@
 enum admin_auth { ADMIN_AUTH_OK, ADMIN_AUTH_DENIED, ADMIN_AUTH_UNAVAILABLE };
 
 bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[TOKENS_TEXT_MAX], char *err,
-		    size_t errlen);
-bool admin_keys_revoke(PGconn *conn, const char *name, const char *actor, char *err, size_t errlen);
-bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen);
+		    size_t errlen) __attribute__((warn_unused_result));
+bool admin_keys_revoke(PGconn *conn, const char *name, const char *actor, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Check a presented key and, in the same statement, record the use in the

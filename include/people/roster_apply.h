@@ -31,7 +31,7 @@
  * memory (imp->oom set); the caller then rolls back. Callers also check
  * imp->oom on success, as a rejection may have run out of memory.
  */
-bool roster_apply_check(struct roster_state *imp, PGconn *conn);
+bool roster_apply_check(struct roster_state *imp, PGconn *conn) __attribute__((warn_unused_result));
 
 /*
  * With no row rejected and after roster_apply_check: load the stored units,
@@ -40,6 +40,6 @@ bool roster_apply_check(struct roster_state *imp, PGconn *conn);
  * False on a failed statement (logged) or when out of memory (imp->oom set);
  * the caller must then roll back, and the counts mean nothing.
  */
-bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_report *report);
+bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_report *report) __attribute__((warn_unused_result));
 
 #endif

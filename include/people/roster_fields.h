@@ -51,7 +51,7 @@ bool roster_code_valid(const char *s, size_t len, bool digits_only);
  * 2 chief_accountant, 4 accountant; duplicates collapse). Returns false with
  * a reason in err on an empty list, an empty item or an unknown role.
  */
-bool roster_roles_parse(const char *s, unsigned *mask, char *err, size_t errlen);
+bool roster_roles_parse(const char *s, unsigned *mask, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* True when valid UTF-8 text s contains a control character, or white space if spaces. */
 bool roster_has_control(const char *s, bool spaces);

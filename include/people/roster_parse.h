@@ -123,12 +123,12 @@ __attribute__((format(printf, 3, 4))) void roster_reject_parent(struct roster_st
  * every row was rejected). Call once, after the last rejection. False on
  * allocation failure (warnings may then hold some of them).
  */
-bool roster_collect_warnings(struct roster_state *imp, json_t *warnings);
+bool roster_collect_warnings(struct roster_state *imp, json_t *warnings) __attribute__((warn_unused_result));
 
 /*
  * Append {"line", "reason"} to rejected for each rejected row, in file
  * order. False on allocation failure (rejected may then hold some of them).
  */
-bool roster_list_rejected(const struct roster_state *imp, json_t *rejected);
+bool roster_list_rejected(const struct roster_state *imp, json_t *rejected) __attribute__((warn_unused_result));
 
 #endif

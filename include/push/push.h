@@ -119,7 +119,7 @@ void push_client_free(struct push_client *c);
  * curl_code, status, response and headers. False only when the transfers
  * could not be started at all (then no request was sent).
  */
-bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n);
+bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n) __attribute__((warn_unused_result));
 
 /*
  * Start o afresh. When the transfer failed below HTTP (no status: refused
@@ -127,7 +127,7 @@ bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n)
  * met, set o's verdict (PUSH_RESEND, or PUSH_RETRY on a timeout, since the
  * provider may have acted) and return true. provider names it in detail.
  */
-bool push_outcome_transport(const struct push_request *r, const char *provider, struct push_outcome *o);
+bool push_outcome_transport(const struct push_request *r, const char *provider, struct push_outcome *o) __attribute__((warn_unused_result));
 
 /* Set o's verdict, reason and detail ("<provider> <status> <code>"). */
 void push_outcome_set(struct push_outcome *o, enum push_verdict v, enum push_reason reason, const char *provider,
@@ -137,6 +137,6 @@ void push_outcome_set(struct push_outcome *o, enum push_verdict v, enum push_rea
 long long push_parse_retry_after(const char *value, long long now);
 
 /* Global libcurl set-up; call once before threads start. */
-bool push_global_init(void);
+bool push_global_init(void) __attribute__((warn_unused_result));
 
 #endif

@@ -20,7 +20,7 @@ bool push_apns_token_ok(const char *token);
  * payload over PUSH_MAX_PAYLOAD_BYTES; out is then cleared.
  */
 bool push_apns_request(const struct push_msg *m, const char *endpoint, const char *topic, const char *provider_token,
-		       struct push_request *out);
+		       struct push_request *out) __attribute__((warn_unused_result));
 
 /* The verdict on a finished request. */
 void push_apns_classify(const struct push_request *r, struct push_outcome *o);

@@ -16,7 +16,7 @@
  * failure or a payload over PUSH_MAX_PAYLOAD_BYTES; out is then cleared.
  */
 bool push_fcm_request(const struct push_msg *m, const char *url, const char *access_token, long long now,
-		      struct push_request *out);
+		      struct push_request *out) __attribute__((warn_unused_result));
 
 /* The verdict on a finished request (transport result, status, body). */
 void push_fcm_classify(const struct push_request *r, struct push_outcome *o);

@@ -181,7 +181,10 @@ int cli_sign(char **args, int nargs)
 	memcpy(id, "msg_", 4);
 	sodium_bin2hex(id + 4, sizeof(id) - 4, raw, sizeof(raw));
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-	webhook_sign(&key, id, ts, body, body_len, sig);
+	if (!webhook_sign(&key, id, ts, body, body_len, sig)) {
+		fprintf(stderr, "alertd: sign: cannot sign\n");
+		goto out;
+	}
 	/* single quotes: none of these values can contain one (checked formats, base64, hex) */
 	printf("curl -sS -X POST '%s/v1/ingest/%s/events%s' \\\n"
 	       "  -H 'Content-Type: application/json' \\\n"
