@@ -52,8 +52,14 @@ $(BUILD)/gen/migrations_data.c: $(BUILD)/embed_migrations $(MIGRATIONS) | $(BUIL
 $(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
 	$(CC) $(CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(SERVER_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(SERVER_OBJS) $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
+# Unit tests link against an archive of the server objects, so each test
+# binary takes in only the modules it (transitively) calls.
+$(BUILD)/libalertd.a: $(SERVER_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(BUILD)/libalertd.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(BUILD)/libalertd.a $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
 
 # Benchmark load generator (tests/bench/); always a release build.
 build/loadgen: tests/bench/loadgen.c
