@@ -37,24 +37,20 @@ struct recipient {
 	json_t *devices; /* [[id, platform], ...] */
 };
 
-static const char *str_at(const json_t *o, const char *a, const char *b, const char *c)
+/* o.a.b.c (b and c may be NULL), or NULL when any step is missing. */
+static const json_t *member_at(const json_t *o, const char *a, const char *b, const char *c)
 {
 	const json_t *v = json_object_get(o, a);
 	if (b)
 		v = json_object_get(v, b);
 	if (c)
 		v = json_object_get(v, c);
-	return json_string_value(v);
+	return v;
 }
 
-static long long int_at(const json_t *o, const char *a, const char *b, const char *c)
+static const char *str_at(const json_t *o, const char *a, const char *b, const char *c)
 {
-	const json_t *v = json_object_get(o, a);
-	if (b)
-		v = json_object_get(v, b);
-	if (c)
-		v = json_object_get(v, c);
-	return json_integer_value(v);
+	return json_string_value(member_at(o, a, b, c));
 }
 
 static int64_t time_of(const char *s)
@@ -146,7 +142,7 @@ static bool load_history(PGconn *conn, const struct config *cfg, const struct fa
 		/* arrays travel as JSON, built by jansson, so no value needs escaping by hand */
 		json_t *row = json_pack("[i,s,I,s?,s,I,s]", (int)i, events[i].unit_code, (json_int_t)events[i].event_id, a,
 					str_at(json_object_get(ev, "data"), "voucher", "number", NULL),
-					(json_int_t)int_at(json_object_get(ev, "data"), "voucher", "amount", NULL),
+					json_integer_value(member_at(json_object_get(ev, "data"), "voucher", "amount", NULL)),
 					json_string_value(json_object_get(ev, "occurred_at")));
 		char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
 		json_decref(row);

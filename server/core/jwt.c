@@ -266,11 +266,20 @@ static bool nonempty(const char *s)
 	return s && *s;
 }
 
+/* jwt_sign, then release header and claims; NULL when either is NULL (json_pack failed) or signing fails. */
+static char *sign_and_release(const struct jwt_key *key, const char *alg, json_t *header, json_t *claims)
+{
+	char *jwt = header && claims ? jwt_sign(key, alg, header, claims) : NULL;
+
+	json_decref(claims);
+	json_decref(header);
+	return jwt;
+}
+
 char *jwt_google_assertion(const struct jwt_key *key, const char *key_id, const char *client_email, const char *scope,
 			   const char *token_uri, int64_t now, int lifetime_seconds)
 {
-	json_t *header = NULL, *claims = NULL;
-	char *jwt = NULL;
+	json_t *header, *claims;
 
 	if (!key || key->ec || !nonempty(key_id) || !nonempty(client_email) || !nonempty(scope) ||
 	    !nonempty(token_uri))
@@ -282,31 +291,18 @@ char *jwt_google_assertion(const struct jwt_key *key, const char *key_id, const 
 	header = json_pack("{s:s,s:s,s:s}", "alg", "RS256", "typ", "JWT", "kid", key_id);
 	claims = json_pack("{s:s,s:s,s:s,s:I,s:I}", "iss", client_email, "scope", scope, "aud", token_uri, "iat",
 			   (json_int_t)now, "exp", (json_int_t)(now + lifetime_seconds));
-	if (!header || !claims)
-		goto fail;
-	jwt = jwt_sign(key, "RS256", header, claims);
-fail:
-	json_decref(claims);
-	json_decref(header);
-	return jwt;
+	return sign_and_release(key, "RS256", header, claims);
 }
 
 char *jwt_apns_token(const struct jwt_key *key, const char *key_id, const char *team_id, int64_t now)
 {
-	json_t *header = NULL, *claims = NULL;
-	char *jwt = NULL;
+	json_t *header, *claims;
 
 	if (!key || !key->ec || !nonempty(key_id) || !nonempty(team_id) || now < 0)
 		return NULL;
 	header = json_pack("{s:s,s:s}", "alg", "ES256", "kid", key_id);
 	claims = json_pack("{s:s,s:I}", "iss", team_id, "iat", (json_int_t)now);
-	if (!header || !claims)
-		goto fail;
-	jwt = jwt_sign(key, "ES256", header, claims);
-fail:
-	json_decref(claims);
-	json_decref(header);
-	return jwt;
+	return sign_and_release(key, "ES256", header, claims);
 }
 
 /* A copy of the non-empty string member name of o, or NULL with err naming the field. */

@@ -197,14 +197,8 @@ out:
 
 const char *migrate_state_name(enum migrate_state st)
 {
-	switch (st) {
-	case MIGRATE_CURRENT:
-		return "current";
-	case MIGRATE_BEHIND:
-		return "behind";
-	case MIGRATE_EDITED:
-		return "edited";
-	default:
-		return "error";
-	}
+	static const char *const names[] = { [MIGRATE_CURRENT] = "current", [MIGRATE_BEHIND] = "behind",
+					     [MIGRATE_EDITED] = "edited", [MIGRATE_ERROR] = "error" };
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "error";
 }

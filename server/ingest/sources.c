@@ -106,74 +106,104 @@ rollback:
 	return false;
 }
 
-bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
-{
-	char id[24], details[64];
-	PGresult *res = NULL;
+enum step { STEP_OK, STEP_REFUSED, STEP_FAILED };
 
-	if (!db_begin(conn))
-		goto fail;
-	if (!find_source(conn, name, id, err, errlen))
-		goto rollback;
-	const char *params[1] = { id };
-	res = db_exec(conn, "SELECT count(*) FROM ingest_secrets WHERE source_id = $1 AND revoked_at IS NULL", 1, params);
+/* Add a secret to the locked source source_id unless it has SOURCES_MAX_ACTIVE_SECRETS already. */
+static enum step rotate_step(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *source_id,
+			     char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+{
+	const char *params[1] = { source_id };
+	PGresult *res =
+		db_exec(conn, "SELECT count(*) FROM ingest_secrets WHERE source_id = $1 AND revoked_at IS NULL", 1, params);
+	bool full;
+
 	if (!res)
-		goto fail;
-	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= SOURCES_MAX_ACTIVE_SECRETS) {
+		return STEP_FAILED;
+	full = strtol(PQgetvalue(res, 0, 0), NULL, 10) >= SOURCES_MAX_ACTIVE_SECRETS;
+	PQclear(res);
+	if (full) {
 		snprintf(err, errlen, "source '%s' already has %d active secrets; revoke one first", name,
 			 SOURCES_MAX_ACTIVE_SECRETS);
-		goto rollback;
+		return STEP_REFUSED;
 	}
-	if (!insert_secret(conn, kek, id, secret, secret_id))
-		goto fail;
-	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", *secret_id);
-	if (!audit(conn, actor, "source.rotate", name, details) || !db_commit(conn))
-		goto fail;
-	PQclear(res);
-	return true;
-fail:
-	snprintf(err, errlen, "database error (see log)");
-rollback:
-	PQclear(res);
-	db_rollback(conn);
-	sodium_memzero(secret, SECRETS_TEXT_MAX);
-	return false;
+	return insert_secret(conn, kek, source_id, secret, secret_id) ? STEP_OK : STEP_FAILED;
 }
 
-bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
-			   char *err, size_t errlen)
+/* Revoke the locked source's active secret secret_id. */
+static enum step revoke_step(PGconn *conn, const char *name, const char *source_id, long long secret_id, char *err,
+			     size_t errlen)
 {
-	char id[24], sid[24], details[64];
-	PGresult *res = NULL;
+	char sid[24];
+	const char *params[2] = { source_id, sid };
+	PGresult *res;
+	bool found;
 
 	snprintf(sid, sizeof(sid), "%lld", secret_id);
-	if (!db_begin(conn))
-		goto fail;
-	if (!find_source(conn, name, id, err, errlen))
-		goto rollback;
-	const char *params[2] = { id, sid };
 	res = db_exec(conn,
 		      "UPDATE ingest_secrets SET revoked_at = now()"
 		      " WHERE source_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id",
 		      2, params);
 	if (!res)
-		goto fail;
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "source '%s' has no active secret %lld", name, secret_id);
-		goto rollback;
-	}
-	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", secret_id);
-	if (!audit(conn, actor, "source.revoke_secret", name, details) || !db_commit(conn))
-		goto fail;
+		return STEP_FAILED;
+	found = PQntuples(res) == 1;
 	PQclear(res);
+	if (!found) {
+		snprintf(err, errlen, "source '%s' has no active secret %lld", name, secret_id);
+		return STEP_REFUSED;
+	}
+	return STEP_OK;
+}
+
+/*
+ * One transaction on the active source name, its row locked: rotate (kek
+ * set: a new secret into secret and *secret_id) or revoke *secret_id (kek
+ * NULL), audited as action with the secret's id. On failure nothing is
+ * changed, err says why and a new secret is wiped.
+ */
+static bool change_secret(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+			  const char *action, char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err,
+			  size_t errlen)
+{
+	char id[24], details[64];
+	enum step st;
+
+	if (!db_begin(conn))
+		goto fail;
+	if (!find_source(conn, name, id, err, errlen))
+		goto refused;
+	st = kek ? rotate_step(conn, kek, name, id, secret, secret_id, err, errlen)
+		 : revoke_step(conn, name, id, *secret_id, err, errlen);
+	if (st == STEP_REFUSED)
+		goto refused;
+	if (st == STEP_FAILED)
+		goto fail;
+	snprintf(details, sizeof(details), "{\"secret_id\":%lld}", *secret_id);
+	if (!audit(conn, actor, action, name, details) || !db_commit(conn))
+		goto fail;
 	return true;
 fail:
 	snprintf(err, errlen, "database error (see log)");
-rollback:
-	PQclear(res);
+refused:
 	db_rollback(conn);
+	if (secret)
+		sodium_memzero(secret, SECRETS_TEXT_MAX);
 	return false;
+}
+
+bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
+		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+{
+	if (!kek) { /* change_secret reads a NULL kek as "revoke" */
+		snprintf(err, errlen, "no key-encryption key to seal the new secret with");
+		return false;
+	}
+	return change_secret(conn, kek, name, actor, "source.rotate", secret, secret_id, err, errlen);
+}
+
+bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
+			   char *err, size_t errlen)
+{
+	return change_secret(conn, NULL, name, actor, "source.revoke_secret", NULL, &secret_id, err, errlen);
 }
 
 bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen)

@@ -82,14 +82,9 @@ enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys,
 
 const char *webhook_result_name(enum webhook_result r)
 {
-	switch (r) {
-	case WEBHOOK_OK:
-		return "ok";
-	case WEBHOOK_MISSING_HEADERS:
-		return "missing_headers";
-	case WEBHOOK_BAD_TIMESTAMP:
-		return "bad_timestamp";
-	default:
-		return "bad_signature";
-	}
+	static const char *const names[] = { [WEBHOOK_OK] = "ok", [WEBHOOK_MISSING_HEADERS] = "missing_headers",
+					     [WEBHOOK_BAD_TIMESTAMP] = "bad_timestamp",
+					     [WEBHOOK_BAD_SIGNATURE] = "bad_signature" };
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "bad_signature";
 }
