@@ -32,7 +32,7 @@ MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps run test unit header-check bench-ingest bench-push
+.PHONY: all clean deps run test unit header-check format format-check bench-ingest bench-push
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/cli/main.o $(SERVER_OBJS)
@@ -75,6 +75,15 @@ header-check: | $(BUILD)/obj
 	@for h in include/*/*.h; do \
 		printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers: each compiles on its own"
+
+# The C sources in the house style (.clang-format, clang-format 14 as on Debian 12).
+FORMAT_SRCS = $(wildcard server/*/*.c include/*/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c tools/*.c)
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: every C file matches .clang-format"
 
 deps:
 	deploy/install-deps.sh

@@ -13,6 +13,8 @@ packages=(
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling
 	nodejs curl openssl ca-certificates procps util-linux
+	# style: make format-check (Debian 12's clang-format 14; .clang-format is tuned to it)
+	clang-format
 	# benchmarks: h2load (make bench-push measures the push mock's own ceiling with it)
 	nghttp2-client
 )
