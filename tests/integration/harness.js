@@ -145,7 +145,11 @@ async function startServer({ db, config = {}, env = {}, migrateFirst = true, wai
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return exited;
       proc.kill('SIGTERM');
-      const res = await Promise.race([exited, sleep(15000).then(() => ({ timeout: true }))]);
+      // a cleared timer: a pending one would keep node (and the test file) alive 15 s after the last test
+      let timer;
+      const timeout = new Promise((r) => { timer = setTimeout(() => r({ timeout: true }), 15000); });
+      const res = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       if (res.timeout) {
         proc.kill('SIGKILL');
         throw new Error(`alertd did not stop within 15 s\n${stderr.slice(-3000)}`);
