@@ -467,25 +467,20 @@ static bool revoke_devices(struct roster_state *imp, PGconn *conn, struct arr *i
 
 static bool write_users(struct roster_state *imp, PGconn *conn, struct roster_report *rep)
 {
-	struct arr ins[5], upd[5], roles[2], changed_roles[2], moved, gone;
+	/* the statements' array parameters, one block so they are set up and freed in one loop each */
+	struct arr params[5 + 5 + 2 + 2 + 1 + 1];
+	struct arr *ins = &params[0], *upd = &params[5], *roles = &params[10], *changed_roles = &params[12];
+	struct arr *moved = &params[14], *gone = &params[15];
 	PGresult *res = NULL;
 	const PGresult *d = imp->db_users;
 	bool ok = false;
 
-	for (int i = 0; i < 5; i++) {
-		arr_init(&ins[i]);
-		arr_init(&upd[i]);
-	}
-	for (int i = 0; i < 2; i++) {
-		arr_init(&roles[i]);
-		arr_init(&changed_roles[i]);
-	}
-	arr_init(&moved);
-	arr_init(&gone);
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		arr_init(&params[i]);
 	for (int i = 0; i < PQntuples(imp->db_members); i++) {
 		/* an active member of a unit the file names, missing from the file: a leaver */
 		if (!strmap_get(&imp->login_map, PQgetvalue(imp->db_members, i, 1), NULL)) {
-			arr_add(&gone, PQgetvalue(imp->db_members, i, 0));
+			arr_add(gone, PQgetvalue(imp->db_members, i, 0));
 			rep->users.deactivated++;
 		}
 	}
@@ -517,7 +512,7 @@ static bool write_users(struct roster_state *imp, PGconn *conn, struct roster_re
 		arr_add(&upd[3], r->email);
 		arr_add(&upd[4], r->phone);
 		if (r->moved)
-			arr_addll(&moved, r->id);
+			arr_addll(moved, r->id);
 	}
 	if (ins[0].n) {
 		res = exec_arrays(imp, conn,
@@ -587,39 +582,31 @@ static bool write_users(struct roster_state *imp, PGconn *conn, struct roster_re
 		res = NULL;
 	}
 	/* a user moved to another unit must activate their phones again */
-	if (moved.n && !revoke_devices(imp, conn, &moved, "user_moved_unit", &rep->devices_revoked))
+	if (moved->n && !revoke_devices(imp, conn, moved, "user_moved_unit", &rep->devices_revoked))
 		goto out;
-	if (gone.n) {
+	if (gone->n) {
 		/* leavers: deactivated, live activation codes voided, devices revoked */
 		res = exec_arrays(imp, conn, "UPDATE users SET active = false, deactivated_at = now() WHERE id = ANY($1::bigint[])",
-				  &gone, 1);
+				  gone, 1);
 		if (!res)
 			goto out;
 		PQclear(res);
 		res = exec_arrays(imp, conn,
 				  "UPDATE activation_codes SET voided_at = now()"
 				  " WHERE user_id = ANY($1::bigint[]) AND used_at IS NULL AND voided_at IS NULL",
-				  &gone, 1);
+				  gone, 1);
 		if (!res)
 			goto out;
 		PQclear(res);
 		res = NULL;
-		if (!revoke_devices(imp, conn, &gone, "user_deactivated", &rep->devices_revoked))
+		if (!revoke_devices(imp, conn, gone, "user_deactivated", &rep->devices_revoked))
 			goto out;
 	}
 	ok = true;
 out:
 	PQclear(res);
-	for (int i = 0; i < 5; i++) {
-		arr_free(&ins[i]);
-		arr_free(&upd[i]);
-	}
-	for (int i = 0; i < 2; i++) {
-		arr_free(&roles[i]);
-		arr_free(&changed_roles[i]);
-	}
-	arr_free(&moved);
-	arr_free(&gone);
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		arr_free(&params[i]);
 	return ok;
 }
 
