@@ -24,7 +24,7 @@ bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[
 	PGresult *res;
 
 	if (!parse_is_name(name)) {
-		snprintf(err, errlen, "invalid key name '%.80s': 1-63 of a-z 0-9 _ . -", name);
+		snprintf(err, errlen, "invalid key name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
 		return false;
 	}
 	tokens_generate("ak", key);

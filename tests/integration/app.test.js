@@ -97,6 +97,18 @@ test('admin keys: shown once, stored as a hash, listed, every use audited, revoc
   assert.ok(Number(h.psql(db, "SELECT count(*) FROM audit_log WHERE actor_kind = 'admin_key' AND outcome = 'denied'")) >= 1);
 });
 
+test('admin key and source names share one rule: a-z 0-9 _ -, no dot (the stricter of two old copies)', () => {
+  for (const bad of ['treasury.it', 'Treasury', '-x', 'a b', 'x'.repeat(64)]) {
+    const r = cli(['admin-key', 'add', bad]);
+    assert.notEqual(r.code, 0, bad);
+    assert.match(r.stderr, /invalid key name/, bad);
+  }
+  assert.equal(h.psql(db, "SELECT count(*) FROM admin_api_keys WHERE name LIKE '%.%' OR name = 'Treasury'"), '0');
+  const ok = cli(['admin-key', 'add', 'it_desk-2']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(cli(['admin-key', 'revoke', 'it_desk-2']).code, 0);
+});
+
 test('activation codes: 10 unambiguous characters, hashed, issued by API and CLI; a new code voids the old', async () => {
   const code = await issue('acct1');
   assert.match(code, /^[0-9A-HJKMNP-TV-Z]{10}$/);
