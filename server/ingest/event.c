@@ -12,6 +12,7 @@
  * holds only strings, integers, objects and arrays, so that text is stable.
  */
 #include "ingest/event.h"
+#include "http/validate.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -135,16 +136,12 @@ static void path_pop(struct vctx *c, size_t saved)
 static void add_error(struct vctx *c, const char *key, const char *message)
 {
 	size_t saved = c->len;
-	json_t *e;
 
 	c->nerrors++;
 	if (key)
 		path_key(c, key);
-	if (!c->failed) {
-		e = json_pack("{s:s,s:s}", "field", c->path, "message", message);
-		if (!e || json_array_append_new(c->errors, e) != 0)
-			c->failed = true;
-	}
+	if (!c->failed && !validate_error(c->errors, c->path, message))
+		c->failed = true;
 	path_pop(c, saved);
 }
 
