@@ -7,6 +7,7 @@
 #include "people/activation.h"
 #include "db/audit.h"
 #include "db/db.h"
+#include "store/devices.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -185,22 +186,15 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	if (!res)
 		goto rollback;
 	PQclear(res);
-	const char *p5[2] = { dev->platform, dev->push_token };
-	res = db_exec(conn,
-		      "UPDATE devices SET state = 'revoked', state_reason = 'push_token_reused',"
-		      " access_token_hash = NULL, access_token_expires_at = NULL"
-		      " WHERE platform = $1::device_platform AND push_token = $2 AND state = 'active' RETURNING id",
-		      2, p5);
-	if (!res)
-		goto rollback;
+	res = NULL;
 	/* the phone's token moves to this verified activation; the binding it ends is audited */
-	for (int r = 0; r < PQntuples(res); r++) {
-		char target[48];
-		snprintf(target, sizeof(target), "device %s", PQgetvalue(res, r, 0));
-		if (!audit(conn, actor, "device.revoke", target, "ok", "push_token_reused"))
-			goto rollback;
-	}
-	PQclear(res);
+	struct store_actor by = { .kind = actor->kind, .id = actor->id, .ip = actor->ip, .request_id = actor->request_id };
+	struct devices_revoke moved = {
+		.push_token = dev->push_token, .platform = dev->platform, .reason = "push_token_reused", .audit = &by
+	};
+	struct devices_revoked revoked;
+	if (dev->push_token && !devices_revoke(conn, &moved, &revoked))
+		goto rollback;
 	tokens_generate("at", out->access_token);
 	tokens_hash(out->access_token, strlen(out->access_token), th);
 	sodium_bin2hex(token_hex, sizeof(token_hex), th, sizeof(th));

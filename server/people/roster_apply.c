@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "db/db.h"
 #include "people/roster_fields.h"
+#include "store/devices.h"
 #include "core/strmap.h"
 
 #include <stdio.h>
@@ -448,20 +449,12 @@ out:
 /* Revoke the devices (not already revoked) of the users in ids; adds the count to *revoked. */
 static bool revoke_devices(struct roster_state *imp, PGconn *conn, struct arr *ids, const char *reason, long long *revoked)
 {
-	const char *params[2] = { arr_text(imp, ids), reason };
-	PGresult *res;
+	struct devices_revoke what = { .user_ids = arr_text(imp, ids), .reason = reason };
+	struct devices_revoked done;
 
-	if (!params[0])
+	if (!what.user_ids || !devices_revoke(conn, &what, &done))
 		return false;
-	res = db_exec(conn,
-		      "UPDATE devices SET state = 'revoked', state_reason = $2,"
-		      " access_token_hash = NULL, access_token_expires_at = NULL"
-		      " WHERE user_id = ANY($1::bigint[]) AND state <> 'revoked'",
-		      2, params);
-	if (!res)
-		return false;
-	*revoked += strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	*revoked += done.revoked;
 	return true;
 }
 

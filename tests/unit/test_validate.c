@@ -2,10 +2,12 @@
  * test_validate.c - the one validation module: {field, message} error lists
  * and the 422 problem carrying them, and the "...or reply" checks of path
  * ids, query integers, booleans and enums (each case: accepted value, or
- * the exact 404/422 written), with the bounds the handlers use.
+ * the exact 404/422 written), with the bounds the handlers use. Also the
+ * store layer's column check.
  */
 #include "http/http.h"
 #include "http/validate.h"
+#include "store/store.h"
 #include "testlib.h"
 
 #include <limits.h>
@@ -234,11 +236,44 @@ static void test_query_bool_and_enum(void)
 	check_one_error(&resp, "lang", "must be vi or en");
 }
 
+/* A result whose columns drifted from its enum is refused, never read. */
+static void test_store_columns(void)
+{
+	PGresAttDesc attrs[3];
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+
+	memset(attrs, 0, sizeof(attrs));
+	for (int i = 0; i < 3; i++) {
+		attrs[i].name = (char *)"c";
+		attrs[i].format = 0;
+		attrs[i].typid = 25; /* text */
+		attrs[i].typlen = -1;
+		attrs[i].atttypmod = -1;
+	}
+	CHECK(res != NULL);
+	CHECK(PQsetResultAttrs(res, 3, attrs));
+	CHECK(store_columns_ok(res, "test", 3));
+	CHECK(!store_columns_ok(res, "test", 2));
+	CHECK(!store_columns_ok(res, "test", 4));
+	CHECK(PQsetvalue(res, 0, 0, (char *)"12", 2) && PQsetvalue(res, 0, 1, NULL, -1) &&
+	      PQsetvalue(res, 0, 2, (char *)"t", 1));
+	CHECK(store_int(res, 0, 0) == 12);
+	CHECK(store_opt(res, 0, 1) == NULL);
+	CHECK_STR(store_opt(res, 0, 0), "12");
+	CHECK(store_bool(res, 0, 2) && !store_bool(res, 0, 0));
+	PQclear(res);
+
+	char buf[STORE_ID_TEXT];
+	CHECK_STR(store_id(buf, 9223372036854775807LL), "9223372036854775807");
+	CHECK(store_id(buf, 0) == NULL && store_id(buf, -3) == NULL);
+}
+
 int main(void)
 {
 	RUN(test_error_list_and_reply);
 	RUN(test_path_id);
 	RUN(test_query_int);
 	RUN(test_query_bool_and_enum);
+	RUN(test_store_columns);
 	TEST_SUMMARY("test_validate");
 }
