@@ -1,6 +1,7 @@
 /*
- * router.h - the routing table: method, path pattern, handler and the
- * authentication each route requires.
+ * router.h - the routing table: method, path pattern, handler, the
+ * authentication each route requires and what else its handler needs from
+ * the HTTP layer (a JSON body, a database connection, an upload-sized body).
  *
  * Patterns are literal segments and {name} captures, e.g.
  * "/v1/ingest/{source}/events". A capture matches one non-empty segment of
@@ -32,14 +33,28 @@ struct http_req;
 struct http_resp;
 struct app;
 
-typedef void (*route_handler)(const struct app *app, struct http_req *req, struct http_resp *resp);
+/* What a handler tells the HTTP layer when it returns; see http.h. */
+enum http_outcome {
+	HTTP_DONE,	/* resp holds the answer the handler chose, whatever its status */
+	HTTP_FAILED,	/* no answer: 503 when the request's connection is missing or broke, else 500 */
+	HTTP_SUSPENDED, /* http_suspend() was called: the resume callback answers later */
+};
+
+typedef enum http_outcome (*route_handler)(const struct app *app, struct http_req *req, struct http_resp *resp);
+
+/* What a route's handler needs; the HTTP layer provides it and frees it when the request completes. */
+enum route_needs {
+	ROUTE_UPLOAD = 1u << 0, /* takes a file: body capped by http.max_upload_bytes, not max_body_bytes */
+	ROUTE_JSON = 1u << 1,	/* a JSON body, parsed under the limits before the handler: req->json */
+	ROUTE_DB = 1u << 2,	/* a pooled database connection: http_db(req) */
+};
 
 struct route {
 	const char *method;
 	const char *pattern;
 	route_handler handler;
 	enum auth_kind auth;
-	bool upload; /* takes a file: body capped by http.max_upload_bytes, not max_body_bytes */
+	unsigned needs; /* enum route_needs, or-ed; 0 for none */
 };
 
 struct route_param {

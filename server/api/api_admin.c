@@ -5,32 +5,27 @@
 #include "people/activation.h"
 #include "core/app.h"
 #include "core/config.h"
-#include "db/db.h"
 #include "http/http.h"
+#include "http/validate.h"
+#include "store/events.h"
+#include "store/store.h"
 
 #include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-
-
-void api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	PGconn *conn = NULL;
+	PGconn *conn;
 	char code[TOKENS_CODE_LEN + 1] = "", expires[64];
 	const char *login = router_param(&req->match, "login");
+	enum http_outcome result = HTTP_DONE;
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	if (!app->code_key_set) {
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "activation is not configured (secrets.key_file)", NULL);
-		goto out;
+		return HTTP_DONE;
 	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
+	conn = http_db(req);
+	if (!conn)
+		return HTTP_FAILED;
 	struct activation_actor actor = { .kind = "admin_key", .id = req->principal_name, .ip = req->remote,
 					  .request_id = req->request_id };
 	switch (activation_issue(conn, app->code_key, login, app->cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
@@ -41,53 +36,35 @@ void api_admin_activation_code(const struct app *app, struct http_req *req, stru
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, "no active user with this login", NULL);
 		break;
 	case ACTIVATION_DB_ERROR:
-		if (db_broken(conn))
-			http_resp_unavailable(resp, req, NULL);
+		result = HTTP_FAILED;
 		break;
 	}
-out:
 	sodium_memzero(code, sizeof(code));
-	db_release(app->db, conn);
+	return result;
 }
 
-void api_admin_unrouted(const struct app *app, struct http_req *req, struct http_resp *resp)
-{
-	PGconn *conn = NULL;
-	PGresult *res = NULL;
-	const char *limit = http_query(req, "limit");
-	char *end = NULL;
-	long n = limit ? strtol(limit, &end, 10) : 100;
+static const struct validate_int unrouted_limit = { 1, 10000, 100, "must be 1 to 10000" };
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	if ((limit && (*end || end == limit)) || n < 1 || n > 10000) {
-		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "limit", "message", "must be 1 to 10000");
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
-		goto out;
-	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
-	char lim[24];
-	snprintf(lim, sizeof(lim), "%ld", n);
-	const char *params[1] = { lim };
-	res = db_exec(conn,
-		      "SELECT unit_code, count(*),"
-		      " to_char(min(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		      " to_char(max(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		      " FROM events WHERE routed_at IS NULL GROUP BY unit_code ORDER BY count(*) DESC, unit_code LIMIT $1::int",
-		      1, params);
-	if (!res)
-		goto out;
+enum http_outcome api_admin_unrouted(const struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	PGconn *conn;
+	PGresult *res = NULL;
+	long long limit;
+
+	(void)app;
+	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &unrouted_limit, &limit))
+		return HTTP_DONE;
+	conn = http_db(req);
+	if (!conn || !events_unrouted(conn, limit, &res))
+		return HTTP_FAILED;
 	json_t *items = json_array();
 	for (int r = 0; r < PQntuples(res); r++)
-		json_array_append_new(items, json_pack("{s:s,s:I,s:s,s:s}", "unit_code", PQgetvalue(res, r, 0), "events",
-						       (json_int_t)strtoll(PQgetvalue(res, r, 1), NULL, 10), "oldest",
-						       PQgetvalue(res, r, 2), "newest", PQgetvalue(res, r, 3)));
-	http_resp_json(resp, 200, json_pack("{s:o}", "items", items));
-out:
+		json_array_append_new(items, json_pack("{s:s,s:I,s:s,s:s}", "unit_code",
+						       PQgetvalue(res, r, EVENTS_UNROUTED_COL_UNIT_CODE), "events",
+						       (json_int_t)store_int(res, r, EVENTS_UNROUTED_COL_EVENTS),
+						       "oldest", PQgetvalue(res, r, EVENTS_UNROUTED_COL_OLDEST), "newest",
+						       PQgetvalue(res, r, EVENTS_UNROUTED_COL_NEWEST)));
 	PQclear(res);
-	db_release(app->db, conn);
+	http_resp_json(resp, 200, json_pack("{s:o}", "items", items));
+	return HTTP_DONE;
 }

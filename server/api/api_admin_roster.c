@@ -10,9 +10,9 @@
 #include "api/api_admin.h"
 #include "core/app.h"
 #include "core/config.h"
-#include "db/db.h"
 #include "alerts/fanout.h"
 #include "http/http.h"
+#include "http/validate.h"
 #include "people/roster.h"
 
 #include <microhttpd.h>
@@ -32,32 +32,25 @@ static bool is_csv(const char *ct)
 	return *ct == '\0' || (*ct == ';' && (strcasestr(ct, "charset=utf-8") || !strcasestr(ct, "charset")));
 }
 
-void api_admin_roster(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_admin_roster(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	struct roster_report report;
-	PGconn *conn = NULL;
+	PGconn *conn;
 	char err[300] = "";
-	const char *dry = http_query(req, "dry_run");
-	bool dry_run = dry && (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0);
+	bool dry_run;
 	json_t *body = NULL;
+	enum http_outcome result = HTTP_DONE;
 
-	memset(&report, 0, sizeof(report));
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	if (!is_csv(http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
 		http_resp_problem(resp, req, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be text/csv (UTF-8)", NULL);
-		goto out;
+		return HTTP_DONE;
 	}
-	if (dry && !dry_run && strcmp(dry, "false") != 0 && strcmp(dry, "0") != 0) {
-		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", "dry_run", "message", "must be true or false");
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
-		goto out;
-	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
+	if (!validate_bool_or_reply(req, resp, "dry_run", http_query(req, "dry_run"), false, &dry_run))
+		return HTTP_DONE;
+	conn = http_db(req);
+	if (!conn)
+		return HTTP_FAILED;
+	memset(&report, 0, sizeof(report));
 	enum roster_result r = roster_import(conn, req->body, req->body_len, dry_run, "admin_key", req->principal_name,
 					     &report, err, sizeof(err));
 	body = roster_report_json(&report, dry_run);
@@ -81,13 +74,11 @@ void api_admin_roster(const struct app *app, struct http_req *req, struct http_r
 		http_resp_problem(resp, req, PROBLEM_BAD_REQUEST, err, NULL);
 		break;
 	case ROSTER_DB_ERROR:
-		if (db_broken(conn)) {
-			http_resp_unavailable(resp, req, "nothing was imported");
-		}
+		req->unavailable_detail = "nothing was imported";
+		result = HTTP_FAILED;
 		break;
 	}
-out:
 	json_decref(body);
 	roster_report_free(&report);
-	db_release(app->db, conn);
+	return result;
 }

@@ -6,11 +6,14 @@
  * simply not found (404), never forbidden (which would confirm it exists).
  */
 #include "api/api_app.h"
-#include "core/parse.h"
-#include "core/app.h"
-#include "db/db.h"
+#include "core/clock.h"
 #include "http/http.h"
+#include "http/validate.h"
+#include "store/alerts.h"
+#include "store/preferences.h"
+#include "store/store.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,148 +29,92 @@
 static const char *const toggleable[] = { "balance.changed", "voucher.status_changed" };
 #define N_TOGGLEABLE (sizeof(toggleable) / sizeof(toggleable[0]))
 
-#define ALERT_COLUMNS                                                                                             \
-	"a.id, a.kind, a.severity, a.risk_rule, a.lang, a.title, a.body, a.details::text,"                        \
-	" to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                           \
-	" to_char(a.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), a.event_id,"                  \
-	" to_char(a.event_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.unit_code, a.delivery_state"
-
-
-static const char *opt(PGresult *res, int r, int c)
-{
-	return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-}
-
+/* Alert JSON for row r (alerts_col). */
 static json_t *alert_json(PGresult *res, int r)
 {
 	json_error_t e;
-	json_t *details = json_loads(PQgetvalue(res, r, 7), 0, &e);
-	json_t *event = PQgetisnull(res, r, 10)
+	json_t *details = json_loads(PQgetvalue(res, r, ALERTS_COL_DETAILS), 0, &e);
+	json_t *event = PQgetisnull(res, r, ALERTS_COL_EVENT_ID)
 				? json_null()
-				: json_pack("{s:I,s:s}", "id", (json_int_t)strtoll(PQgetvalue(res, r, 10), NULL, 10),
-					    "occurred_at", PQgetvalue(res, r, 11));
+				: json_pack("{s:I,s:s}", "id", (json_int_t)store_int(res, r, ALERTS_COL_EVENT_ID),
+					    "occurred_at", PQgetvalue(res, r, ALERTS_COL_EVENT_OCCURRED_AT));
 
 	return json_pack("{s:I,s:s,s:s,s:s?,s:s,s:s,s:s,s:o,s:s,s:s?,s:o,s:s,s:s}", "id",
-			 (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10), "kind", PQgetvalue(res, r, 1), "severity",
-			 PQgetvalue(res, r, 2), "risk_rule", opt(res, r, 3), "lang", PQgetvalue(res, r, 4), "title",
-			 PQgetvalue(res, r, 5), "body", PQgetvalue(res, r, 6), "details", details ? details : json_object(),
-			 "created_at", PQgetvalue(res, r, 8), "read_at", opt(res, r, 9), "event", event ? event : json_null(),
-			 "unit_code", PQgetvalue(res, r, 12), "delivery_state", PQgetvalue(res, r, 13));
+			 (json_int_t)store_int(res, r, ALERTS_COL_ID), "kind", PQgetvalue(res, r, ALERTS_COL_KIND),
+			 "severity", PQgetvalue(res, r, ALERTS_COL_SEVERITY), "risk_rule",
+			 store_opt(res, r, ALERTS_COL_RISK_RULE), "lang", PQgetvalue(res, r, ALERTS_COL_LANG), "title",
+			 PQgetvalue(res, r, ALERTS_COL_TITLE), "body", PQgetvalue(res, r, ALERTS_COL_BODY), "details",
+			 details ? details : json_object(), "created_at", PQgetvalue(res, r, ALERTS_COL_CREATED_AT),
+			 "read_at", store_opt(res, r, ALERTS_COL_READ_AT), "event", event ? event : json_null(),
+			 "unit_code", PQgetvalue(res, r, ALERTS_COL_UNIT_CODE), "delivery_state",
+			 PQgetvalue(res, r, ALERTS_COL_DELIVERY_STATE));
 }
 
-static bool parse_limit(const char *s, long long *out)
-{
-	if (!s) {
-		*out = INBOX_DEFAULT;
-		return true;
-	}
-	return parse_id(s, out) && *out <= INBOX_MAX;
-}
+static const struct validate_int inbox_limit = { 1, INBOX_MAX, INBOX_DEFAULT, "must be 1 to 100" };
+static const struct validate_int inbox_before = { 1, LLONG_MAX, 0, "must be an alert id" };
 
-void api_app_alerts(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_app_alerts(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	PGconn *conn = NULL;
+	PGconn *conn;
 	PGresult *res = NULL;
-	json_t *items = NULL;
-	long long limit, before = 0;
-	char uid[24], lim[24], bef[24];
-	const char *before_s = http_query(req, "before");
+	json_t *items;
+	long long limit, before;
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	bool limit_ok = parse_limit(http_query(req, "limit"), &limit);
-	bool before_ok = !before_s || parse_id(before_s, &before);
-	if (!limit_ok || !before_ok) {
-		json_t *extra = json_pack("{s:[{s:s,s:s}]}", "errors", "field", limit_ok ? "before" : "limit", "message",
-					  limit_ok ? "must be an alert id" : "must be 1 to 100");
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, NULL, extra);
-		json_decref(extra);
-		goto out;
-	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
-	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
-	snprintf(lim, sizeof(lim), "%lld", limit + 1); /* one extra row tells whether there is a next page */
-	snprintf(bef, sizeof(bef), "%lld", before);
-	const char *params[3] = { uid, before_s ? bef : NULL, lim };
-	res = db_exec(conn,
-		      "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.user_id = $1 AND ($2::bigint IS NULL OR a.id < $2)"
-		      " ORDER BY a.id DESC LIMIT $3",
-		      3, params);
-	if (!res)
-		goto out;
+	(void)app;
+	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &inbox_limit, &limit) ||
+	    !validate_int_or_reply(req, resp, "before", http_query(req, "before"), &inbox_before, &before))
+		return HTTP_DONE;
+	conn = http_db(req);
+	/* one extra row tells whether there is a next page */
+	if (!conn || !alerts_list(conn, req->principal_user_id, before, limit + 1, &res))
+		return HTTP_FAILED;
 	items = json_array();
 	int n = PQntuples(res) > limit ? (int)limit : PQntuples(res);
 	for (int r = 0; r < n; r++)
 		json_array_append_new(items, alert_json(res, r));
-	json_t *next = PQntuples(res) > limit ? json_integer(strtoll(PQgetvalue(res, n - 1, 0), NULL, 10)) : json_null();
-	http_resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_before", next));
-	items = NULL;
-out:
-	json_decref(items);
+	json_t *next = PQntuples(res) > limit ? json_integer(store_int(res, n - 1, ALERTS_COL_ID)) : json_null();
 	PQclear(res);
-	db_release(app->db, conn);
+	http_resp_json(resp, 200, json_pack("{s:o,s:o}", "items", items, "next_before", next));
+	return HTTP_DONE;
 }
 
 /* One alert of the caller, optionally marking it read; 404 when not theirs. */
-static void one_alert(const struct app *app, struct http_req *req, struct http_resp *resp, bool mark_read)
+static enum http_outcome one_alert(struct http_req *req, struct http_resp *resp, bool mark_read)
 {
-	PGconn *conn = NULL;
+	PGconn *conn;
 	PGresult *res = NULL;
 	long long id;
-	char uid[24], aid[24];
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	if (!parse_id(router_param(&req->match, "id"), &id)) {
-		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
-		goto out;
-	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
-	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
-	snprintf(aid, sizeof(aid), "%lld", id);
-	const char *params[2] = { aid, uid };
-	/* the read receipt is idempotent: the first read time stays */
-	res = db_exec(conn,
-		      mark_read ? "UPDATE alerts a SET read_at = COALESCE(a.read_at, now())"
-				  " WHERE a.id = $1 AND a.user_id = $2 RETURNING " ALERT_COLUMNS
-				: "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.id = $1 AND a.user_id = $2",
-		      2, params);
-	if (!res)
-		goto out;
+	if (!validate_path_id_or_reply(req, resp, "id", &id))
+		return HTTP_DONE;
+	conn = http_db(req);
+	if (!conn || !alerts_get(conn, req->principal_user_id, id, mark_read, &res))
+		return HTTP_FAILED;
 	if (PQntuples(res) != 1)
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 	else
 		http_resp_json(resp, 200, alert_json(res, 0));
-out:
 	PQclear(res);
-	db_release(app->db, conn);
+	return HTTP_DONE;
 }
 
-void api_app_alert(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_app_alert(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	one_alert(app, req, resp, false);
+	(void)app;
+	return one_alert(req, resp, false);
 }
 
-void api_app_alert_read(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_app_alert_read(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	one_alert(app, req, resp, true);
+	(void)app;
+	return one_alert(req, resp, true);
 }
 
-#define PREF_SQL                                                                                                   \
-	"SELECT COALESCE(p.lang, 'vi'), COALESCE(p.min_amount, 0), to_char(p.quiet_from, 'HH24:MI'),"           \
-	" to_char(p.quiet_to, 'HH24:MI'), COALESCE(p.toggles, '{}')::text"                                        \
-	" FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id WHERE u.id = $1"
-
+/* Preferences JSON for the one row of res (preferences_col). */
 static json_t *prefs_json(PGresult *res)
 {
 	json_error_t e;
-	json_t *stored = json_loads(PQgetvalue(res, 0, 4), 0, &e);
+	json_t *stored = json_loads(PQgetvalue(res, 0, PREFERENCES_COL_TOGGLES), 0, &e);
 	json_t *toggles = json_object();
 
 	for (size_t i = 0; i < N_TOGGLEABLE; i++) {
@@ -177,40 +124,36 @@ static json_t *prefs_json(PGresult *res)
 	json_object_set_new(toggles, "risk", json_true());
 	json_object_set_new(toggles, "security.new_device", json_true());
 	json_decref(stored);
-	json_t *quiet = PQgetisnull(res, 0, 2) ? json_null()
-					       : json_pack("{s:s,s:s,s:s}", "from", PQgetvalue(res, 0, 2), "to",
-							   PQgetvalue(res, 0, 3), "time_zone", "Asia/Ho_Chi_Minh");
-	return json_pack("{s:s,s:I,s:o,s:o,s:s}", "lang", PQgetvalue(res, 0, 0), "min_amount",
-			 (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10), "quiet_hours", quiet, "toggles", toggles,
-			 "note", "risk alerts are always delivered, ignoring quiet hours, min_amount and toggles");
+	json_t *quiet = PQgetisnull(res, 0, PREFERENCES_COL_QUIET_FROM)
+				? json_null()
+				: json_pack("{s:s,s:s,s:s}", "from", PQgetvalue(res, 0, PREFERENCES_COL_QUIET_FROM), "to",
+					    PQgetvalue(res, 0, PREFERENCES_COL_QUIET_TO), "time_zone", CLOCK_VN_TIME_ZONE);
+	return json_pack("{s:s,s:I,s:o,s:o,s:s}", "lang", PQgetvalue(res, 0, PREFERENCES_COL_LANG), "min_amount",
+			 (json_int_t)store_int(res, 0, PREFERENCES_COL_MIN_AMOUNT), "quiet_hours", quiet, "toggles",
+			 toggles, "note", "risk alerts are always delivered, ignoring quiet hours, min_amount and toggles");
 }
 
-void api_app_preferences_get(const struct app *app, struct http_req *req, struct http_resp *resp)
+/* The caller's preferences as the app shows them; res (one row expected) is cleared. */
+static enum http_outcome prefs_answer(struct http_resp *resp, PGresult *res)
 {
-	PGconn *conn = NULL;
-	PGresult *res = NULL;
-	char uid[24];
-
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return HTTP_FAILED;
 	}
-	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
-	const char *params[1] = { uid };
-	res = db_exec(conn, PREF_SQL, 1, params);
-	if (!res || PQntuples(res) != 1)
-		goto out;
 	http_resp_json(resp, 200, prefs_json(res));
-out:
 	PQclear(res);
-	db_release(app->db, conn);
+	return HTTP_DONE;
 }
 
-static void add_error(json_t *errors, const char *field, const char *message)
+enum http_outcome api_app_preferences_get(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", message));
+	PGconn *conn = http_db(req);
+	PGresult *res = NULL;
+
+	(void)app;
+	if (!conn || !preferences_get(conn, req->principal_user_id, &res))
+		return HTTP_FAILED;
+	return prefs_answer(resp, res);
 }
 
 static bool hhmm(const char *s)
@@ -232,17 +175,18 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 	*toggles_text = NULL;
 	min_amount[0] = '\0';
 	if (!json_is_object(body)) {
-		add_error(errors, "", "must be an object");
+		validate_error(errors, "", "must be an object");
 		return;
 	}
 	json_object_foreach(body, key, v) {
 		if (strcmp(key, "lang") == 0) {
 			*lang = json_string_value(v);
 			if (!*lang || (strcmp(*lang, "vi") != 0 && strcmp(*lang, "en") != 0))
-				add_error(errors, "lang", "must be vi or en");
+				validate_error(errors, "lang", "must be vi or en");
 		} else if (strcmp(key, "min_amount") == 0) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9000000000000000LL)
-				add_error(errors, "min_amount", "must be a whole number of VND from 0 to 9000000000000000");
+				validate_error(errors, "min_amount",
+					       "must be a whole number of VND from 0 to 9000000000000000");
 			else
 				snprintf(min_amount, mlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		} else if (strcmp(key, "quiet_hours") == 0) {
@@ -252,13 +196,14 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 			*qfrom = json_string_value(json_object_get(v, "from"));
 			*qto = json_string_value(json_object_get(v, "to"));
 			if (!json_is_object(v) || !hhmm(*qfrom) || !hhmm(*qto) || strcmp(*qfrom, *qto) == 0)
-				add_error(errors, "quiet_hours",
-					  "must be null or {\"from\":\"HH:MM\",\"to\":\"HH:MM\"} (local time, from before to, may wrap midnight)");
+				validate_error(
+					errors, "quiet_hours",
+					"must be null or {\"from\":\"HH:MM\",\"to\":\"HH:MM\"} (local time, from before to, may wrap midnight)");
 		} else if (strcmp(key, "toggles") == 0) {
 			const char *t;
 			json_t *tv;
 			if (!json_is_object(v)) {
-				add_error(errors, "toggles", "must be an object of alert type: true|false");
+				validate_error(errors, "toggles", "must be an object of alert type: true|false");
 				continue;
 			}
 			json_object_foreach(v, t, tv) {
@@ -268,12 +213,13 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 				for (size_t i = 0; i < N_TOGGLEABLE; i++)
 					known |= strcmp(t, toggleable[i]) == 0;
 				if ((strcmp(t, "risk") == 0 || strcmp(t, "security.new_device") == 0) && !json_is_true(tv))
-					add_error(errors, field, strcmp(t, "risk") == 0 ? "risk alerts cannot be switched off"
-											 : "security alerts cannot be switched off");
+					validate_error(errors, field,
+						       strcmp(t, "risk") == 0 ? "risk alerts cannot be switched off"
+									      : "security alerts cannot be switched off");
 				else if (!json_is_boolean(tv))
-					add_error(errors, field, "must be true or false");
+					validate_error(errors, field, "must be true or false");
 				else if (!known && strcmp(t, "risk") != 0 && strcmp(t, "security.new_device") != 0)
-					add_error(errors, field, "unknown alert type");
+					validate_error(errors, field, "unknown alert type");
 			}
 			json_t *copy = json_deep_copy(v);
 			json_object_del(copy, "risk");
@@ -283,57 +229,38 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 		} else {
 			char field[80];
 			snprintf(field, sizeof(field), "%.70s", key);
-			add_error(errors, field, "unknown field");
+			validate_error(errors, field, "unknown field");
 		}
 	}
 }
 
-void api_app_preferences_put(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_app_preferences_put(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	PGconn *conn = NULL;
+	PGconn *conn;
 	PGresult *res = NULL;
-	json_t *body = NULL, *errors = json_array();
-	const char *lang, *qfrom, *qto;
-	char min_amount[24], uid[24];
+	json_t *errors = json_array();
+	struct preferences_update u;
+	char min_amount[24];
 	char *toggles = NULL;
-	bool quiet_set;
+	enum http_outcome result = HTTP_FAILED;
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	body = http_req_json(app, req, resp);
-	if (!body || !errors)
+	(void)app;
+	if (!errors)
 		goto out;
-	check_prefs(body, errors, &lang, min_amount, sizeof(min_amount), &qfrom, &qto, &quiet_set, &toggles);
+	check_prefs(req->json, errors, &u.lang, min_amount, sizeof(min_amount), &u.quiet_from, &u.quiet_to, &u.quiet_set,
+		    &toggles);
 	if (json_array_size(errors) > 0) {
-		http_resp_invalid(resp, req, NULL, errors);
+		validate_reply(resp, req, NULL, errors);
+		result = HTTP_DONE;
 		goto out;
 	}
-	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
-	if (!conn) {
-		http_resp_unavailable(resp, req, NULL);
-		goto out;
-	}
-	snprintf(uid, sizeof(uid), "%lld", req->principal_user_id);
-	const char *params[7] = { uid, lang, min_amount[0] ? min_amount : NULL, quiet_set ? "t" : "f", qfrom, qto, toggles };
-	res = db_exec(conn,
-		      "INSERT INTO user_preferences AS p (user_id, lang, min_amount, quiet_from, quiet_to, toggles)"
-		      " VALUES ($1, COALESCE($2, 'vi'), COALESCE($3::bigint, 0), $5::time, $6::time, COALESCE($7::jsonb, '{}'))"
-		      " ON CONFLICT (user_id) DO UPDATE SET lang = COALESCE($2, p.lang),"
-		      " min_amount = COALESCE($3::bigint, p.min_amount),"
-		      " quiet_from = CASE WHEN $4::boolean THEN $5::time ELSE p.quiet_from END,"
-		      " quiet_to = CASE WHEN $4::boolean THEN $6::time ELSE p.quiet_to END,"
-		      " toggles = p.toggles || COALESCE($7::jsonb, '{}')",
-		      7, params);
-	if (!res)
-		goto out;
-	PQclear(res);
-	res = db_exec(conn, PREF_SQL, 1, params);
-	if (!res || PQntuples(res) != 1)
-		goto out;
-	http_resp_json(resp, 200, prefs_json(res));
+	u.min_amount = min_amount[0] ? min_amount : NULL;
+	u.toggles = toggles;
+	conn = http_db(req);
+	if (conn && preferences_put(conn, req->principal_user_id, &u, &res))
+		result = prefs_answer(resp, res);
 out:
 	free(toggles);
-	PQclear(res);
-	db_release(app->db, conn);
 	json_decref(errors);
-	json_decref(body);
+	return result;
 }

@@ -16,6 +16,7 @@
 #include "ingest/ingest.h"
 #include "core/metrics.h"
 #include "http/ratelimit.h"
+#include "http/validate.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -127,11 +128,15 @@ static bool rate_ok(const struct app *app, struct http_req *req, struct http_res
 static void validation_problem(const struct app *app, struct http_req *req, struct http_resp *resp, json_t *errors)
 {
 	metrics_count(app->metrics, METRIC_INGEST_REJECTED, 1);
-	http_resp_invalid(resp, req, "the event does not match the schema", errors);
+	validate_reply(resp, req, "the event does not match the schema", errors);
 }
 
 
-static void single_resume(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg)
+/*
+ * The writer's outcome. Its connection is not the request's, so a 503 is
+ * answered here from the job's status rather than by the HTTP layer.
+ */
+static enum http_outcome single_resume(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg)
 {
 	struct pending *p = arg;
 	struct ingest_item *it = &p->items[0];
@@ -157,27 +162,32 @@ static void single_resume(const struct app *app, struct http_req *req, struct ht
 		break;
 	}
 	free_pending(p);
+	return HTTP_DONE;
 }
 
-void api_ingest_event(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_ingest_event(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	struct event_input in;
 	struct pending *p = NULL;
 	json_t *ev = NULL, *errors = NULL;
+	enum http_outcome result = HTTP_DONE;
 
 	memset(&in, 0, sizeof(in));
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	if (!rate_ok(app, req, resp, 1))
 		goto out;
+	/* parsed here, after the rate limit, rather than declared as the route's JSON body */
 	ev = http_req_json(app, req, resp);
 	if (!ev)
 		goto out;
+	result = HTTP_FAILED;
 	errors = json_array();
 	if (!errors)
 		goto out;
 	if (!event_validate(ev, "", clock_wall_us(), max_age_us(app), &in, errors)) {
-		if (json_array_size(errors) > 0) /* empty: out of memory, stays a 500 */
+		if (json_array_size(errors) > 0) { /* empty: out of memory, a 500 */
 			validation_problem(app, req, resp, errors);
+			result = HTTP_DONE;
+		}
 		goto out;
 	}
 	p = new_pending(req, 1);
@@ -197,11 +207,13 @@ void api_ingest_event(const struct app *app, struct http_req *req, struct http_r
 	http_suspend(req, single_resume, p);
 	ingest_writer_submit(app->ingest, &p->job);
 	p = NULL; /* owned by the resume callback now */
+	result = HTTP_SUSPENDED;
 out:
 	free_pending(p);
 	event_input_free(&in);
 	json_decref(errors);
 	json_decref(ev);
+	return result;
 }
 
 static json_t *item_problem(enum problem_code code, const char *detail, json_t *errors)
@@ -218,7 +230,8 @@ static json_t *item_problem(enum problem_code code, const char *detail, json_t *
 	return o;
 }
 
-static void batch_resume(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg)
+/* As single_resume, for a batch. */
+static enum http_outcome batch_resume(const struct app *app, struct http_req *req, struct http_resp *resp, void *arg)
 {
 	struct pending *p = arg;
 	bool stored = false;
@@ -257,6 +270,7 @@ static void batch_resume(const struct app *app, struct http_req *req, struct htt
 	}
 out:
 	free_pending(p);
+	return HTTP_DONE;
 }
 
 /* {"events": [...]} with 1..API_INGEST_MAX_BATCH items and nothing else. */
@@ -267,40 +281,38 @@ static json_t *batch_events(json_t *body, json_t *errors)
 	json_t *v;
 
 	if (!json_is_object(body)) {
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "", "message", "must be an object"));
+		validate_error(errors, "", "must be an object");
 		return NULL;
 	}
 	json_object_foreach(body, key, v)
 		if (strcmp(key, "events") != 0)
-			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", key, "message", "unknown field"));
+			validate_error(errors, key, "unknown field");
 	if (!json_is_array(events) || json_array_size(events) < 1 || json_array_size(events) > API_INGEST_MAX_BATCH)
-		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "events", "message",
-							"must be an array of 1 to 1000 events"));
+		validate_error(errors, "events", "must be an array of 1 to 1000 events");
 	return json_array_size(errors) ? NULL : events;
 }
 
-void api_ingest_batch(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_ingest_batch(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	struct pending *p = NULL;
-	json_t *body = NULL, *errors = NULL, *events;
+	json_t *body = req->json, *errors = NULL, *events;
 	size_t n, valid = 0, i;
 	int64_t now = clock_wall_us();
+	enum http_outcome result = HTTP_FAILED;
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	body = http_req_json(app, req, resp);
-	if (!body)
-		goto out;
 	errors = json_array();
 	if (!errors)
 		goto out;
+	result = HTTP_DONE;
 	events = batch_events(body, errors);
 	if (!events) {
-		http_resp_invalid(resp, req, "the batch envelope is malformed; nothing was stored", errors);
+		validate_reply(resp, req, "the batch envelope is malformed; nothing was stored", errors);
 		goto out;
 	}
 	n = json_array_size(events);
 	if (!rate_ok(app, req, resp, n))
 		goto out;
+	result = HTTP_FAILED;
 	p = new_pending(req, n);
 	if (!p)
 		goto out;
@@ -350,13 +362,15 @@ void api_ingest_batch(const struct app *app, struct http_req *req, struct http_r
 		json_t *extra = json_pack("{s:O}", "results", p->results);
 		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "no event of the batch is valid", extra);
 		json_decref(extra);
+		result = HTTP_DONE;
 		goto out;
 	}
 	http_suspend(req, batch_resume, p);
 	ingest_writer_submit(app->ingest, &p->job);
 	p = NULL;
+	result = HTTP_SUSPENDED;
 out:
 	free_pending(p);
 	json_decref(errors);
-	json_decref(body);
+	return result;
 }

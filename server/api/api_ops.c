@@ -1,8 +1,9 @@
 /*
  * api_ops.c - /healthz, /readyz and /metrics.
  *
- * Every handler has one shape: the response starts as a 500 and one out:
- * label releases what was taken.
+ * /readyz takes its own connections rather than the request's (its route
+ * declares no ROUTE_DB): it retries once on a fresh one, and its 503 is the
+ * readiness answer itself, with its own detail.
  */
 #include "api/api_ops.h"
 #include "core/app.h"
@@ -16,20 +17,20 @@
 #define READYZ_POOL_WAIT_MS 1000
 #define RETRY_AFTER_SECONDS "5"
 
-void api_healthz(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_healthz(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	(void)app;
 	(void)req;
 	http_resp_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	return HTTP_DONE;
 }
 
-void api_readyz(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_readyz(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	char detail[300];
 	enum migrate_state st = MIGRATE_ERROR;
 	PGconn *conn = NULL;
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
 	/* A pooled connection may have died with a restarted server: one fresh retry. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		conn = db_acquire(app->db, READYZ_POOL_WAIT_MS);
@@ -55,18 +56,17 @@ void api_readyz(const struct app *app, struct http_req *req, struct http_resp *r
 	http_resp_json(resp, 200, json_pack("{s:s,s:s,s:s}", "status", "ready", "database", "ok", "schema", "current"));
 out:
 	db_release(app->db, conn);
+	return HTTP_DONE;
 }
 
-void api_metrics(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_metrics(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	size_t len = 0;
-	char *text;
+	char *text = metrics_render(app->metrics, app->routes, app->nroutes, app->db, &len);
 
-	http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
-	text = metrics_render(app->metrics, app->routes, app->nroutes, app->db, &len);
+	(void)req;
 	if (!text)
-		goto out;
+		return HTTP_FAILED;
 	http_resp_body(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-out:
-	return;
+	return HTTP_DONE;
 }

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "ingest/sources.h"
 #include "ingest/webhook.h"
+#include "store/devices.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -130,31 +131,19 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	unsigned char h[TOKENS_HASH_BYTES];
 	char hex[2 * TOKENS_HASH_BYTES + 1];
 	enum bearer_auth result = BEARER_UNAVAILABLE;
+	bool found = false;
 	PGconn *conn;
-	PGresult *res;
 
 	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "at"))
 		return BEARER_DENIED;
 	tokens_hash(token, len, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	/* its own connection: header credentials are checked before the body arrives, long before the handler */
 	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
-	const char *params[1] = { hex };
-	res = db_exec(conn,
-		      "SELECT d.id, d.user_id FROM devices d JOIN users u ON u.id = d.user_id"
-		      " WHERE d.access_token_hash = decode($1, 'hex') AND d.state IN ('active', 'token_invalid')"
-		      " AND d.access_token_expires_at > now() AND u.active",
-		      1, params);
-	if (res) {
-		result = BEARER_DENIED;
-		if (PQntuples(res) == 1) {
-			req->principal_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-			req->principal_user_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-			result = BEARER_OK;
-		}
-	}
-	PQclear(res);
+	if (devices_authenticate(conn, hex, &found, &req->principal_id, &req->principal_user_id))
+		result = found ? BEARER_OK : BEARER_DENIED;
 	db_release(app->db, conn);
 	return result;
 }

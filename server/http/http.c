@@ -1,11 +1,15 @@
 /*
  * http.c - libmicrohttpd glue: one request context per request, bodies
  * accumulated under http.max_body_bytes, routing and authentication before
- * the handler runs, and access log plus metrics when the request completes.
+ * the handler runs, the resources the route declares (JSON body, database
+ * connection) owned by the request, and access log plus metrics when the
+ * request completes.
  *
  * Every response leaves through send_response(); handlers only fill a
- * struct http_resp. Bodies that are refused early (404, 405, 413 by
- * Content-Length) are never read: libmicrohttpd closes such connections.
+ * struct http_resp and return an outcome, which finish() turns into the
+ * answer (the one place a failed handler becomes a 503 or a 500). Bodies
+ * that are refused early (404, 405, 413 by Content-Length) are never read:
+ * libmicrohttpd closes such connections.
  */
 #include "http/http.h"
 #include "core/app.h"
@@ -15,6 +19,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "db/db.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +55,8 @@ struct request_ctx {
 	int sent_status;
 	http_resume_fn resume_fn; /* set while suspended */
 	void *resume_arg;
+	PGconn *db;	     /* ROUTE_DB: taken by http_db(), given back by finish() */
+	bool db_unavailable; /* http_db() found no connection */
 };
 
 void http_suspend(struct http_req *req, http_resume_fn fn, void *arg)
@@ -64,6 +71,23 @@ void http_suspend(struct http_req *req, http_resume_fn fn, void *arg)
 void http_resume(struct http_req *req)
 {
 	MHD_resume_connection(req->conn);
+}
+
+PGconn *http_db(struct http_req *req)
+{
+	struct request_ctx *rc = (struct request_ctx *)req;
+	const struct route *route = req->match.route;
+
+	if (rc->db)
+		return rc->db;
+	if (!route || !(route->needs & ROUTE_DB)) {
+		LOG_FIELDS(LOG_ERROR, "http: database asked for by a route that does not declare ROUTE_DB",
+			   LOG_S("route", route ? route->pattern : "unmatched"));
+		return NULL;
+	}
+	rc->db = db_acquire(rc->srv->app->db, DB_POOL_WAIT_MS);
+	rc->db_unavailable = rc->db == NULL;
+	return rc->db;
 }
 
 bool http_request_id_valid(const char *id)
@@ -142,14 +166,6 @@ void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum 
 		return;
 	}
 	http_resp_body(resp, problem_def(code)->status, PROBLEM_CONTENT_TYPE, text, len);
-}
-
-void http_resp_invalid(struct http_resp *resp, const struct http_req *req, const char *detail, json_t *errors)
-{
-	json_t *extra = json_pack("{s:O}", "errors", errors);
-
-	http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, detail, extra);
-	json_decref(extra);
 }
 
 void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail)
@@ -315,8 +331,33 @@ static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Con
 	return rc;
 }
 
-/* Runs once the whole body is in: authenticate, then the route's handler. */
-static void dispatch(struct request_ctx *rc)
+/*
+ * After the handler or resume callback: give the connection back and turn
+ * HTTP_FAILED into the answer. A connection that could not be had or broke
+ * while the request used it (inside the handler or a store call) means the
+ * database is unavailable: 503 with Retry-After, whatever the handler was
+ * doing. Anything else that failed is a 500.
+ */
+static void finish(struct request_ctx *rc, enum http_outcome outcome)
+{
+	const struct app *app = rc->srv->app;
+	bool unavailable = rc->db_unavailable || (rc->db && db_broken(rc->db));
+
+	db_release(app->db, rc->db);
+	rc->db = NULL;
+	rc->db_unavailable = false;
+	if (outcome != HTTP_FAILED)
+		return;
+	free(rc->resp.body);
+	memset(&rc->resp, 0, sizeof(rc->resp));
+	if (unavailable)
+		http_resp_unavailable(&rc->resp, &rc->req, rc->req.unavailable_detail);
+	else
+		http_resp_problem(&rc->resp, &rc->req, PROBLEM_INTERNAL_ERROR, NULL, NULL);
+}
+
+/* Runs once the whole body is in: authenticate, parse a declared JSON body, then the route's handler. */
+static enum http_outcome dispatch(struct request_ctx *rc)
 {
 	const struct app *app = rc->srv->app;
 	const struct route *route = rc->req.match.route;
@@ -324,8 +365,13 @@ static void dispatch(struct request_ctx *rc)
 	rc->req.body = rc->body.data ? rc->body.data : "";
 	rc->req.body_len = rc->body.len;
 	if (!rc->authenticated && !auth_check(app, &rc->req, route->auth, &rc->resp))
-		return;
-	route->handler(app, &rc->req, &rc->resp);
+		return HTTP_DONE;
+	if (route->needs & ROUTE_JSON) {
+		rc->req.json = http_req_json(app, &rc->req, &rc->resp);
+		if (!rc->req.json)
+			return HTTP_DONE; /* the 415 or 400 is the answer */
+	}
+	return route->handler(app, &rc->req, &rc->resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -345,8 +391,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* routing reads no body; it decides which cap applies */
 		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
 					  sizeof(rc->allow));
-		long long cap = rc->routed == ROUTER_OK && rc->req.match.route->upload ? app->cfg->http_max_upload_bytes
-											: app->cfg->http_max_body_bytes;
+		long long cap = rc->routed == ROUTER_OK && (rc->req.match.route->needs & ROUTE_UPLOAD)
+					? app->cfg->http_max_upload_bytes
+					: app->cfg->http_max_body_bytes;
 		buf_init(&rc->body, (size_t)cap);
 		if (declared_too_large(rc, cap)) {
 			http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
@@ -378,7 +425,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* called again after http_resume(): the deferred work is done */
 		http_resume_fn fn = rc->resume_fn;
 		rc->resume_fn = NULL;
-		fn(app, &rc->req, &rc->resp, rc->resume_arg);
+		enum http_outcome outcome = fn(app, &rc->req, &rc->resp, rc->resume_arg);
+		if (outcome == HTTP_SUSPENDED) {
+			log_error("http: a resume callback cannot suspend again (%s)", rc->req.match.route->pattern);
+			outcome = HTTP_FAILED;
+		}
+		finish(rc, outcome);
 		return send_response(rc);
 	}
 	if (*upload_data_size > 0) {
@@ -396,7 +448,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_resp_problem(&rc->resp, &rc->req, PROBLEM_PAYLOAD_TOO_LARGE, NULL, NULL);
 		return send_response(rc);
 	}
-	dispatch(rc);
+	enum http_outcome outcome = dispatch(rc);
+	if (outcome == HTTP_SUSPENDED && !rc->resume_fn) {
+		log_error("http: handler of %s returned HTTP_SUSPENDED without suspending", rc->req.match.route->pattern);
+		outcome = HTTP_FAILED;
+	}
+	finish(rc, outcome);
 	if (rc->resume_fn)
 		return MHD_YES; /* suspended: answered after http_resume() */
 	return send_response(rc);
@@ -425,6 +482,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
 		LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
 		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"));
+	db_release(app->db, rc->db); /* only when the request ended while a handler held it; NULL otherwise */
+	json_decref(rc->req.json);
 	buf_free(&rc->body);
 	free(rc->resp.body);
 	atomic_fetch_sub(&srv->inflight, 1);

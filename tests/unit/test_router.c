@@ -6,11 +6,12 @@
 #include "http/router.h"
 #include "testlib.h"
 
-static void h(const struct app *a, struct http_req *q, struct http_resp *r)
+static enum http_outcome h(const struct app *a, struct http_req *q, struct http_resp *r)
 {
 	(void)a;
 	(void)q;
 	(void)r;
+	return HTTP_DONE;
 }
 
 static const struct route table[] = {

@@ -3,8 +3,9 @@
  * and the 422 problem carrying them, and the "...or reply" checks of path
  * ids, query integers, booleans and enums (each case: accepted value, or
  * the exact 404/422 written), with the bounds the handlers use. Also the
- * store layer's column check.
+ * store layer's column check and the route table's declared needs.
  */
+#include "api/api_routes.h"
 #include "http/http.h"
 #include "http/validate.h"
 #include "store/store.h"
@@ -268,6 +269,31 @@ static void test_store_columns(void)
 	CHECK(store_id(buf, 0) == NULL && store_id(buf, -3) == NULL);
 }
 
+/*
+ * The needs the real table declares: ingest answers while suspended and
+ * must not hold a pooled connection meanwhile; every admin and app route
+ * reads the database through the request's connection; only the roster is
+ * an upload.
+ */
+static void test_route_needs(void)
+{
+	size_t n;
+	const struct route *routes = api_routes(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &routes[i];
+		bool db = (r->needs & ROUTE_DB) != 0;
+		if (r->auth == AUTH_INGEST)
+			CHECK(!db);
+		if (r->auth == AUTH_ADMIN || r->auth == AUTH_APP || r->auth == AUTH_ACTIVATION_CODE)
+			CHECK(db);
+		CHECK(((r->needs & ROUTE_UPLOAD) != 0) == (strcmp(r->pattern, "/v1/admin/roster") == 0));
+		CHECK((r->needs & ~(unsigned)(ROUTE_UPLOAD | ROUTE_JSON | ROUTE_DB)) == 0);
+		/* a file upload is not a JSON body */
+		CHECK(!((r->needs & ROUTE_UPLOAD) && (r->needs & ROUTE_JSON)));
+	}
+}
+
 int main(void)
 {
 	RUN(test_error_list_and_reply);
@@ -275,5 +301,6 @@ int main(void)
 	RUN(test_query_int);
 	RUN(test_query_bool_and_enum);
 	RUN(test_store_columns);
+	RUN(test_route_needs);
 	TEST_SUMMARY("test_validate");
 }
