@@ -25,6 +25,30 @@ static bool audit(PGconn *conn, const struct activation_actor *a, const char *ac
 	return audit_write(conn, &e);
 }
 
+/*
+ * BEGIN, then lock the row of the active user with this login, so two
+ * requests for one user (a new code, a redemption) run one after the other.
+ * *found tells whether there is such a user; their id goes to user_id. False
+ * on a database error, with the transaction possibly open: roll it back.
+ */
+static bool begin_locking_user(PGconn *conn, const char *login, char user_id[24], bool *found)
+{
+	const char *params[1] = { login };
+	PGresult *res;
+
+	*found = false;
+	if (!db_begin(conn))
+		return false;
+	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, params);
+	if (!res)
+		return false;
+	*found = PQntuples(res) == 1;
+	if (*found)
+		snprintf(user_id, 24, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return true;
+}
+
 enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login, long long ttl_hours,
 					const struct activation_actor *actor, char code[TOKENS_CODE_LEN + 1],
 					char expires_at[64])
@@ -38,21 +62,16 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 	tokens_code_hash(key, code, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_hours);
-	if (!db_begin(conn))
-		goto out;
-	const char *p1[1] = { login };
-	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, p1);
-	if (!res)
+	char user_id[24];
+	bool found;
+	if (!begin_locking_user(conn, login, user_id, &found))
 		goto rollback;
-	if (PQntuples(res) != 1) {
+	if (!found) {
 		rc = audit(conn, actor, "activation.issue", login, "denied", "unknown_login") && db_commit(conn)
 			     ? ACTIVATION_DENIED
 			     : ACTIVATION_DB_ERROR;
 		goto out;
 	}
-	char user_id[24];
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
 	const char *p2[4] = { user_id, hex, ttl, actor->id ? actor->id : actor->kind };
 	res = db_exec(conn,
 		      "WITH v AS (UPDATE activation_codes SET voided_at = now()"
@@ -127,19 +146,14 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 
 	memset(out, 0, sizeof(*out));
 	out->reason = "error";
-	if (!db_begin(conn))
-		goto out;
-	const char *p1[1] = { login };
-	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, p1);
-	if (!res)
+	bool found;
+	if (!begin_locking_user(conn, login, user_id, &found))
 		goto rollback;
-	if (PQntuples(res) != 1) {
+	if (!found) {
 		out->reason = "unknown_login";
 		goto denied;
 	}
-	snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
 	out->user_id = strtoll(user_id, NULL, 10);
-	PQclear(res);
 	const char *p2[1] = { user_id };
 	res = db_exec(conn,
 		      "SELECT id, encode(code_hash, 'hex'), expires_at <= now(), failed_attempts FROM activation_codes"
