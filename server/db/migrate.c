@@ -55,12 +55,15 @@ static bool exec_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
 	return ok;
 }
 
+/* The columns of read_applied()'s rows. */
+enum applied_column { APPLIED_VERSION, APPLIED_CHECKSUM, APPLIED__COLUMNS };
+
 /* Find an applied row for version v: returns its checksum or NULL. */
 static const char *applied_checksum(PGresult *rows, int v)
 {
 	for (int r = 0; r < PQntuples(rows); r++)
-		if (strtol(PQgetvalue(rows, r, 0), NULL, 10) == v)
-			return PQgetvalue(rows, r, 1);
+		if (strtol(PQgetvalue(rows, r, APPLIED_VERSION), NULL, 10) == v)
+			return PQgetvalue(rows, r, APPLIED_CHECKSUM);
 	return NULL;
 }
 
@@ -84,9 +87,17 @@ static bool verify_applied(PGresult *rows, char *err, size_t errlen)
 	return true;
 }
 
+/* The applied migrations, APPLIED__COLUMNS columns a row; NULL (logged) on error. The caller PQclear()s. */
 static PGresult *read_applied(PGconn *conn)
 {
-	return db_exec(conn, "SELECT version, checksum FROM schema_migrations ORDER BY version", 0, NULL);
+	PGresult *res = db_exec(conn, "SELECT version, checksum FROM schema_migrations ORDER BY version", 0, NULL);
+
+	if (res && PQnfields(res) != APPLIED__COLUMNS) {
+		log_error("migrate: schema_migrations read %d columns, expected %d", PQnfields(res), APPLIED__COLUMNS);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }
 
 static bool apply_one(PGconn *conn, const struct migration_file *m, char *err, size_t errlen)
