@@ -22,7 +22,8 @@ enum alert_lang alertfmt_lang(const char *code);
  * ("VND" when NULL or empty). The full long long range, INT64_MIN included.
  * Returns false if out is too small (out then holds "" when outlen > 0).
  */
-bool alertfmt_amount(long long amount, const char *currency, enum alert_lang lang, char *out, size_t outlen) __attribute__((warn_unused_result));
+bool alertfmt_amount(long long amount, const char *currency, enum alert_lang lang, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
 
 /*
  * Local time in Asia/Ho_Chi_Minh (UTC+7 all year; Vietnam has no DST),
@@ -82,7 +83,8 @@ struct alertfmt_var {
  * "" when outlen > 0) on a placeholder not in vars, an unterminated "{", a
  * NULL tmpl, or when the result does not fit in outlen bytes.
  */
-bool alertfmt_fill(const char *tmpl, const struct alertfmt_var *vars, size_t nvars, char *out, size_t outlen) __attribute__((warn_unused_result));
+bool alertfmt_fill(const char *tmpl, const struct alertfmt_var *vars, size_t nvars, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
 
 /*
  * What an alert says about one event. Borrowed pointers; nothing is kept.
@@ -90,14 +92,14 @@ bool alertfmt_fill(const char *tmpl, const struct alertfmt_var *vars, size_t nva
  * voucher's amount and currency for voucher.status_changed.
  */
 struct alertfmt_event {
-	const char *type;	  /* "balance.changed" | "voucher.status_changed" */
+	const char *type; /* "balance.changed" | "voucher.status_changed" */
 	int64_t occurred_at_us;
 	/* balance.changed */
 	const char *account;
-	const char *currency;	  /* may be NULL: VND; voucher: the voucher's currency */
-	long long amount;	  /* balance: signed change, shown with '+' when > 0; voucher: the voucher's amount */
+	const char *currency; /* may be NULL: VND; voucher: the voucher's currency */
+	long long amount;     /* balance: signed change, shown with '+' when > 0; voucher: the voucher's amount */
 	long long balance_after;
-	const char *description;  /* may be NULL or "": no "ND:"/"Note:" part */
+	const char *description; /* may be NULL or "": no "ND:"/"Note:" part */
 	/* voucher.status_changed */
 	const char *voucher_number;
 	const char *voucher_kind; /* budget_withdrawal ... other; NULL: other */
@@ -106,8 +108,8 @@ struct alertfmt_event {
 	const char *reason;	  /* shown for rejected only; may be NULL */
 };
 
-#define ALERTFMT_TITLE_MAX 200	 /* bytes, incl. NUL */
-#define ALERTFMT_BODY_MAX 1000	 /* bytes, incl. NUL; the push payload must stay < 4096 bytes overall */
+#define ALERTFMT_TITLE_MAX 200 /* bytes, incl. NUL */
+#define ALERTFMT_BODY_MAX 1000 /* bytes, incl. NUL; the push payload must stay < 4096 bytes overall */
 
 /*
  * Render title and body for ev in lang. risk_rule NULL for an information
@@ -129,6 +131,7 @@ bool alertfmt_render(const struct alertfmt_event *ev, const char *risk_rule, enu
  * body then "").
  */
 bool alertfmt_render_new_device(const char *device, int64_t at_us, enum alert_lang lang, bool privacy,
-				char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX]) __attribute__((warn_unused_result));
+				char title[ALERTFMT_TITLE_MAX], char body[ALERTFMT_BODY_MAX])
+	__attribute__((warn_unused_result));
 
 #endif

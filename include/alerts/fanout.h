@@ -30,7 +30,8 @@ struct fanout_event {
  * the caller's transaction (the caller commits or rolls back). *alerts
  * receives how many alerts were created. False on a database error (logged).
  */
-bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, long long *alerts) __attribute__((warn_unused_result));
+bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, long long *alerts)
+	__attribute__((warn_unused_result));
 
 /*
  * Route events stored while their unit was unknown, now that it is known:
@@ -38,6 +39,7 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
  * only marked routed. Runs its own transaction on conn. *routed receives the
  * number of events routed. False on database error.
  */
-bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, long long *alerts) __attribute__((warn_unused_result));
+bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, long long *alerts)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -47,7 +47,7 @@ struct rules_voucher {
 
 struct rules_history {		      /* queried by the caller, in the same transaction */
 	bool beneficiary_paid_before; /* the unit already has an earlier voucher to this beneficiary account */
-	bool same_amount_recently;    /* same amount to the same beneficiary within repeat_window, another voucher number */
+	bool same_amount_recently; /* same amount to the same beneficiary within repeat_window, another voucher number */
 };
 
 #define RULES_DEFAULT_SIGNATURE_GAP_SECONDS 10

@@ -38,7 +38,7 @@ struct config {
 	long long http_max_connections;
 	long long http_connection_timeout_seconds;
 	long long http_shutdown_grace_seconds;
-	long long http_max_upload_bytes;  /* routes that take files (roster import) */
+	long long http_max_upload_bytes; /* routes that take files (roster import) */
 	bool http_trust_forwarded_for;
 
 	enum log_level log_level;
@@ -89,7 +89,7 @@ struct config {
 	char *apns_team_id;
 	char *apns_topic;
 	bool apns_sandbox;
-	char *apns_endpoint;	/* "" = by apns_sandbox */
+	char *apns_endpoint; /* "" = by apns_sandbox */
 	long long apns_token_refresh_minutes;
 
 	long long events_retention_months; /* 0 = keep forever */
@@ -101,13 +101,13 @@ struct config_option {
 	const char *section;
 	const char *key;
 	enum config_type type;
-	long long min, max;	     /* CONFIG_INT bounds; CONFIG_STRING max length */
-	const char *def;	     /* default, in the same text form a file uses */
-	const char *const *choices;  /* CONFIG_ENUM, CONFIG_BOOL: NULL-terminated; index is stored */
-	bool restart;		     /* a change needs a restart (all do today) */
-	bool secret;		     /* never echo the value in messages */
+	long long min, max;	    /* CONFIG_INT bounds; CONFIG_STRING max length */
+	const char *def;	    /* default, in the same text form a file uses */
+	const char *const *choices; /* CONFIG_ENUM, CONFIG_BOOL: NULL-terminated; index is stored */
+	bool restart;		    /* a change needs a restart (all do today) */
+	bool secret;		    /* never echo the value in messages */
 	const char *doc;
-	size_t offset;		     /* into struct config */
+	size_t offset; /* into struct config */
 };
 
 /* Lookup used for environment overrides; getenv() in production. */
@@ -125,11 +125,12 @@ bool config_defaults(struct config *cfg, char *err, size_t errlen) __attribute__
  * key and value (unless the option is secret), cfg is freed and false is
  * returned. On success the caller owns cfg and frees it with config_free().
  */
-bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Set one option from text. Returns false with err on unknown key or bad value. */
-bool config_set(struct config *cfg, const char *section, const char *key, const char *value,
-		char *err, size_t errlen) __attribute__((warn_unused_result));
+bool config_set(struct config *cfg, const char *section, const char *key, const char *value, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 void config_free(struct config *cfg);
 

@@ -17,7 +17,6 @@
  * file may hold a key. On success the caller frees the buffer, and wipes it
  * first (sodium_memzero) when it holds a secret.
  */
-char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -87,7 +87,8 @@ struct jwt_service_account {
  * file is unreadable or not JSON, without quoting it); out is then all NULL
  * and needs no freeing.
  */
-bool jwt_service_account_load(const char *path, struct jwt_service_account *out, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool jwt_service_account_load(const char *path, struct jwt_service_account *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 /* Free the strings (the private key wiped first) and set them NULL; safe to call twice. */
 void jwt_service_account_free(struct jwt_service_account *sa);
 

@@ -38,9 +38,9 @@ void log_fields(enum log_level level, const char *msg, const struct log_field *f
  * one line with the fields given, counted by the compiler, so a field added
  * to the list can never be left out of the count (or a count overrun it).
  */
-#define LOG_FIELDS(level, msg, ...)                                                              \
-	do {                                                                                     \
-		const struct log_field log_fields_[] = { __VA_ARGS__ };                          \
+#define LOG_FIELDS(level, msg, ...)                                                                           \
+	do {                                                                                                  \
+		const struct log_field log_fields_[] = { __VA_ARGS__ };                                       \
 		log_fields((level), (msg), log_fields_, (int)(sizeof(log_fields_) / sizeof(log_fields_[0]))); \
 	} while (0)
 

@@ -55,7 +55,6 @@ void metrics_observe_request(struct metrics *m, size_t route_index, int status, 
  * Render the text exposition format. Returns a malloc'd string the caller
  * frees, or NULL on allocation failure.
  */
-char *metrics_render(struct metrics *m, const struct route *routes, size_t nroutes,
-		     struct db_pool *pool, size_t *len);
+char *metrics_render(struct metrics *m, const struct route *routes, size_t nroutes, struct db_pool *pool, size_t *len);
 
 #endif

@@ -30,7 +30,8 @@ struct secrets_kek {
  * read or write (mode 0600 or stricter). On failure writes err and returns
  * false; kek is untouched.
  */
-bool secrets_load_kek(const char *path, struct secrets_kek *kek, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool secrets_load_kek(const char *path, struct secrets_kek *kek, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Write a fresh random KEK to path with mode 0600; refuses to overwrite. */
 bool secrets_create_kek(const char *path, char *err, size_t errlen) __attribute__((warn_unused_result));
@@ -45,11 +46,12 @@ bool secrets_decode(const char *text, unsigned char *key, size_t keycap, size_t 
 void secrets_generate(unsigned char key[SECRETS_NEW_KEY], char text[SECRETS_TEXT_MAX]);
 
 /* Encrypt key bytes: *ct receives keylen + MAC bytes (caller frees), nonce is filled. */
-bool secrets_seal(const struct secrets_kek *kek, const unsigned char *key, size_t keylen,
-		  unsigned char **ct, size_t *ctlen, unsigned char nonce[SECRETS_NONCE_BYTES]) __attribute__((warn_unused_result));
+bool secrets_seal(const struct secrets_kek *kek, const unsigned char *key, size_t keylen, unsigned char **ct,
+		  size_t *ctlen, unsigned char nonce[SECRETS_NONCE_BYTES]) __attribute__((warn_unused_result));
 
 /* Decrypt into key (capacity keycap). False when forged, truncated or under another KEK. */
 bool secrets_open(const struct secrets_kek *kek, const unsigned char *ct, size_t ctlen,
-		  const unsigned char nonce[SECRETS_NONCE_BYTES], unsigned char *key, size_t keycap, size_t *keylen) __attribute__((warn_unused_result));
+		  const unsigned char nonce[SECRETS_NONCE_BYTES], unsigned char *key, size_t keycap, size_t *keylen)
+	__attribute__((warn_unused_result));
 
 #endif

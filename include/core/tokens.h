@@ -46,7 +46,6 @@ bool tokens_normalize_code(const char *typed, char out[TOKENS_CODE_LEN + 1]) __a
 void tokens_code_key(const struct secrets_kek *kek, unsigned char key[32]);
 
 /* HMAC-SHA256 of a normalised code under key. */
-void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1],
-		      unsigned char out[TOKENS_HASH_BYTES]);
+void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1], unsigned char out[TOKENS_HASH_BYTES]);
 
 #endif

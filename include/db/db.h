@@ -24,7 +24,8 @@ struct db_pool_stats {
  * Create a pool of size slots for conninfo (a libpq keyword string or URI).
  * No connection is made yet. Returns false only on allocation failure.
  */
-bool db_pool_new(const char *conninfo, int size, int connect_timeout_seconds, struct db_pool **out) __attribute__((warn_unused_result));
+bool db_pool_new(const char *conninfo, int size, int connect_timeout_seconds, struct db_pool **out)
+	__attribute__((warn_unused_result));
 
 /* Close every connection and free the pool. All connections must be released. */
 void db_pool_free(struct db_pool *pool);

@@ -18,8 +18,8 @@ struct maintenance;
  * One run on conn. *created and *dropped count partitions. *skipped is true
  * when another instance was running it. False with err on database errors.
  */
-bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped,
-			  char *err, size_t errlen) __attribute__((warn_unused_result));
+bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped, char *err,
+			  size_t errlen) __attribute__((warn_unused_result));
 
 /* Start the background thread: a run now, then every events.maintenance_interval_seconds. */
 bool maintenance_start(const struct config *cfg, struct maintenance **out) __attribute__((warn_unused_result));

@@ -111,8 +111,8 @@ void http_resp_body(struct http_resp *resp, int status, const char *content_type
 void http_resp_unavailable(struct http_resp *resp, const struct http_req *req, const char *detail);
 
 /* Respond with an RFC 9457 problem. detail may be NULL; extra is borrowed. */
-void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code,
-		       const char *detail, json_t *extra);
+void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code, const char *detail,
+		       json_t *extra);
 
 /*
  * Parse the request body as JSON under the configured depth limit, after

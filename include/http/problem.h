@@ -46,7 +46,6 @@ const struct problem_def *problem_def(enum problem_code code);
  * example "errors"); it is borrowed, not stolen. Returns a malloc'd,
  * NUL-terminated string the caller frees, or NULL on allocation failure.
  */
-char *problem_render(enum problem_code code, const char *detail, const char *request_id,
-		     json_t *extra, size_t *len);
+char *problem_render(enum problem_code code, const char *detail, const char *request_id, json_t *extra, size_t *len);
 
 #endif

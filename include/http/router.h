@@ -76,8 +76,8 @@ enum router_result { ROUTER_OK, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
  * ROUTER_METHOD_NOT_ALLOWED writes the comma-separated methods the path
  * does accept into allow (HEAD is implied by GET).
  */
-enum router_result router_match(const struct route *routes, size_t n, const char *method,
-				const char *path, struct route_match *m, char *allow, size_t allowlen);
+enum router_result router_match(const struct route *routes, size_t n, const char *method, const char *path,
+				struct route_match *m, char *allow, size_t allowlen);
 
 /* Value of capture name in m, or NULL. */
 const char *router_param(const struct route_match *m, const char *name);

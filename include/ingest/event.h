@@ -18,14 +18,14 @@ enum event_type { EVENT_BALANCE_CHANGED, EVENT_VOUCHER_STATUS_CHANGED };
 struct event_input {
 	char id[129];
 	enum event_type type;
-	const char *type_name;     /* static string: "balance.changed" or "voucher.status_changed" */
-	int64_t occurred_at_us;    /* microseconds since the Unix epoch, UTC */
-	char occurred_at[64];      /* the RFC 3339 text as sent */
+	const char *type_name;	/* static string: "balance.changed" or "voucher.status_changed" */
+	int64_t occurred_at_us; /* microseconds since the Unix epoch, UTC */
+	char occurred_at[64];	/* the RFC 3339 text as sent */
 	char unit_code[8];
-	char office_code[5];       /* "" when absent */
-	char *canonical;           /* malloc'd: the whole event object re-serialised compact with sorted keys */
+	char office_code[5]; /* "" when absent */
+	char *canonical;     /* malloc'd: the whole event object re-serialised compact with sorted keys */
 	size_t canonical_len;
-	unsigned char sha256[32];  /* SHA-256 of canonical (use libsodium crypto_hash_sha256) */
+	unsigned char sha256[32]; /* SHA-256 of canonical (use libsodium crypto_hash_sha256) */
 };
 
 /*
@@ -42,8 +42,8 @@ struct event_input {
  * false with an empty errors array means exactly that (an internal error, not
  * a bad event).
  */
-bool event_validate(const json_t *ev, const char *prefix, int64_t now_us, int64_t max_age_us,
-		    struct event_input *out, json_t *errors);
+bool event_validate(const json_t *ev, const char *prefix, int64_t now_us, int64_t max_age_us, struct event_input *out,
+		    json_t *errors);
 
 /* Free what event_validate allocated in e and clear it. NULL and an already freed or zeroed e are fine. */
 void event_input_free(struct event_input *e);

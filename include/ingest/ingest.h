@@ -37,7 +37,7 @@ struct ingest_item {
 	char id[129];
 	char unit_code[8];
 	const json_t *event; /* the validated event, kept alive by the submitter until done() */
-	char *row; /* malloc'd JSON object for alertd_ingest_batch(): see 0005_ingest_batch.sql */
+	char *row;	     /* malloc'd JSON object for alertd_ingest_batch(): see 0005_ingest_batch.sql */
 	size_t row_len;
 	enum ingest_status status;
 	long long event_id;
@@ -54,7 +54,8 @@ struct ingest_job {
 };
 
 /* Start the writer thread with its own database connection (opened lazily). */
-bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out) __attribute__((warn_unused_result));
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out)
+	__attribute__((warn_unused_result));
 
 /*
  * Queue a job. Never blocks on the database. After ingest_writer_stop() has

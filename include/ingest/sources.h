@@ -32,11 +32,13 @@ enum source_lookup { SOURCE_FOUND, SOURCE_UNKNOWN, SOURCE_UNAVAILABLE };
 
 /* actor is who runs the command (for the audit log). Each call is one transaction. */
 bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen) __attribute__((warn_unused_result));
+		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen) __attribute__((warn_unused_result));
-bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
-			   char *err, size_t errlen) __attribute__((warn_unused_result));
+		    char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
@@ -50,7 +52,6 @@ void source_cache_free(struct source_cache *cache);
  * The active keys of the active source name. SOURCE_UNAVAILABLE when the
  * database cannot be asked (callers answer 503, never 401).
  */
-enum source_lookup source_cache_get(struct source_cache *cache, struct db_pool *db, const char *name,
-				    struct source_keys *out);
+enum source_lookup source_cache_get(struct source_cache *cache, struct db_pool *db, const char *name, struct source_keys *out);
 
 #endif

@@ -27,8 +27,8 @@ struct webhook_key {
 enum webhook_result {
 	WEBHOOK_OK,
 	WEBHOOK_MISSING_HEADERS,
-	WEBHOOK_BAD_TIMESTAMP,	/* not an integer, or outside the tolerance */
-	WEBHOOK_BAD_SIGNATURE,	/* no signature matched */
+	WEBHOOK_BAD_TIMESTAMP, /* not an integer, or outside the tolerance */
+	WEBHOOK_BAD_SIGNATURE, /* no signature matched */
 };
 
 /*
@@ -36,13 +36,12 @@ enum webhook_result {
  * when absent). now and tolerance are in seconds. Every candidate signature
  * is checked against every key in constant time.
  */
-enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys, const char *id,
-				   const char *timestamp, const char *signature, const char *body, size_t bodylen,
-				   int64_t now, int64_t tolerance);
+enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys, const char *id, const char *timestamp,
+				   const char *signature, const char *body, size_t bodylen, int64_t now, int64_t tolerance);
 
 /* Compute "v1,<base64>" for the given key and content into out. */
-bool webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp, const char *body,
-		  size_t bodylen, char out[WEBHOOK_SIGNATURE_TEXT]) __attribute__((warn_unused_result));
+bool webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp, const char *body, size_t bodylen,
+		  char out[WEBHOOK_SIGNATURE_TEXT]) __attribute__((warn_unused_result));
 
 const char *webhook_result_name(enum webhook_result r);
 

@@ -39,7 +39,7 @@ struct activation_device {
 };
 
 struct activation_outcome {
-	const char *reason;		 /* for the audit log: unknown_login, no_code, locked, expired, wrong_code, ok */
+	const char *reason; /* for the audit log: unknown_login, no_code, locked, expired, wrong_code, ok */
 	long long device_id;
 	long long user_id;
 	char access_token[TOKENS_TEXT_MAX];

@@ -15,9 +15,10 @@
 
 enum admin_auth { ADMIN_AUTH_OK, ADMIN_AUTH_DENIED, ADMIN_AUTH_UNAVAILABLE };
 
-bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[TOKENS_TEXT_MAX], char *err,
-		    size_t errlen) __attribute__((warn_unused_result));
-bool admin_keys_revoke(PGconn *conn, const char *name, const char *actor, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[TOKENS_TEXT_MAX], char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+bool admin_keys_revoke(PGconn *conn, const char *name, const char *actor, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
@@ -27,7 +28,7 @@ bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attrib
  * key's name. A refused key that looks like an admin key is audited as
  * denied.
  */
-enum admin_auth admin_keys_authenticate(PGconn *conn, const char *token, size_t len, const char *target,
-					const char *ip, const char *request_id, char name[64]);
+enum admin_auth admin_keys_authenticate(PGconn *conn, const char *token, size_t len, const char *target, const char *ip,
+					const char *request_id, char name[64]);
 
 #endif

@@ -38,9 +38,8 @@ struct roster_report {
  * is always initialised (free with roster_report_free). err gets a one-line
  * reason for MALFORMED/DB_ERROR (and a summary for REJECTED).
  */
-enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run,
-				 const char *actor_kind, const char *actor_id, struct roster_report *report,
-				 char *err, size_t errlen);
+enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *actor_kind,
+				 const char *actor_id, struct roster_report *report, char *err, size_t errlen);
 
 void roster_report_free(struct roster_report *report);
 

@@ -40,6 +40,7 @@ bool roster_apply_check(struct roster_state *imp, PGconn *conn) __attribute__((w
  * False on a failed statement (logged) or when out of memory (imp->oom set);
  * the caller must then roll back, and the counts mean nothing.
  */
-bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_report *report) __attribute__((warn_unused_result));
+bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_report *report)
+	__attribute__((warn_unused_result));
 
 #endif

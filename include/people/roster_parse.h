@@ -115,7 +115,7 @@ enum roster_result roster_parse(struct roster_state *imp, const char *data, size
  * replaced. Out of memory sets imp->oom.
  */
 __attribute__((format(printf, 3, 4))) void roster_reject_parent(struct roster_state *imp, const struct roster_office *o,
-								 const char *fmt, ...);
+								const char *fmt, ...);
 
 /*
  * Append to warnings {"unit_code", "message"} for each unit with no, or

@@ -20,7 +20,8 @@ struct metrics;
 struct dispatcher;
 
 /* Start push.workers threads. instance names this process in leased_by. */
-bool dispatch_start(const struct config *cfg, struct metrics *metrics, const char *instance, struct dispatcher **out) __attribute__((warn_unused_result));
+bool dispatch_start(const struct config *cfg, struct metrics *metrics, const char *instance, struct dispatcher **out)
+	__attribute__((warn_unused_result));
 
 /* Stop claiming, finish the batches in hand, join the threads, free d. */
 void dispatch_stop(struct dispatcher *d);

@@ -46,10 +46,10 @@ enum push_reason {
 	PUSH_R_REJECTED,	       /* other 4xx: permanent for the message */
 	PUSH_R_TRANSPORT,	       /* connection, TLS, refused stream, GOAWAY, dropped connection */
 	PUSH_R_TIMEOUT,
-	PUSH_R_BAD_RESPONSE,	       /* 2xx without the message id, or a status the provider does not use */
-	PUSH_R_DEVICE_NOT_ACTIVE,      /* revoked or retired after the alert was made */
-	PUSH_R_NO_TOKEN,	       /* the device has no push token */
-	PUSH_R_TOO_OLD,		       /* push.max_age_seconds passed */
+	PUSH_R_BAD_RESPONSE,	  /* 2xx without the message id, or a status the provider does not use */
+	PUSH_R_DEVICE_NOT_ACTIVE, /* revoked or retired after the alert was made */
+	PUSH_R_NO_TOKEN,	  /* the device has no push token */
+	PUSH_R_TOO_OLD,		  /* push.max_age_seconds passed */
 	PUSH_R__COUNT
 };
 
@@ -75,11 +75,11 @@ struct push_msg {
 struct push_outcome {
 	enum push_verdict verdict;
 	enum push_reason reason;
-	char detail[200];      /* for last_error and logs: provider, status, provider's code; no token, no text */
-	char message_id[160];  /* FCM name or APNs apns-id, when sent */
-	long long retry_after; /* seconds the provider asked us to wait; -1: none */
-	bool alarm;	       /* needs an operator: credentials or project misconfigured */
-	bool stale_credentials;/* our access/provider token was refused: renew it before resending */
+	char detail[200];	/* for last_error and logs: provider, status, provider's code; no token, no text */
+	char message_id[160];	/* FCM name or APNs apns-id, when sent */
+	long long retry_after;	/* seconds the provider asked us to wait; -1: none */
+	bool alarm;		/* needs an operator: credentials or project misconfigured */
+	bool stale_credentials; /* our access/provider token was refused: renew it before resending */
 };
 
 #define PUSH_MAX_RESPONSE_BYTES 65536 /* a provider's answer body is cut here */
@@ -88,20 +88,20 @@ struct push_outcome {
 /* One HTTP request of a batch, and what came back. */
 struct push_request {
 	/* filled by the provider module */
-	char *url;		 /* malloc'd */
+	char *url; /* malloc'd */
 	struct curl_slist *headers;
-	char *body;		 /* malloc'd */
+	char *body; /* malloc'd */
 	size_t body_len;
-	bool require_h2;	 /* APNs: a non-HTTP/2 answer is a transport failure */
+	bool require_h2; /* APNs: a non-HTTP/2 answer is a transport failure */
 	/* filled by push_client_run */
-	int curl_code;		 /* CURLcode */
+	int curl_code; /* CURLcode */
 	char curl_error[256];
-	long status;		 /* 0 when no response */
-	long http_version;	 /* CURL_HTTP_VERSION_* of the answer */
-	char *response;		 /* malloc'd, NUL-terminated, at most PUSH_MAX_RESPONSE_BYTES; NULL if empty */
+	long status;	   /* 0 when no response */
+	long http_version; /* CURL_HTTP_VERSION_* of the answer */
+	char *response;	   /* malloc'd, NUL-terminated, at most PUSH_MAX_RESPONSE_BYTES; NULL if empty */
 	size_t response_len;
-	char apns_id[64];	 /* the apns-id response header */
-	long long retry_after;	 /* Retry-After in seconds; -1 when absent */
+	char apns_id[64];      /* the apns-id response header */
+	long long retry_after; /* Retry-After in seconds; -1 when absent */
 };
 
 /* Free what a request holds and zero it; safe on a zeroed request. */
@@ -127,7 +127,8 @@ bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n)
  * met, set o's verdict (PUSH_RESEND, or PUSH_RETRY on a timeout, since the
  * provider may have acted) and return true. provider names it in detail.
  */
-bool push_outcome_transport(const struct push_request *r, const char *provider, struct push_outcome *o) __attribute__((warn_unused_result));
+bool push_outcome_transport(const struct push_request *r, const char *provider, struct push_outcome *o)
+	__attribute__((warn_unused_result));
 
 /* Set o's verdict, reason and detail ("<provider> <status> <code>"). */
 void push_outcome_set(struct push_outcome *o, enum push_verdict v, enum push_reason reason, const char *provider,

@@ -32,7 +32,8 @@ struct push_creds;
  * with err (naming the file and the problem, never key material) when a
  * configured file cannot be used. The caller frees *out with push_creds_free.
  */
-bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct push_creds **out, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct push_creds **out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 void push_creds_free(struct push_creds *pc);
 
 /* Is this provider configured? */
@@ -47,7 +48,8 @@ const char *push_creds_fcm_url(const struct push_creds *pc);
  * be had now (token endpoint down or refusing; the failure is logged and
  * counted, and no new attempt is made for a few seconds).
  */
-bool push_creds_token(struct push_creds *pc, enum push_provider p, char out[PUSH_TOKEN_MAX], unsigned *gen) __attribute__((warn_unused_result));
+bool push_creds_token(struct push_creds *pc, enum push_provider p, char out[PUSH_TOKEN_MAX], unsigned *gen)
+	__attribute__((warn_unused_result));
 
 /*
  * The provider refused the token of generation gen: drop it, so the next

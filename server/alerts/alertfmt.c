@@ -26,7 +26,7 @@
 #define US_PER_SEC 1000000LL
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
 #define ELLIPSIS_LEN 3
-#define MASK_KEEP 4		/* characters of an account shown after the ellipsis */
+#define MASK_KEEP 4 /* characters of an account shown after the ellipsis */
 #define MAX_VARS 8
 #define ID_MAX 64
 
@@ -394,8 +394,7 @@ static bool voucher_line(const struct alertfmt_event *ev, enum alert_lang lang, 
 
 	if (!status || !kind)
 		return false;
-	l->tmpl = alertfmt_message(has_reason ? "voucher.status_changed.body_reason" : "voucher.status_changed.body",
-				   lang);
+	l->tmpl = alertfmt_message(has_reason ? "voucher.status_changed.body_reason" : "voucher.status_changed.body", lang);
 	if (!alertfmt_amount(ev->amount, ev->currency, lang, l->amount, sizeof(l->amount)))
 		return false;
 	add_var(l, "number", ev->voucher_number ? ev->voucher_number : "");

@@ -24,8 +24,9 @@
 #define FANOUT_MAX_SQL_PARAM (64u * 1024 * 1024)
 
 /* Rules in the order that names an alert when several fire: the strongest signal first. */
-static const enum rule_id rule_priority[] = { RULE_SAME_CERTIFICATE, RULE_SIGNATURE_GAP, RULE_CASH_WITHDRAWAL, RULE_RAPID_REPEAT,
-					      RULE_NEW_BENEFICIARY, RULE_LARGE_AMOUNT, RULE_REJECTED, RULE_OFF_HOURS };
+static const enum rule_id rule_priority[] = { RULE_SAME_CERTIFICATE, RULE_SIGNATURE_GAP,   RULE_CASH_WITHDRAWAL,
+					      RULE_RAPID_REPEAT,     RULE_NEW_BENEFICIARY, RULE_LARGE_AMOUNT,
+					      RULE_REJECTED,	     RULE_OFF_HOURS };
 
 struct recipient {
 	long long user_id;
@@ -105,17 +106,18 @@ static bool load_recipients(PGconn *conn, const struct fanout_event *events, siz
 		buf_printf(&units, "%s%s", i ? "," : "", events[i].unit_code); /* 7 digits, checked at ingest */
 	buf_append(&units, "}", 1);
 	const char *params[1] = { units.data };
-	*out = buf_ok(&units) ? db_exec(conn,
-					"SELECT u.id, u.unit_code, b.office_code, b.privacy_mode, COALESCE(b.large_amount_threshold, 0),"
-					" COALESCE(p.lang, 'vi'), COALESCE(p.min_amount, 0), to_char(p.quiet_from, 'HH24:MI'),"
-					" to_char(p.quiet_to, 'HH24:MI'), COALESCE(p.toggles, '{}')::text,"
-					" COALESCE((SELECT json_agg(json_build_array(d.id, d.platform) ORDER BY d.id) FROM devices d"
-					"   WHERE d.user_id = u.id AND d.state = 'active'), '[]')::text"
-					" FROM users u JOIN budget_units b ON b.code = u.unit_code"
-					" LEFT JOIN user_preferences p ON p.user_id = u.id"
-					" WHERE u.unit_code = ANY($1::text[]) AND u.active AND b.active ORDER BY u.id",
-					1, params)
-				      : NULL;
+	*out = buf_ok(&units)
+		       ? db_exec(conn,
+				 "SELECT u.id, u.unit_code, b.office_code, b.privacy_mode, COALESCE(b.large_amount_threshold, 0),"
+				 " COALESCE(p.lang, 'vi'), COALESCE(p.min_amount, 0), to_char(p.quiet_from, 'HH24:MI'),"
+				 " to_char(p.quiet_to, 'HH24:MI'), COALESCE(p.toggles, '{}')::text,"
+				 " COALESCE((SELECT json_agg(json_build_array(d.id, d.platform) ORDER BY d.id) FROM devices d"
+				 "   WHERE d.user_id = u.id AND d.state = 'active'), '[]')::text"
+				 " FROM users u JOIN budget_units b ON b.code = u.unit_code"
+				 " LEFT JOIN user_preferences p ON p.user_id = u.id"
+				 " WHERE u.unit_code = ANY($1::text[]) AND u.active AND b.active ORDER BY u.id",
+				 1, params)
+		       : NULL;
 	buf_free(&units);
 	return *out != NULL;
 }
@@ -140,10 +142,11 @@ static bool load_history(PGconn *conn, const struct config *cfg, const struct fa
 		if (strcmp(json_string_value(json_object_get(ev, "type")), "voucher.status_changed") != 0)
 			continue;
 		/* arrays travel as JSON, built by jansson, so no value needs escaping by hand */
-		json_t *row = json_pack("[i,s,I,s?,s,I,s]", (int)i, events[i].unit_code, (json_int_t)events[i].event_id, a,
-					str_at(json_object_get(ev, "data"), "voucher", "number", NULL),
-					json_integer_value(member_at(json_object_get(ev, "data"), "voucher", "amount", NULL)),
-					json_string_value(json_object_get(ev, "occurred_at")));
+		json_t *row =
+			json_pack("[i,s,I,s?,s,I,s]", (int)i, events[i].unit_code, (json_int_t)events[i].event_id, a,
+				  str_at(json_object_get(ev, "data"), "voucher", "number", NULL),
+				  json_integer_value(member_at(json_object_get(ev, "data"), "voucher", "amount", NULL)),
+				  json_string_value(json_object_get(ev, "occurred_at")));
 		char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
 		json_decref(row);
 		if (!text)
@@ -292,13 +295,12 @@ static json_t *alert_row(const struct fanout_event *fe, const struct recipient *
 	/* a phone that was offline shows only the latest balance of an account */
 	bool balance = strcmp(view->type, "balance.changed") == 0;
 	snprintf(collapse, sizeof(collapse), "bal-%.59s", view->account ? view->account : "");
-	return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:{s:s,s:o,s:b},s:s,s:s,s:s?,s:O}",
-			 "e", (json_int_t)fe->event_id, "eo", json_string_value(json_object_get(fe->event, "occurred_at")), "u",
+	return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:{s:s,s:o,s:b},s:s,s:s,s:s?,s:O}", "e",
+			 (json_int_t)fe->event_id, "eo", json_string_value(json_object_get(fe->event, "occurred_at")), "u",
 			 (json_int_t)rc->user_id, "unit", rc->unit_code, "office", rc->office_code, "kind", view->type,
 			 "sev", rule ? "risk" : "info", "rule", rule, "lang", rc->lang, "title", title, "body", body,
-			 "details", "event_type", view->type, "risk_rules", rules, "push_privacy", privacy,
-			 "due", due, "prio", rule ? "high" : "normal", "ck", balance && !rule ? collapse : NULL, "devs",
-			 rc->devices);
+			 "details", "event_type", view->type, "risk_rules", rules, "push_privacy", privacy, "due", due,
+			 "prio", rule ? "high" : "normal", "ck", balance && !rule ? collapse : NULL, "devs", rc->devices);
 }
 
 /* Should an info alert be skipped for this user's preferences? */
@@ -347,7 +349,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 			struct rules_config rcfg;
 			rules_config_default(&rcfg); /* working hours stay the treasury's; the rest is configured */
 			rcfg.signature_gap_seconds = (int)cfg->risk_signature_gap_seconds;
-			rcfg.large_amount_threshold = rc->large_threshold > 0 ? rc->large_threshold : cfg->risk_large_amount_vnd;
+			rcfg.large_amount_threshold =
+				rc->large_threshold > 0 ? rc->large_threshold : cfg->risk_large_amount_vnd;
 			rcfg.repeat_window_minutes = (int)cfg->risk_repeat_window_minutes;
 			unsigned fired;
 			if (strcmp(view.type, "voucher.status_changed") == 0) {
@@ -370,7 +373,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 			if (!rule && muted(rc, &view))
 				continue;
 			int64_t due = rule ? now_s : due_at(now_s, rc->quiet_from, rc->quiet_to);
-			json_t *row = alert_row(&events[i], rc, &view, fired, rule, rc->privacy || cfg->alerts_privacy_mode, due);
+			json_t *row =
+				alert_row(&events[i], rc, &view, fired, rule, rc->privacy || cfg->alerts_privacy_mode, due);
 			if (!row || json_array_append_new(rows, row))
 				goto out;
 		}

@@ -24,10 +24,14 @@
 #define MAX_SIGNATURES 4
 
 static const char *const names[RULE__COUNT] = {
-	[RULE_SIGNATURE_GAP] = "signature_gap",	    [RULE_SAME_CERTIFICATE] = "same_certificate",
-	[RULE_CASH_WITHDRAWAL] = "cash_withdrawal", [RULE_LARGE_AMOUNT] = "large_amount",
-	[RULE_OFF_HOURS] = "off_hours",		    [RULE_REJECTED] = "rejected",
-	[RULE_NEW_BENEFICIARY] = "new_beneficiary", [RULE_RAPID_REPEAT] = "rapid_repeat",
+	[RULE_SIGNATURE_GAP] = "signature_gap",
+	[RULE_SAME_CERTIFICATE] = "same_certificate",
+	[RULE_CASH_WITHDRAWAL] = "cash_withdrawal",
+	[RULE_LARGE_AMOUNT] = "large_amount",
+	[RULE_OFF_HOURS] = "off_hours",
+	[RULE_REJECTED] = "rejected",
+	[RULE_NEW_BENEFICIARY] = "new_beneficiary",
+	[RULE_RAPID_REPEAT] = "rapid_repeat",
 };
 
 const char *rules_name(enum rule_id r)
@@ -148,8 +152,7 @@ static int clamp_signatures(const struct rules_voucher *v)
 
 /* Whether some (account_holder, chief_accountant) pair of v's signatures satisfies pred. */
 static bool any_pair(const struct rules_voucher *v, const struct rules_config *c,
-		     bool (*pred)(const struct rules_signature *, const struct rules_signature *,
-				  const struct rules_config *))
+		     bool (*pred)(const struct rules_signature *, const struct rules_signature *, const struct rules_config *))
 {
 	int n = clamp_signatures(v);
 
@@ -168,8 +171,7 @@ static bool gap_too_short(const struct rules_signature *a, const struct rules_si
 	return within(a->signed_at_us, b->signed_at_us, (int64_t)c->signature_gap_seconds * US_PER_SEC);
 }
 
-static bool same_identity(const struct rules_signature *a, const struct rules_signature *b,
-			  const struct rules_config *c)
+static bool same_identity(const struct rules_signature *a, const struct rules_signature *b, const struct rules_config *c)
 {
 	(void)c;
 	return same_text(a->certificate_serial, b->certificate_serial) || same_text(a->signer, b->signer);

@@ -26,11 +26,13 @@ enum http_outcome api_admin_activation_code(const struct app *app, struct http_r
 	conn = http_db(req);
 	if (!conn)
 		return HTTP_FAILED;
-	struct activation_actor actor = { .kind = "admin_key", .id = req->principal_name, .ip = req->remote,
-					  .request_id = req->request_id };
+	struct activation_actor actor = {
+		.kind = "admin_key", .id = req->principal_name, .ip = req->remote, .request_id = req->request_id
+	};
 	switch (activation_issue(conn, app->code_key, login, app->cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
 	case ACTIVATION_OK:
-		http_resp_json(resp, 201, json_pack("{s:s,s:s,s:s}", "login", login, "activation_code", code, "expires_at", expires));
+		http_resp_json(resp, 201,
+			       json_pack("{s:s,s:s,s:s}", "login", login, "activation_code", code, "expires_at", expires));
 		break;
 	case ACTIVATION_DENIED:
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, "no active user with this login", NULL);

@@ -77,8 +77,7 @@ static bool push_token_ok(const char *s)
 }
 
 /* The device fields shared by activation and the heartbeat. */
-static void device_fields(json_t *dev, const char *prefix, bool require_platform, struct activation_device *out,
-			  json_t *errors)
+static void device_fields(json_t *dev, const char *prefix, bool require_platform, struct activation_device *out, json_t *errors)
 {
 	char f[64];
 
@@ -127,8 +126,7 @@ static bool hash_key(const char *s, int64_t *key)
 }
 
 /* Per-IP and per-login throttles, before any database work. */
-static bool activation_rate_ok(const struct app *app, const struct http_req *req, const char *login,
-			       struct http_resp *resp)
+static bool activation_rate_ok(const struct app *app, const struct http_req *req, const char *login, struct http_resp *resp)
 {
 	int64_t ip_key, login_key;
 	int retry = 60;
@@ -222,9 +220,9 @@ enum http_outcome api_app_activate(const struct app *app, struct http_req *req, 
 	if (!conn)
 		goto out;
 	struct activation_actor actor = { .kind = "app", .id = login, .ip = req->remote, .request_id = req->request_id };
-	enum activation_result r = activation_redeem(conn, app->code_key, login,
-						     json_string_value(json_object_get(body, "activation_code")), &dev,
-						     app->cfg->app_token_ttl_days, &actor, &outcome);
+	enum activation_result r =
+		activation_redeem(conn, app->code_key, login, json_string_value(json_object_get(body, "activation_code")),
+				  &dev, app->cfg->app_token_ttl_days, &actor, &outcome);
 	if (r == ACTIVATION_DB_ERROR)
 		goto out;
 	result = HTTP_DONE;

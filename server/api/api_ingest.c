@@ -28,7 +28,7 @@
 struct pending {
 	struct ingest_job job;
 	struct http_req *req;
-	json_t *held; /* the parsed request, read by the writer's fan-out until done() */
+	json_t *held;	   /* the parsed request, read by the writer's fan-out until done() */
 	size_t nresults;   /* batch: every submitted event, valid or not */
 	json_t *results;   /* batch: results array, rejected items already filled */
 	size_t *positions; /* batch: job item k -> position in results */
@@ -257,8 +257,9 @@ static enum http_outcome batch_resume(const struct app *app, struct http_req *re
 			stored = true;
 		} else {
 			json_object_set_new(r, "status", json_string("rejected"));
-			json_object_set_new(r, "problem", item_problem(PROBLEM_EVENT_ID_CONFLICT,
-								       "this id was already used with different content", NULL));
+			json_object_set_new(r, "problem",
+					    item_problem(PROBLEM_EVENT_ID_CONFLICT,
+							 "this id was already used with different content", NULL));
 		}
 	}
 	if (stored) {
@@ -340,8 +341,9 @@ enum http_outcome api_ingest_batch(const struct app *app, struct http_req *req, 
 				goto out;
 			}
 			json_object_set_new(r, "status", json_string("rejected"));
-			json_object_set_new(r, "problem", item_problem(PROBLEM_VALIDATION_FAILED,
-								       "the event does not match the schema", item_errors));
+			json_object_set_new(r, "problem",
+					    item_problem(PROBLEM_VALIDATION_FAILED, "the event does not match the schema",
+							 item_errors));
 			metrics_count(app->metrics, METRIC_INGEST_REJECTED, 1);
 			json_decref(item_errors);
 			continue;

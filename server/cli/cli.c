@@ -27,11 +27,10 @@
 
 #define SIGN_MAX_FILE (16 * 1024 * 1024)
 
-static const char source_usage[] =
-	"usage: alertd source add NAME            create a source; prints its first secret once\n"
-	"       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
-	"       alertd source revoke-secret NAME ID\n"
-	"       alertd source list\n";
+static const char source_usage[] = "usage: alertd source add NAME            create a source; prints its first secret once\n"
+				   "       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
+				   "       alertd source revoke-secret NAME ID\n"
+				   "       alertd source list\n";
 
 void cli_actor(char *out, size_t len)
 {
@@ -211,7 +210,8 @@ int cli_events(const struct config *cfg, char **args, int nargs)
 	PGconn *conn;
 	PGresult *res;
 
-	if (nargs < 1 || strcmp(args[0], "unrouted") != 0 || (nargs != 1 && !(nargs == 3 && strcmp(args[1], "--limit") == 0))) {
+	if (nargs < 1 || strcmp(args[0], "unrouted") != 0 ||
+	    (nargs != 1 && !(nargs == 3 && strcmp(args[1], "--limit") == 0))) {
 		fprintf(stderr, "usage: alertd events unrouted [--limit N]\n"
 				"Lists units with stored events that could not be routed (unit not in the roster).\n");
 		return 2;
@@ -236,8 +236,8 @@ int cli_events(const struct config *cfg, char **args, int nargs)
 	if (res) {
 		printf("%-8s %8s  %-25s %s\n", "UNIT", "EVENTS", "OLDEST", "NEWEST");
 		for (int r = 0; r < PQntuples(res); r++)
-			printf("%-8s %8s  %-25s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-			       PQgetvalue(res, r, 3));
+			printf("%-8s %8s  %-25s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+			       PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
 	}
 	PQclear(res);
 	PQfinish(conn);

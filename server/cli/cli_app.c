@@ -77,7 +77,8 @@ int cli_activation_code(const struct config *cfg, char **args, int nargs)
 		return 2;
 	}
 	if (!cfg->secrets_key_file[0] || !secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
-		fprintf(stderr, "alertd: activation-code: %s\n", cfg->secrets_key_file[0] ? err : "secrets.key_file is not set");
+		fprintf(stderr, "alertd: activation-code: %s\n",
+			cfg->secrets_key_file[0] ? err : "secrets.key_file is not set");
 		return 1;
 	}
 	tokens_code_key(&kek, key);

@@ -75,7 +75,8 @@ static int cmd_migrate(const struct config *cfg)
 		fprintf(stderr, "alertd: migrate: %s\n", err);
 		return 1;
 	}
-	LOG_FIELDS(LOG_INFO, "migrations complete", LOG_I("applied", applied), LOG_I("known", (long long)migration_files_count));
+	LOG_FIELDS(LOG_INFO, "migrations complete", LOG_I("applied", applied),
+		   LOG_I("known", (long long)migration_files_count));
 	return 0;
 }
 

@@ -44,7 +44,8 @@ static bool schema_ready(const struct config *cfg)
 	st = migrate_status(conn, detail, sizeof(detail));
 	PQfinish(conn);
 	if (st != MIGRATE_CURRENT) {
-		LOG_FIELDS(LOG_ERROR, "serve: refusing to start on this schema", LOG_S("schema", migrate_state_name(st)), LOG_S("detail", detail));
+		LOG_FIELDS(LOG_ERROR, "serve: refusing to start on this schema", LOG_S("schema", migrate_state_name(st)),
+			   LOG_S("detail", detail));
 		return false;
 	}
 	return true;
@@ -100,7 +101,8 @@ int serve_run(const struct config *cfg)
 		goto out;
 	app.metrics = metrics_new(app.nroutes);
 	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
-	app.ingest_limits = ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst, NULL);
+	app.ingest_limits =
+		ratelimit_new((double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst, NULL);
 	app.activation_by_ip = ratelimit_new((double)cfg->app_activation_per_ip_per_minute / 60.0,
 					     (double)cfg->app_activation_per_ip_per_minute, NULL);
 	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
@@ -112,9 +114,9 @@ int serve_run(const struct config *cfg)
 		app.code_key_set = true;
 	}
 	sodium_memzero(&kek, sizeof(kek));
-	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login || !app.admin_by_ip ||
-	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds,
-			 &app.db) ||
+	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login ||
+	    !app.admin_by_ip ||
+	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds, &app.db) ||
 	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
 		log_error("serve: out of memory or threads");
 		goto out;
@@ -128,14 +130,14 @@ int serve_run(const struct config *cfg)
 	if (!http_start(&app, &srv))
 		goto out;
 	{
-		LOG_FIELDS(LOG_INFO, "alertd serving", LOG_S("listen", cfg->http_listen), LOG_I("threads", cfg->http_threads),
-					 LOG_I("pool_size", cfg->database_pool_size));
+		LOG_FIELDS(LOG_INFO, "alertd serving", LOG_S("listen", cfg->http_listen),
+			   LOG_I("threads", cfg->http_threads), LOG_I("pool_size", cfg->database_pool_size));
 	}
 	while (sigwait(&stop_signals, &sig) != 0)
 		;
 	{
 		LOG_FIELDS(LOG_INFO, "shutting down", LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
-					 LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds));
+			   LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds));
 	}
 	http_quiesce(srv);
 	if (!http_drain(srv, (int)cfg->http_shutdown_grace_seconds * 1000))

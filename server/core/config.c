@@ -19,13 +19,11 @@
 #define CONFIG_MAX_LINE 4096
 
 /* Each table's index is the stored enum value; the designated initialisers pin that. */
-static const char *const log_levels[] = { [LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn",
-					  [LOG_ERROR] = "error", [LOG_ERROR + 1] = NULL };
-static const char *const log_formats[] = { [LOG_FORMAT_JSON] = "json", [LOG_FORMAT_TEXT] = "text",
-					   [LOG_FORMAT_TEXT + 1] = NULL };
+static const char *const
+	log_levels[] = { [LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error", [LOG_ERROR + 1] = NULL };
+static const char *const log_formats[] = { [LOG_FORMAT_JSON] = "json", [LOG_FORMAT_TEXT] = "text", [LOG_FORMAT_TEXT + 1] = NULL };
 static const char *const on_off[] = { [false] = "off", [true] = "on", NULL };
-static const char *const push_providers[] = { [CONFIG_PUSH_LIVE] = "live", [CONFIG_PUSH_LOG] = "log",
-					      [CONFIG_PUSH_LOG + 1] = NULL };
+static const char *const push_providers[] = { [CONFIG_PUSH_LIVE] = "live", [CONFIG_PUSH_LOG] = "log", [CONFIG_PUSH_LOG + 1] = NULL };
 
 /* apply() stores a CONFIG_ENUM choice through an int pointer. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum options are stored as int");
@@ -43,8 +41,8 @@ static const struct config_option options[] = {
 	  "Give up connecting to PostgreSQL after this many seconds.", OFF(database_connect_timeout_seconds) },
 	{ "http", "listen", CONFIG_LISTEN, 0, 0, "127.0.0.1:8080", NULL, true, false,
 	  "Address to serve HTTP on: IPv4:PORT or [IPv6]:PORT.", OFF(http_listen) },
-	{ "http", "threads", CONFIG_INT, 1, 64, "4", NULL, true, false,
-	  "Size of the HTTP worker thread pool (epoll).", OFF(http_threads) },
+	{ "http", "threads", CONFIG_INT, 1, 64, "4", NULL, true, false, "Size of the HTTP worker thread pool (epoll).",
+	  OFF(http_threads) },
 	{ "http", "max_body_bytes", CONFIG_INT, 1024, 67108864, "1048576", NULL, true, false,
 	  "Largest request body accepted; larger bodies get 413.", OFF(http_max_body_bytes) },
 	{ "http", "max_json_depth", CONFIG_INT, 2, 64, "32", NULL, true, false,
@@ -66,8 +64,7 @@ static const struct config_option options[] = {
 	{ "log", "format", CONFIG_ENUM, 0, 0, "json", log_formats, true, false,
 	  "Log line format on stderr: json or text.", OFF(log_format) },
 	{ "metrics", "token_sha256", CONFIG_SHA256_HEX, 0, 0, "", NULL, true, false,
-	  "Hex SHA-256 of the bearer token /metrics accepts; empty refuses every scrape.",
-	  OFF(metrics_token_sha256) },
+	  "Hex SHA-256 of the bearer token /metrics accepts; empty refuses every scrape.", OFF(metrics_token_sha256) },
 	{ "secrets", "key_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
 	  "File with the 32-byte key that encrypts ingest secrets at rest (mode 0600); empty refuses all ingest.",
 	  OFF(secrets_key_file) },
@@ -90,16 +87,13 @@ static const struct config_option options[] = {
 	  "Extra wait (microseconds) for more requests to join a transaction; 0: batches form while a commit runs.",
 	  OFF(ingest_group_commit_max_wait_us) },
 	{ "app", "token_ttl_days", CONFIG_INT, 1, 365, "90", NULL, true, false,
-	  "Device access tokens expire this many days after activation or the last heartbeat.",
-	  OFF(app_token_ttl_days) },
+	  "Device access tokens expire this many days after activation or the last heartbeat.", OFF(app_token_ttl_days) },
 	{ "app", "activation_code_ttl_hours", CONFIG_INT, 1, 720, "72", NULL, true, false,
 	  "Activation codes expire this many hours after they are issued.", OFF(app_activation_code_ttl_hours) },
 	{ "app", "activation_per_ip_per_minute", CONFIG_INT, 1, 10000, "30", NULL, true, false,
-	  "Activation attempts allowed per client IP per minute (per instance).",
-	  OFF(app_activation_per_ip_per_minute) },
+	  "Activation attempts allowed per client IP per minute (per instance).", OFF(app_activation_per_ip_per_minute) },
 	{ "app", "activation_per_login_per_minute", CONFIG_INT, 1, 1000, "10", NULL, true, false,
-	  "Activation attempts allowed per login per minute (per instance).",
-	  OFF(app_activation_per_login_per_minute) },
+	  "Activation attempts allowed per login per minute (per instance).", OFF(app_activation_per_login_per_minute) },
 	{ "admin", "requests_per_ip_per_minute", CONFIG_INT, 1, 100000, "120", NULL, true, false,
 	  "Admin API requests allowed per client address per minute (per instance), checked before the database.",
 	  OFF(admin_requests_per_ip_per_minute) },
@@ -121,8 +115,7 @@ static const struct config_option options[] = {
 	  "on: every push carries only a generic text and the alert id (units can also opt in alone).",
 	  OFF(alerts_privacy_mode) },
 	{ "push", "provider", CONFIG_ENUM, 0, 0, "live", push_providers, true, false,
-	  "live: FCM and APNs; log: log what would be sent and record it as sent (development).",
-	  OFF(push_provider) },
+	  "live: FCM and APNs; log: log what would be sent and record it as sent (development).", OFF(push_provider) },
 	{ "push", "workers", CONFIG_INT, 1, 32, "4", NULL, true, false,
 	  "Dispatcher threads per instance, each claiming outbox rows with its own connection.", OFF(push_workers) },
 	{ "push", "batch_size", CONFIG_INT, 1, 5000, "50", NULL, true, false,
@@ -160,20 +153,17 @@ static const struct config_option options[] = {
 	  "The .p8 key's 10-character Key ID (the provider token's kid).", OFF(apns_key_id) },
 	{ "apns", "team_id", CONFIG_STRING, 0, 64, "", NULL, true, false,
 	  "The Apple developer Team ID (the provider token's iss).", OFF(apns_team_id) },
-	{ "apns", "topic", CONFIG_STRING, 0, 255, "", NULL, true, false,
-	  "The app's bundle id, sent as apns-topic.", OFF(apns_topic) },
+	{ "apns", "topic", CONFIG_STRING, 0, 255, "", NULL, true, false, "The app's bundle id, sent as apns-topic.",
+	  OFF(apns_topic) },
 	{ "apns", "sandbox", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
-	  "on: use Apple's development server (api.sandbox.push.apple.com) when endpoint is empty.",
-	  OFF(apns_sandbox) },
+	  "on: use Apple's development server (api.sandbox.push.apple.com) when endpoint is empty.", OFF(apns_sandbox) },
 	{ "apns", "endpoint", CONFIG_STRING, 0, 1024, "", NULL, true, false,
-	  "Base URL of the APNs provider API (https); empty: Apple's production or sandbox server.",
-	  OFF(apns_endpoint) },
+	  "Base URL of the APNs provider API (https); empty: Apple's production or sandbox server.", OFF(apns_endpoint) },
 	{ "apns", "token_refresh_minutes", CONFIG_INT, 20, 50, "40", NULL, true, false,
 	  "Sign a new provider token after this many minutes (Apple: not more often than 20, not older than 60).",
 	  OFF(apns_token_refresh_minutes) },
 	{ "events", "retention_months", CONFIG_INT, 0, 240, "24", NULL, true, false,
-	  "Drop monthly event partitions older than this many months; 0 keeps events forever.",
-	  OFF(events_retention_months) },
+	  "Drop monthly event partitions older than this many months; 0 keeps events forever.", OFF(events_retention_months) },
 	{ "events", "partitions_ahead_months", CONFIG_INT, 1, 24, "3", NULL, true, false,
 	  "Create monthly event partitions this many months ahead.", OFF(events_partitions_ahead_months) },
 	{ "events", "maintenance_interval_seconds", CONFIG_INT, 10, 86400, "3600", NULL, true, false,
@@ -204,12 +194,10 @@ static bool section_exists(const char *section)
 	return false;
 }
 
-static void bad_value(const struct config_option *o, const char *value, const char *why,
-		      char *err, size_t errlen)
+static void bad_value(const struct config_option *o, const char *value, const char *why, char *err, size_t errlen)
 {
 	if (o->secret)
-		snprintf(err, errlen, "%s.%s: invalid value (not shown, it may hold a secret): %s",
-			 o->section, o->key, why);
+		snprintf(err, errlen, "%s.%s: invalid value (not shown, it may hold a secret): %s", o->section, o->key, why);
 	else
 		snprintf(err, errlen, "%s.%s = \"%.200s\": %s", o->section, o->key, value, why);
 }
@@ -286,8 +274,7 @@ static bool replace_string(char **slot, const char *value)
 	return true;
 }
 
-static bool apply(struct config *cfg, const struct config_option *o, const char *value,
-		  char *err, size_t errlen)
+static bool apply(struct config *cfg, const struct config_option *o, const char *value, char *err, size_t errlen)
 {
 	char *base = (char *)cfg;
 	long long n;
@@ -321,8 +308,7 @@ static bool apply(struct config *cfg, const struct config_option *o, const char 
 		return false;
 	case CONFIG_LISTEN:
 		if (!parse_listen(value, &cfg->http_listen_addr)) {
-			bad_value(o, value, "expected IPv4:PORT or [IPv6]:PORT with a port from 1 to 65535",
-				  err, errlen);
+			bad_value(o, value, "expected IPv4:PORT or [IPv6]:PORT with a port from 1 to 65535", err, errlen);
 			return false;
 		}
 		break;
@@ -362,8 +348,7 @@ static bool apply(struct config *cfg, const struct config_option *o, const char 
 	return true;
 }
 
-bool config_set(struct config *cfg, const char *section, const char *key, const char *value,
-		char *err, size_t errlen)
+bool config_set(struct config *cfg, const char *section, const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct config_option *o = find_option(section, key);
 
@@ -588,7 +573,7 @@ void config_write_reference(FILE *out)
 		} else {
 			snprintf(bounds, sizeof(bounds), "64 hex digits or empty");
 		}
-		fprintf(out, "| `%s.%s` | `%s` | %s | %s | `%s` | %s | %s |\n", o->section, o->key, env,
-			type_name(o), bounds, o->def, o->restart ? "yes" : "no", o->doc);
+		fprintf(out, "| `%s.%s` | `%s` | %s | %s | `%s` | %s | %s |\n", o->section, o->key, env, type_name(o),
+			bounds, o->def, o->restart ? "yes" : "no", o->doc);
 	}
 }

@@ -281,11 +281,9 @@ char *jwt_google_assertion(const struct jwt_key *key, const char *key_id, const 
 {
 	json_t *header, *claims;
 
-	if (!key || key->ec || !nonempty(key_id) || !nonempty(client_email) || !nonempty(scope) ||
-	    !nonempty(token_uri))
+	if (!key || key->ec || !nonempty(key_id) || !nonempty(client_email) || !nonempty(scope) || !nonempty(token_uri))
 		return NULL;
-	if (lifetime_seconds < 1 || lifetime_seconds > JWT_GOOGLE_MAX_LIFETIME || now < 0 ||
-	    now > INT64_MAX - lifetime_seconds)
+	if (lifetime_seconds < 1 || lifetime_seconds > JWT_GOOGLE_MAX_LIFETIME || now < 0 || now > INT64_MAX - lifetime_seconds)
 		return NULL;
 	/* json_pack fails on strings that are not valid UTF-8 */
 	header = json_pack("{s:s,s:s,s:s}", "alg", "RS256", "typ", "JWT", "kid", key_id);

@@ -54,8 +54,7 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-static void emit_json(enum log_level level, const char *ts, const char *msg,
-		      const struct log_field *fields, int n)
+static void emit_json(enum log_level level, const char *ts, const char *msg, const struct log_field *fields, int n)
 {
 	json_t *o = json_object();
 	char *line;
@@ -108,8 +107,7 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
-static void emit_text(enum log_level level, const char *ts, const char *msg,
-		      const struct log_field *fields, int n)
+static void emit_text(enum log_level level, const char *ts, const char *msg, const struct log_field *fields, int n)
 {
 	char buf[4096];
 	size_t off = 0;

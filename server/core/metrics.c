@@ -127,12 +127,13 @@ static void render_push(struct metrics *m, struct buf *b)
 		if (v || k == PUSH_R_SENDER_ID_MISMATCH || k == PUSH_R_THIRD_PARTY_AUTH_ERROR || k == PUSH_R_AUTH)
 			buf_printf(b, "alertd_push_alarms_total{reason=\"%s\"} %llu\n", push_reason_name(k), v);
 	}
-	buf_printf(b, "# HELP alertd_push_outbox_due Outbox rows due now and not yet sent (whole database).\n"
-		      "# TYPE alertd_push_outbox_due gauge\n"
-		      "alertd_push_outbox_due %lld\n"
-		      "# HELP alertd_push_outbox_oldest_due_seconds How long the oldest due outbox row has waited.\n"
-		      "# TYPE alertd_push_outbox_oldest_due_seconds gauge\n"
-		      "alertd_push_outbox_oldest_due_seconds %lld\n",
+	buf_printf(b,
+		   "# HELP alertd_push_outbox_due Outbox rows due now and not yet sent (whole database).\n"
+		   "# TYPE alertd_push_outbox_due gauge\n"
+		   "alertd_push_outbox_due %lld\n"
+		   "# HELP alertd_push_outbox_oldest_due_seconds How long the oldest due outbox row has waited.\n"
+		   "# TYPE alertd_push_outbox_oldest_due_seconds gauge\n"
+		   "alertd_push_outbox_oldest_due_seconds %lld\n",
 		   (long long)atomic_load_explicit(&m->outbox_pending, memory_order_relaxed),
 		   (long long)atomic_load_explicit(&m->outbox_oldest_age, memory_order_relaxed));
 }
@@ -200,8 +201,7 @@ static void route_label(const struct route *routes, size_t nroutes, size_t i, ch
 		snprintf(out, len, "method=\"\",route=\"unmatched\"");
 }
 
-char *metrics_render(struct metrics *m, const struct route *routes, size_t nroutes,
-		     struct db_pool *pool, size_t *len)
+char *metrics_render(struct metrics *m, const struct route *routes, size_t nroutes, struct db_pool *pool, size_t *len)
 {
 	struct buf b;
 	char label[256];
@@ -215,7 +215,8 @@ char *metrics_render(struct metrics *m, const struct route *routes, size_t nrout
 		for (int s = 0; s < STATUS_SLOTS; s++) {
 			unsigned long long v = atomic_load_explicit(&m->slots[i].by_status[s], memory_order_relaxed);
 			if (v)
-				buf_printf(&b, "alertd_http_requests_total{%s,status=\"%d\"} %llu\n", label, s + STATUS_MIN, v);
+				buf_printf(&b, "alertd_http_requests_total{%s,status=\"%d\"} %llu\n", label,
+					   s + STATUS_MIN, v);
 		}
 	}
 	buf_printf(&b, "# HELP alertd_http_request_duration_seconds Time from request headers to response, by route.\n"
@@ -243,13 +244,14 @@ char *metrics_render(struct metrics *m, const struct route *routes, size_t nrout
 	render_counters(m, &b);
 	render_push(m, &b);
 	db_pool_stats(pool, &ps);
-	buf_printf(&b, "# HELP alertd_db_pool_connections Database pool connections by state.\n"
-		       "# TYPE alertd_db_pool_connections gauge\n"
-		       "alertd_db_pool_connections{state=\"in_use\"} %d\n"
-		       "alertd_db_pool_connections{state=\"idle\"} %d\n"
-		       "# HELP alertd_db_pool_size Configured size of the database pool.\n"
-		       "# TYPE alertd_db_pool_size gauge\n"
-		       "alertd_db_pool_size %d\n",
+	buf_printf(&b,
+		   "# HELP alertd_db_pool_connections Database pool connections by state.\n"
+		   "# TYPE alertd_db_pool_connections gauge\n"
+		   "alertd_db_pool_connections{state=\"in_use\"} %d\n"
+		   "alertd_db_pool_connections{state=\"idle\"} %d\n"
+		   "# HELP alertd_db_pool_size Configured size of the database pool.\n"
+		   "# TYPE alertd_db_pool_size gauge\n"
+		   "alertd_db_pool_size %d\n",
 		   ps.in_use, ps.size - ps.in_use, ps.size);
 	return buf_steal(&b, len);
 }

@@ -29,8 +29,8 @@ bool secrets_load_kek(const char *path, struct secrets_kek *kek, char *err, size
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "secrets.key_file %s: mode %03o lets others read it; chmod 600 it",
-			 path, (unsigned)(st.st_mode & 0777));
+		snprintf(err, errlen, "secrets.key_file %s: mode %03o lets others read it; chmod 600 it", path,
+			 (unsigned)(st.st_mode & 0777));
 		goto fail;
 	}
 	n = read(fd, buf, sizeof(buf));
@@ -93,8 +93,8 @@ void secrets_generate(unsigned char key[SECRETS_NEW_KEY], char text[SECRETS_TEXT
 			  sodium_base64_VARIANT_ORIGINAL);
 }
 
-bool secrets_seal(const struct secrets_kek *kek, const unsigned char *key, size_t keylen,
-		  unsigned char **ct, size_t *ctlen, unsigned char nonce[SECRETS_NONCE_BYTES])
+bool secrets_seal(const struct secrets_kek *kek, const unsigned char *key, size_t keylen, unsigned char **ct,
+		  size_t *ctlen, unsigned char nonce[SECRETS_NONCE_BYTES])
 {
 	unsigned char *out = malloc(keylen + crypto_secretbox_MACBYTES);
 

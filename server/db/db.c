@@ -54,9 +54,11 @@ static PGconn *connect_with(const char *conninfo, const char *timeout)
 	 * TCP connection (failover) within about a minute; statement_timeout
 	 * bounds any query, so no thread waits on the database forever.
 	 */
-	const char *keys[] = { "connect_timeout", "application_name", "keepalives", "keepalives_idle",
-			       "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options", "dbname", NULL };
-	const char *vals[] = { timeout, "alertd", "1", "30", "10", "3", "30000", "-c statement_timeout=60000",
+	const char *keys[] = {
+		"connect_timeout",  "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "options",    "dbname",		 NULL
+	};
+	const char *vals[] = { timeout,	 "alertd", "1", "30", "10", "3", "30000", "-c statement_timeout=60000",
 			       conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 

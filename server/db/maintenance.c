@@ -37,13 +37,15 @@ static int single_int(PGconn *conn, const char *sql, int nparams, const char *co
 
 	*ok = res && PQntuples(res) == 1;
 	if (*ok)
-		v = PQgetisnull(res, 0, 0) ? 0 : (strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : (int)strtol(PQgetvalue(res, 0, 0), NULL, 10));
+		v = PQgetisnull(res, 0, 0)
+			    ? 0
+			    : (strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : (int)strtol(PQgetvalue(res, 0, 0), NULL, 10));
 	PQclear(res);
 	return v;
 }
 
-bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped,
-			  char *err, size_t errlen)
+bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped, char *err,
+			  size_t errlen)
 {
 	char months[24], retention[24];
 	bool ok;
@@ -96,12 +98,14 @@ static void run(const struct config *cfg)
 	if (!maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err))) {
 		log_error("%s", err);
 	} else if (!skipped) {
-		LOG_FIELDS(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance", LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped));
+		LOG_FIELDS(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance",
+			   LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped));
 	}
 	/* a unit added to the roster by any means gets its waiting events routed */
 	long long routed = 0, alerts = 0;
 	if (fanout_reroute(conn, cfg, &routed, &alerts) && routed > 0) {
-		LOG_FIELDS(LOG_INFO, "routed events of units new to the roster", LOG_I("events_routed", routed), LOG_I("alerts_created", alerts));
+		LOG_FIELDS(LOG_INFO, "routed events of units new to the roster", LOG_I("events_routed", routed),
+			   LOG_I("alerts_created", alerts));
 	}
 	PQfinish(conn);
 }

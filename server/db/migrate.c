@@ -16,12 +16,11 @@
 /* "alertd" in ASCII, namespaced so it cannot collide with other advisory lock users. */
 #define MIGRATE_LOCK_KEY "107356483593316"
 
-static const char *create_table_sql =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char *create_table_sql = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				      " version integer PRIMARY KEY,"
+				      " name text NOT NULL,"
+				      " checksum text NOT NULL,"
+				      " applied_at timestamptz NOT NULL DEFAULT now())";
 
 void migrate_checksum(const struct migration_file *m, char out[65])
 {
@@ -186,7 +185,8 @@ enum migrate_state migrate_status(PGconn *conn, char *detail, size_t detaillen)
 	if (!rows || PQresultStatus(rows) != PGRES_TUPLES_OK) {
 		const char *state = rows ? PQresultErrorField(rows, PG_DIAG_SQLSTATE) : NULL;
 		bool missing = state && strcmp(state, "42P01") == 0; /* undefined_table */
-		snprintf(detail, detaillen, "%s", missing ? "the database has never been migrated" : "could not read schema_migrations");
+		snprintf(detail, detaillen, "%s",
+			 missing ? "the database has never been migrated" : "could not read schema_migrations");
 		PQclear(rows);
 		return missing ? MIGRATE_BEHIND : MIGRATE_ERROR;
 	}
@@ -196,7 +196,8 @@ enum migrate_state migrate_status(PGconn *conn, char *detail, size_t detaillen)
 	}
 	for (size_t i = 0; i < migration_files_count; i++) {
 		if (!applied_checksum(rows, version_of(&migration_files[i]))) {
-			snprintf(detail, detaillen, "migration %s is not applied; run alertd migrate", migration_files[i].name);
+			snprintf(detail, detaillen, "migration %s is not applied; run alertd migrate",
+				 migration_files[i].name);
 			st = MIGRATE_BEHIND;
 			break;
 		}
@@ -208,8 +209,9 @@ out:
 
 const char *migrate_state_name(enum migrate_state st)
 {
-	static const char *const names[] = { [MIGRATE_CURRENT] = "current", [MIGRATE_BEHIND] = "behind",
-					     [MIGRATE_EDITED] = "edited", [MIGRATE_ERROR] = "error" };
+	static const char *const names[] = {
+		[MIGRATE_CURRENT] = "current", [MIGRATE_BEHIND] = "behind", [MIGRATE_EDITED] = "edited", [MIGRATE_ERROR] = "error"
+	};
 
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "error";
 }

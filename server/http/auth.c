@@ -89,8 +89,9 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 		return INGEST_AUTH_OK;
 	}
 	/* the reason goes to the log for the integrator's operator, never to the caller */
-	LOG_FIELDS(LOG_WARN, "ingest request refused", LOG_S("source", name), LOG_S("reason", lr == SOURCE_UNKNOWN ? "unknown_source" : webhook_result_name(wr)),
-				 LOG_S("request_id", req->request_id), LOG_S("remote", req->remote));
+	LOG_FIELDS(LOG_WARN, "ingest request refused", LOG_S("source", name),
+		   LOG_S("reason", lr == SOURCE_UNKNOWN ? "unknown_source" : webhook_result_name(wr)),
+		   LOG_S("request_id", req->request_id), LOG_S("remote", req->remote));
 	return INGEST_AUTH_DENIED;
 }
 

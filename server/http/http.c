@@ -137,7 +137,9 @@ void http_resp_body(struct http_resp *resp, int status, const char *content_type
 
 static void set_internal_error(struct http_resp *resp)
 {
-	static const char fallback[] = "{\"type\":\"" PROBLEM_TYPE_PREFIX "internal_error\",\"title\":\"Internal server error\",\"status\":500,\"code\":\"internal_error\"}";
+	static const char fallback[] =
+		"{\"type\":\"" PROBLEM_TYPE_PREFIX
+		"internal_error\",\"title\":\"Internal server error\",\"status\":500,\"code\":\"internal_error\"}";
 	char *copy = strdup(fallback);
 
 	http_resp_body(resp, 500, PROBLEM_CONTENT_TYPE, copy, copy ? strlen(copy) : 0);
@@ -155,8 +157,8 @@ void http_resp_json(struct http_resp *resp, int status, json_t *body)
 	http_resp_body(resp, status, "application/json", text, strlen(text));
 }
 
-void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code,
-		       const char *detail, json_t *extra)
+void http_resp_problem(struct http_resp *resp, const struct http_req *req, enum problem_code code, const char *detail,
+		       json_t *extra)
 {
 	size_t len = 0;
 	char *text = problem_render(code, detail, req->request_id, extra, &len);
@@ -311,8 +313,8 @@ static bool declared_too_large(struct request_ctx *rc, long long cap)
 	return errno == ERANGE || (end != cl && n > (unsigned long long)cap);
 }
 
-static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Connection *conn,
-					 const char *url, const char *method)
+static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Connection *conn, const char *url,
+					 const char *method)
 {
 	struct request_ctx *rc = calloc(1, sizeof(*rc));
 
@@ -375,8 +377,7 @@ static enum http_outcome dispatch(struct request_ctx *rc)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *srv = cls;
 	struct request_ctx *rc = *con_cls;
@@ -389,8 +390,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = rc;
 		/* routing reads no body; it decides which cap applies */
-		rc->routed = router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow,
-					  sizeof(rc->allow));
+		rc->routed =
+			router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow, sizeof(rc->allow));
 		long long cap = rc->routed == ROUTER_OK && (rc->req.match.route->needs & ROUTE_UPLOAD)
 					? app->cfg->http_max_upload_bytes
 					: app->cfg->http_max_body_bytes;
@@ -459,8 +460,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return send_response(rc);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
 	struct request_ctx *rc = *con_cls;
@@ -479,9 +479,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (status)
 		metrics_observe_request(app->metrics, route_index, status, secs);
 	LOG_FIELDS(LOG_INFO, "access", LOG_S("method", rc->req.method), LOG_S("route", route), LOG_I("status", status),
-		LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
-		LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
-		LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"));
+		   LOG_D("duration_ms", secs * 1000.0), LOG_S("request_id", rc->req.request_id),
+		   LOG_S("remote", rc->req.remote), LOG_I("bytes_in", (long long)rc->body.len),
+		   LOG_S("outcome", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : "aborted"));
 	db_release(app->db, rc->db); /* only when the request ended while a handler held it; NULL otherwise */
 	json_decref(rc->req.json);
 	buf_free(&rc->body);
@@ -514,16 +514,14 @@ bool http_start(const struct app *app, struct http_server **out)
 	atomic_init(&srv->inflight, 0);
 	if (cfg->http_listen_addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		/* the logger must come first or early messages bypass it */
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->http_listen_addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http_connection_timeout_seconds,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+				       /* the logger must come first or early messages bypass it */
+				       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				       (const struct sockaddr *)&cfg->http_listen_addr, MHD_OPTION_THREAD_POOL_SIZE,
+				       (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
+				       (unsigned int)cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+				       (unsigned int)cfg->http_connection_timeout_seconds, MHD_OPTION_NOTIFY_COMPLETED,
+				       on_completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		log_error("http: cannot listen on %s", cfg->http_listen);
 		free(srv);

@@ -30,8 +30,7 @@ const struct problem_def *problem_def(enum problem_code code)
 	return &defs[code];
 }
 
-char *problem_render(enum problem_code code, const char *detail, const char *request_id,
-		     json_t *extra, size_t *len)
+char *problem_render(enum problem_code code, const char *detail, const char *request_id, json_t *extra, size_t *len)
 {
 	const struct problem_def *d = problem_def(code);
 	char type[96];
@@ -41,10 +40,8 @@ char *problem_render(enum problem_code code, const char *detail, const char *req
 	if (!o)
 		return NULL;
 	snprintf(type, sizeof(type), "%s%s", PROBLEM_TYPE_PREFIX, d->code);
-	if (json_object_set_new(o, "type", json_string(type)) ||
-	    json_object_set_new(o, "title", json_string(d->title)) ||
-	    json_object_set_new(o, "status", json_integer(d->status)) ||
-	    json_object_set_new(o, "code", json_string(d->code)))
+	if (json_object_set_new(o, "type", json_string(type)) || json_object_set_new(o, "title", json_string(d->title)) ||
+	    json_object_set_new(o, "status", json_integer(d->status)) || json_object_set_new(o, "code", json_string(d->code)))
 		goto out;
 	if (detail) {
 		json_t *s = json_string(detail);

@@ -40,7 +40,8 @@ static bool match_one(const char *pattern, const char *path, struct route_match 
 		if (!segment_ok(s, slen))
 			return false;
 		if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
-			if (m->nparams >= ROUTER_MAX_PARAMS || slen > ROUTER_MAX_PARAM_LEN || plen - 2 >= sizeof(m->params[0].name))
+			if (m->nparams >= ROUTER_MAX_PARAMS || slen > ROUTER_MAX_PARAM_LEN ||
+			    plen - 2 >= sizeof(m->params[0].name))
 				return false;
 			struct route_param *rp = &m->params[m->nparams++];
 			memcpy(rp->name, p + 1, plen - 2);
@@ -73,8 +74,8 @@ static void add_allow(char *allow, size_t allowlen, const char *method)
 	snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", method);
 }
 
-enum router_result router_match(const struct route *routes, size_t n, const char *method,
-				const char *path, struct route_match *m, char *allow, size_t allowlen)
+enum router_result router_match(const struct route *routes, size_t n, const char *method, const char *path,
+				struct route_match *m, char *allow, size_t allowlen)
 {
 	struct route_match tmp;
 	bool path_seen = false;

@@ -47,16 +47,17 @@
 #define MSG_REASON_REQUIRED "is required when status is rejected"
 
 static const char *const envelope_fields[] = { "id", "type", "occurred_at", "unit_code", "office_code", "data", NULL };
-static const char *const balance_fields[] = { "account",     "currency",  "amount",	    "balance_after",
+static const char *const balance_fields[] = { "account",     "currency",  "amount",	  "balance_after",
 					      "description", "reference", "counterparty", NULL };
 static const char *const party_fields[] = { "name", "account", "bank", NULL };
 static const char *const voucher_data_fields[] = { "voucher", "status", "previous_status", "reason", NULL };
-static const char *const voucher_fields[] = { "number",	 "dossier_code", "form",	"kind",	      "amount",
+static const char *const voucher_fields[] = { "number",	  "dossier_code", "form",	 "kind",       "amount",
 					      "currency", "account",	  "beneficiary", "signatures", NULL };
 static const char *const signature_fields[] = { "role", "signer", "certificate_serial", "signed_at", NULL };
 
-static const char *const voucher_kinds[] = { "budget_withdrawal", "payment_order", "cash_withdrawal",
-					     "advance",		  "refund",	   "other",	     NULL };
+static const char *const voucher_kinds[] = {
+	"budget_withdrawal", "payment_order", "cash_withdrawal", "advance", "refund", "other", NULL
+};
 #define MSG_KIND "must be one of budget_withdrawal, payment_order, cash_withdrawal, advance, refund, other"
 static const char *const voucher_statuses[] = { "submitted", "received",  "checking", "approved",
 						"rejected",  "accounted", "paid",     NULL };
@@ -65,8 +66,7 @@ static const char *const voucher_statuses[] = { "submitted", "received",  "check
 static const char *const signer_roles[] = { "account_holder", "chief_accountant", NULL };
 #define MSG_ROLE "must be one of account_holder, chief_accountant"
 
-static const char *const type_names[] = { [EVENT_BALANCE_CHANGED] = "balance.changed",
-					  [EVENT_VOUCHER_STATUS_CHANGED] = "voucher.status_changed" };
+static const char *const type_names[] = { [EVENT_BALANCE_CHANGED] = "balance.changed", [EVENT_VOUCHER_STATUS_CHANGED] = "voucher.status_changed" };
 
 /*
  * Validation state. path holds prefix + the path of the value being checked;
@@ -223,8 +223,7 @@ static const char *get_string(struct vctx *c, const json_t *obj, const char *key
 }
 
 /* get_string, then a length of min..max Unicode characters. NULL after reporting. */
-static const char *get_text(struct vctx *c, const json_t *obj, const char *key, bool required, size_t min,
-			    size_t max)
+static const char *get_text(struct vctx *c, const json_t *obj, const char *key, bool required, size_t min, size_t max)
 {
 	const char *s = get_string(c, obj, key, required);
 	size_t n;
@@ -252,8 +251,8 @@ static const char *get_text(struct vctx *c, const json_t *obj, const char *key, 
 }
 
 /* Index of obj[key] in choices (NULL-terminated), or -1 after reporting (or when optional and absent). */
-static int get_choice(struct vctx *c, const json_t *obj, const char *key, bool required,
-		      const char *const *choices, const char *message)
+static int get_choice(struct vctx *c, const json_t *obj, const char *key, bool required, const char *const *choices,
+		      const char *message)
 {
 	const char *s = get_string(c, obj, key, required);
 
@@ -453,8 +452,8 @@ static bool exceeds(int64_t a, int64_t b, int64_t limit)
 	return d > limit;
 }
 
-bool event_validate(const json_t *ev, const char *prefix, int64_t now_us, int64_t max_age_us,
-		    struct event_input *out, json_t *errors)
+bool event_validate(const json_t *ev, const char *prefix, int64_t now_us, int64_t max_age_us, struct event_input *out,
+		    json_t *errors)
 {
 	struct vctx c = { .errors = errors };
 	struct event_input e;

@@ -49,8 +49,9 @@ out:
 
 static bool audit(PGconn *conn, const char *actor, const char *action, const char *target, const char *details)
 {
-	struct audit_entry e = { .actor_kind = "cli", .actor_id = actor, .action = action, .target = target,
-				 .outcome = "ok", .details = details };
+	struct audit_entry e = {
+		.actor_kind = "cli", .actor_id = actor, .action = action, .target = target, .outcome = "ok", .details = details
+	};
 	return audit_write(conn, &e);
 }
 
@@ -77,7 +78,8 @@ bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, 
 	char id[24];
 
 	if (!parse_is_name(name)) {
-		snprintf(err, errlen, "invalid source name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
+		snprintf(err, errlen,
+			 "invalid source name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
 		return false;
 	}
 	if (!db_begin(conn))
@@ -161,8 +163,7 @@ static enum step revoke_step(PGconn *conn, const char *name, const char *source_
  * changed, err says why and a new secret is wiped.
  */
 static bool change_secret(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-			  const char *action, char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err,
-			  size_t errlen)
+			  const char *action, char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
 {
 	char id[24], details[64];
 	enum step st;
@@ -200,8 +201,7 @@ bool sources_rotate(PGconn *conn, const struct secrets_kek *kek, const char *nam
 	return change_secret(conn, kek, name, actor, "source.rotate", secret, secret_id, err, errlen);
 }
 
-bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor,
-			   char *err, size_t errlen)
+bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, const char *actor, char *err, size_t errlen)
 {
 	return change_secret(conn, NULL, name, actor, "source.revoke_secret", NULL, &secret_id, err, errlen);
 }
@@ -313,8 +313,7 @@ out:
 	return result;
 }
 
-enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, const char *name,
-				    struct source_keys *out)
+enum source_lookup source_cache_get(struct source_cache *c, struct db_pool *db, const char *name, struct source_keys *out)
 {
 	enum source_lookup r;
 

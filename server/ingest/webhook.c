@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void mac(const struct webhook_key *key, const char *id, const char *timestamp, const char *body,
-		size_t bodylen, unsigned char out[WEBHOOK_MAC_BYTES])
+static void mac(const struct webhook_key *key, const char *id, const char *timestamp, const char *body, size_t bodylen,
+		unsigned char out[WEBHOOK_MAC_BYTES])
 {
 	crypto_auth_hmacsha256_state st;
 
@@ -25,8 +25,8 @@ static void mac(const struct webhook_key *key, const char *id, const char *times
 	sodium_memzero(&st, sizeof(st));
 }
 
-bool webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp, const char *body,
-		  size_t bodylen, char out[WEBHOOK_SIGNATURE_TEXT])
+bool webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp, const char *body, size_t bodylen,
+		  char out[WEBHOOK_SIGNATURE_TEXT])
 {
 	unsigned char m[WEBHOOK_MAC_BYTES];
 
@@ -36,9 +36,8 @@ bool webhook_sign(const struct webhook_key *key, const char *id, const char *tim
 	return true;
 }
 
-enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys, const char *id,
-				   const char *timestamp, const char *signature, const char *body, size_t bodylen,
-				   int64_t now, int64_t tolerance)
+enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys, const char *id, const char *timestamp,
+				   const char *signature, const char *body, size_t bodylen, int64_t now, int64_t tolerance)
 {
 	unsigned char want[8][WEBHOOK_MAC_BYTES];
 	long long ts;
@@ -82,9 +81,9 @@ enum webhook_result webhook_verify(const struct webhook_key *keys, size_t nkeys,
 
 const char *webhook_result_name(enum webhook_result r)
 {
-	static const char *const names[] = { [WEBHOOK_OK] = "ok", [WEBHOOK_MISSING_HEADERS] = "missing_headers",
-					     [WEBHOOK_BAD_TIMESTAMP] = "bad_timestamp",
-					     [WEBHOOK_BAD_SIGNATURE] = "bad_signature" };
+	static const char *const names[] = {
+		[WEBHOOK_OK] = "ok", [WEBHOOK_MISSING_HEADERS] = "missing_headers", [WEBHOOK_BAD_TIMESTAMP] = "bad_timestamp", [WEBHOOK_BAD_SIGNATURE] = "bad_signature"
+	};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "bad_signature";
 }

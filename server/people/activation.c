@@ -18,8 +18,14 @@ static bool audit(PGconn *conn, const struct activation_actor *a, const char *ac
 		  const char *outcome, const char *reason)
 {
 	char details[96];
-	struct audit_entry e = { .actor_kind = a->kind, .actor_id = a->id, .action = action, .target = target,
-				 .outcome = outcome, .ip = a->ip, .request_id = a->request_id, .details = details };
+	struct audit_entry e = { .actor_kind = a->kind,
+				 .actor_id = a->id,
+				 .action = action,
+				 .target = target,
+				 .outcome = outcome,
+				 .ip = a->ip,
+				 .request_id = a->request_id,
+				 .details = details };
 
 	snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", reason);
 	return audit_write(conn, &e);
@@ -186,12 +192,14 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	res = NULL;
 	if (!match) {
 		const char *p3[1] = { code_id };
-		res = db_exec(conn, "UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1"
-				    " RETURNING failed_attempts", 1, p3);
+		res = db_exec(conn,
+			      "UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1"
+			      " RETURNING failed_attempts",
+			      1, p3);
 		if (!res)
 			goto rollback;
 		out->reason = strtol(PQgetvalue(res, 0, 0), NULL, 10) >= ACTIVATION_MAX_ATTEMPTS ? "wrong_code_now_locked"
-												  : "wrong_code";
+												 : "wrong_code";
 		goto denied;
 	}
 	/* the code is right: use it up and register the device */
@@ -213,8 +221,9 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	tokens_hash(out->access_token, strlen(out->access_token), th);
 	sodium_bin2hex(token_hex, sizeof(token_hex), th, sizeof(th));
 	snprintf(ttl, sizeof(ttl), "%lld", token_ttl_days);
-	const char *p6[9] = { user_id, dev->platform, dev->push_token, dev->app_version, dev->os_version, dev->model,
-			      dev->locale, token_hex, ttl };
+	const char *p6[9] = { user_id,		dev->platform,	 dev->push_token,
+			      dev->app_version, dev->os_version, dev->model,
+			      dev->locale,	token_hex,	 ttl };
 	res = db_exec(conn,
 		      "INSERT INTO devices (user_id, platform, push_token, app_version, os_version, model, locale,"
 		      " access_token_hash, access_token_expires_at)"

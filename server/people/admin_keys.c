@@ -17,14 +17,14 @@ static void hash_hex(const char *token, size_t len, char hex[2 * TOKENS_HASH_BYT
 	sodium_bin2hex(hex, 2 * TOKENS_HASH_BYTES + 1, h, sizeof(h));
 }
 
-bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[TOKENS_TEXT_MAX], char *err,
-		    size_t errlen)
+bool admin_keys_add(PGconn *conn, const char *name, const char *actor, char key[TOKENS_TEXT_MAX], char *err, size_t errlen)
 {
 	char hex[2 * TOKENS_HASH_BYTES + 1];
 	PGresult *res;
 
 	if (!parse_is_name(name)) {
-		snprintf(err, errlen, "invalid key name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
+		snprintf(err, errlen,
+			 "invalid key name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
 		return false;
 	}
 	tokens_generate("ak", key);
@@ -82,8 +82,8 @@ bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 	return true;
 }
 
-enum admin_auth admin_keys_authenticate(PGconn *conn, const char *token, size_t len, const char *target,
-					const char *ip, const char *request_id, char name[64])
+enum admin_auth admin_keys_authenticate(PGconn *conn, const char *token, size_t len, const char *target, const char *ip,
+					const char *request_id, char name[64])
 {
 	char hex[2 * TOKENS_HASH_BYTES + 1];
 	PGresult *res;

@@ -69,8 +69,9 @@ static bool audit_import(PGconn *conn, const struct roster_report *rep, const ch
 {
 	json_t *counts = counts_object(rep);
 	char *details = counts ? json_dumps(counts, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	struct audit_entry e = { .actor_kind = actor_kind, .actor_id = actor_id, .action = "roster.import",
-				 .outcome = "ok", .details = details };
+	struct audit_entry e = {
+		.actor_kind = actor_kind, .actor_id = actor_id, .action = "roster.import", .outcome = "ok", .details = details
+	};
 	bool ok = details && audit_write(conn, &e);
 
 	free(details);
@@ -78,9 +79,8 @@ static bool audit_import(PGconn *conn, const struct roster_report *rep, const ch
 	return ok;
 }
 
-enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run,
-				 const char *actor_kind, const char *actor_id, struct roster_report *report,
-				 char *err, size_t errlen)
+enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *actor_kind,
+				 const char *actor_id, struct roster_report *report, char *err, size_t errlen)
 {
 	struct roster_state imp;
 	enum roster_result rc;
@@ -143,10 +143,9 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 		goto fail;
 	in_tx = false;
 	LOG_FIELDS(LOG_INFO, "roster imported", LOG_I("rows", report->rows), LOG_I("users_created", report->users.created),
-				 LOG_I("users_updated", report->users.updated),
-				 LOG_I("users_deactivated", report->users.deactivated),
-				 LOG_I("devices_revoked", report->devices_revoked), LOG_I("dry_run", dry_run),
-				 LOG_I("parse_ms", parsed - started), LOG_I("database_ms", clock_mono_ms() - parsed));
+		   LOG_I("users_updated", report->users.updated), LOG_I("users_deactivated", report->users.deactivated),
+		   LOG_I("devices_revoked", report->devices_revoked), LOG_I("dry_run", dry_run),
+		   LOG_I("parse_ms", parsed - started), LOG_I("database_ms", clock_mono_ms() - parsed));
 	rc = ROSTER_OK;
 	goto out;
 fail:

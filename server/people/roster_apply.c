@@ -119,9 +119,10 @@ static bool load_offices(struct roster_state *imp, PGconn *conn)
 		if (imp->offices[i].parent.v)
 			arr_add(&codes, imp->offices[i].parent.v);
 	}
-	imp->db_offices = exec_arrays(imp, conn,
-				      "SELECT code, name, parent_code, level, active FROM offices WHERE code = ANY($1::text[])",
-				      &codes, 1);
+	imp->db_offices =
+		exec_arrays(imp, conn,
+			    "SELECT code, name, parent_code, level, active FROM offices WHERE code = ANY($1::text[])",
+			    &codes, 1);
 	arr_free(&codes);
 	if (!imp->db_offices)
 		return false;
@@ -181,8 +182,7 @@ static bool check_hierarchy(struct roster_state *imp, PGconn *conn)
 		int level = office_level(imp, o, &missing);
 		o->level = 0;
 		if (missing)
-			roster_reject_parent(imp, o, "office %s is neither in the file nor in the database",
-					     o->parent.v);
+			roster_reject_parent(imp, o, "office %s is neither in the file nor in the database", o->parent.v);
 		else if (level < 0)
 			roster_reject_parent(imp, o, "the office hierarchy loops back to office %s", o->code);
 		else if (level > 3)
@@ -192,8 +192,7 @@ static bool check_hierarchy(struct roster_state *imp, PGconn *conn)
 					     o->code);
 		else
 			o->level = level;
-		if (o->level && o->db >= 0 &&
-		    strtol(PQgetvalue(imp->db_offices, (int)o->db, DO_LEVEL), NULL, 10) != o->level)
+		if (o->level && o->db >= 0 && strtol(PQgetvalue(imp->db_offices, (int)o->db, DO_LEVEL), NULL, 10) != o->level)
 			arr_add(&moved, o->code);
 	}
 	if (moved.n == 0) {
@@ -286,9 +285,9 @@ static bool load_units_users(struct roster_state *imp, PGconn *conn)
 			goto out;
 		}
 	}
-	imp->db_roles = exec_arrays(imp, conn,
-				    "SELECT r.user_id, r.role FROM unnest($1::bigint[]) AS i(id) JOIN user_roles r ON r.user_id = i.id",
-				    &ids, 1);
+	imp->db_roles = exec_arrays(
+		imp, conn,
+		"SELECT r.user_id, r.role FROM unnest($1::bigint[]) AS i(id) JOIN user_roles r ON r.user_id = i.id", &ids, 1);
 	if (!imp->db_roles)
 		goto out;
 	for (int i = 0; i < PQntuples(imp->db_roles); i++) {
@@ -405,12 +404,13 @@ static bool write_units(struct roster_state *imp, PGconn *conn, struct roster_co
 		}
 	}
 	if (a[0].n) {
-		res = exec_arrays(imp, conn,
-				  "INSERT INTO budget_units (code, name, office_code, contact_email, contact_phone)"
-				  " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
-				  " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, office_code = EXCLUDED.office_code,"
-				  " contact_email = EXCLUDED.contact_email, contact_phone = EXCLUDED.contact_phone, active = true",
-				  a, 5);
+		res = exec_arrays(
+			imp, conn,
+			"INSERT INTO budget_units (code, name, office_code, contact_email, contact_phone)"
+			" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+			" ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, office_code = EXCLUDED.office_code,"
+			" contact_email = EXCLUDED.contact_email, contact_phone = EXCLUDED.contact_phone, active = true",
+			a, 5);
 		if (!res)
 			goto out;
 		PQclear(res);
@@ -493,7 +493,8 @@ static bool write_users(struct roster_state *imp, PGconn *conn, struct roster_re
 		r->moved = strcmp(PQgetvalue(d, (int)r->db, DP_UNIT), r->unit) != 0;
 		r->roles_changed = r->db_roles != r->roles;
 		bool changed = r->moved || r->roles_changed || !roster_streq(dbval(d, r->db, DP_NAME), r->name) ||
-			       !roster_streq(dbval(d, r->db, DP_EMAIL), r->email) || !roster_streq(dbval(d, r->db, DP_PHONE), r->phone) ||
+			       !roster_streq(dbval(d, r->db, DP_EMAIL), r->email) ||
+			       !roster_streq(dbval(d, r->db, DP_PHONE), r->phone) ||
 			       strcmp(PQgetvalue(d, (int)r->db, DP_ACTIVE), "t") != 0;
 		r->action = changed ? ROSTER_USER_UPDATE : ROSTER_USER_SAME;
 		count(&rep->users, false, changed);
@@ -579,7 +580,8 @@ static bool write_users(struct roster_state *imp, PGconn *conn, struct roster_re
 		goto out;
 	if (gone->n) {
 		/* leavers: deactivated, live activation codes voided, devices revoked */
-		res = exec_arrays(imp, conn, "UPDATE users SET active = false, deactivated_at = now() WHERE id = ANY($1::bigint[])",
+		res = exec_arrays(imp, conn,
+				  "UPDATE users SET active = false, deactivated_at = now() WHERE id = ANY($1::bigint[])",
 				  gone, 1);
 		if (!res)
 			goto out;

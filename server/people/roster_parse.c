@@ -318,7 +318,8 @@ static void add_row(struct roster_state *imp, const char *const f[NCOLS], const 
 		if (!ok[i])
 			reject(imp, ri, i, "contains an unassigned Unicode code point");
 	}
-	const char *email_msg = "is not an email address", *phone_msg = "is not a phone number (8-15 digits, optional leading +)";
+	const char *email_msg = "is not an email address",
+		   *phone_msg = "is not a phone number (8-15 digits, optional leading +)";
 
 	if (ok[C_OFFICE_CODE] && !(ok[C_OFFICE_CODE] = roster_code_valid(f[C_OFFICE_CODE], 4, false)))
 		reject(imp, ri, C_OFFICE_CODE, "must be 4 characters of 0-9 and A-Z");
@@ -547,7 +548,8 @@ enum roster_result roster_parse(struct roster_state *imp, const char *data, size
 		p += n;
 	}
 	if (ps.failure == ROSTER_OK && csv_fini(&csv, on_field, on_row, &ps) != 0)
-		parse_fail(&ps, ROSTER_MALFORMED, "line %ld: unterminated quoted field", ps.row_start ? ps.row_start : ps.line);
+		parse_fail(&ps, ROSTER_MALFORMED, "line %ld: unterminated quoted field",
+			   ps.row_start ? ps.row_start : ps.line);
 	if (ps.failure == ROSTER_OK && !ps.header_seen)
 		parse_fail(&ps, ROSTER_MALFORMED, "line 1: the file is empty (a header line is required)");
 	csv_free(&csv);

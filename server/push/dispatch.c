@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #define CHANNEL "alertd_outbox"
-#define RECORD_TRIES 3		   /* a failed recording is retried (new connection) before the lease is left to expire */
-#define OUTBOX_GAUGE_INTERVAL 5	   /* seconds between outbox depth samples (worker 0) */
+#define RECORD_TRIES 3		/* a failed recording is retried (new connection) before the lease is left to expire */
+#define OUTBOX_GAUGE_INTERVAL 5 /* seconds between outbox depth samples (worker 0) */
 
 struct worker {
 	struct dispatcher *d;
@@ -280,8 +280,9 @@ static void sample_outbox(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct dispatch_ctx ctx = { .cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds,
-				    .stopping = stopping_cb, .stopping_arg = w->d };
+	struct dispatch_ctx ctx = {
+		.cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds, .stopping = stopping_cb, .stopping_arg = w->d
+	};
 
 	while (!stopping(w->d)) {
 		if (!connect_and_listen(w)) {
@@ -300,7 +301,8 @@ static void *worker_main(void *arg)
 					     2.0 * (double)w->d->cfg->push_request_timeout_seconds - 5.0;
 			json_t *outcomes = dispatch_send_batch(&ctx, rows);
 			if (!outcomes || !record(w, outcomes))
-				log_warn("dispatch: recording %d outcomes failed; their leases expire and they are sent again", n);
+				log_warn("dispatch: recording %d outcomes failed; their leases expire and they are sent again",
+					 n);
 			json_decref(outcomes);
 		}
 		PQclear(rows);
@@ -327,8 +329,7 @@ static bool choose_providers(struct dispatcher *d)
 		return false;
 	}
 	bool fcm = push_creds_enabled(d->creds, PUSH_FCM), apns = push_creds_enabled(d->creds, PUSH_APNS);
-	snprintf(d->providers, sizeof(d->providers), "{%s%s%s}", fcm ? "fcm" : "", fcm && apns ? "," : "",
-		 apns ? "apns" : "");
+	snprintf(d->providers, sizeof(d->providers), "{%s%s%s}", fcm ? "fcm" : "", fcm && apns ? "," : "", apns ? "apns" : "");
 	if (!fcm)
 		log_warn("push: fcm.credentials_file is not set: Android outbox rows wait until it is");
 	if (!apns)

@@ -125,10 +125,10 @@ static void send_log(struct job *jobs, size_t n)
 		struct job *j = &jobs[i];
 		if (j->done)
 			continue;
-		LOG_FIELDS(LOG_INFO, "push (log provider)", LOG_I("outbox_id", j->id), LOG_S("provider", push_provider_name(j->provider)),
-					 LOG_I("alert_id", j->alert), LOG_S("kind", j->msg.kind),
-					 LOG_S("severity", j->msg.risk ? "risk" : "info"),
-					 LOG_I("title_bytes", (long long)strlen(j->msg.title)));
+		LOG_FIELDS(LOG_INFO, "push (log provider)", LOG_I("outbox_id", j->id),
+			   LOG_S("provider", push_provider_name(j->provider)), LOG_I("alert_id", j->alert),
+			   LOG_S("kind", j->msg.kind), LOG_S("severity", j->msg.risk ? "risk" : "info"),
+			   LOG_I("title_bytes", (long long)strlen(j->msg.title)));
 		finish(j, PUSH_SENT, PUSH_R_OK, "log");
 		randombytes_buf(raw, sizeof(raw));
 		memcpy(j->out.message_id, "log-", 4);
@@ -310,7 +310,9 @@ static json_t *outcome_json(const struct dispatch_ctx *ctx, struct job *j, long 
 	}
 	metrics_push(ctx->metrics, j->provider, result, o->reason, 1);
 	json_t *x = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)j->id, "alert", (json_int_t)j->alert, "state",
-			      result == METRICS_PUSH_SENT ? "sent" : result == METRICS_PUSH_RETRY ? "pending" : "failed");
+			      result == METRICS_PUSH_SENT    ? "sent"
+			      : result == METRICS_PUSH_RETRY ? "pending"
+							     : "failed");
 	if (!x)
 		return NULL;
 	ascii(err);

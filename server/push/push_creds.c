@@ -21,16 +21,16 @@
 
 #define FCM_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
 #define GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
-#define RENEW_BEFORE_EXPIRY 300	  /* seconds: renew an access token this long before it expires */
-#define FAILED_FETCH_PAUSE 5	  /* seconds between attempts while the token endpoint fails */
+#define RENEW_BEFORE_EXPIRY 300 /* seconds: renew an access token this long before it expires */
+#define FAILED_FETCH_PAUSE 5	/* seconds between attempts while the token endpoint fails */
 #define MAX_TOKEN_RESPONSE 16384
 
 struct cached_token {
 	char value[PUSH_TOKEN_MAX];
-	unsigned gen;	      /* bumped on every new token */
-	long long expires_at; /* FCM: from expires_in; APNs: iat + refresh interval */
-	bool fetching;	      /* FCM: one thread is at the token endpoint */
-	long long pause_until;/* FCM: no new fetch before this after a failure */
+	unsigned gen;	       /* bumped on every new token */
+	long long expires_at;  /* FCM: from expires_in; APNs: iat + refresh interval */
+	bool fetching;	       /* FCM: one thread is at the token endpoint */
+	long long pause_until; /* FCM: no new fetch before this after a failure */
 };
 
 struct push_creds {
@@ -105,7 +105,8 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 	pthread_mutex_init(&pc->lock, NULL);
 	pthread_cond_init(&pc->fetched, NULL);
 	if (!endpoint_ok(cfg->fcm_endpoint, true) || !endpoint_ok(cfg->apns_endpoint, false)) {
-		snprintf(err, errlen, "fcm.endpoint and apns.endpoint must be https://host[:port] URLs without a trailing slash");
+		snprintf(err, errlen,
+			 "fcm.endpoint and apns.endpoint must be https://host[:port] URLs without a trailing slash");
 		goto fail;
 	}
 	if (cfg->fcm_credentials_file[0]) {
@@ -184,7 +185,10 @@ const char *push_creds_fcm_url(const struct push_creds *pc)
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
 {
-	struct { char buf[MAX_TOKEN_RESPONSE]; size_t len; } *acc = userp;
+	struct {
+		char buf[MAX_TOKEN_RESPONSE];
+		size_t len;
+	} *acc = userp;
 	size_t n = size * nmemb;
 
 	if (acc->len + n >= sizeof(acc->buf))
@@ -203,7 +207,10 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *userp)
 static bool fetch_access_token(struct push_creds *pc, char token[PUSH_TOKEN_MAX], long long *expires_at)
 {
 	const struct config *cfg = pc->cfg;
-	struct { char buf[MAX_TOKEN_RESPONSE]; size_t len; } *acc = calloc(1, sizeof(*acc));
+	struct {
+		char buf[MAX_TOKEN_RESPONSE];
+		size_t len;
+	} *acc = calloc(1, sizeof(*acc));
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *assertion = NULL, *form = NULL;
 	CURL *e = NULL;

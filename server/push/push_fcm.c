@@ -71,7 +71,8 @@ bool push_fcm_request(const struct push_msg *m, const char *url, const char *acc
 		goto fail;
 	out->body_len = strlen(out->body);
 	snprintf(line, sizeof(line), "authorization: Bearer %s", access_token);
-	bool ok = add_header(&out->headers, line) && add_header(&out->headers, "content-type: application/json; charset=UTF-8");
+	bool ok = add_header(&out->headers, line) &&
+		  add_header(&out->headers, "content-type: application/json; charset=UTF-8");
 	memset(line, 0, sizeof(line));
 	if (!ok)
 		goto fail;

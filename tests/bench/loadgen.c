@@ -50,15 +50,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BODY   (4u << 20) /* request body cap */
-#define MAX_TEXT   64         /* --id-prefix, --unit, --source */
-#define MAX_URL    2048
-#define MAX_SECRET 4096       /* secret text / file */
-#define MAX_KEY    256        /* decoded HMAC key */
-#define SNIP       200        /* kept bytes of the first non-2xx body */
-#define NSTATUS    1000       /* HTTP status buckets; others count as 0 */
+#define MAX_BODY (4u << 20) /* request body cap */
+#define MAX_TEXT 64	    /* --id-prefix, --unit, --source */
+#define MAX_URL 2048
+#define MAX_SECRET 4096 /* secret text / file */
+#define MAX_KEY 256	/* decoded HMAC key */
+#define SNIP 200	/* kept bytes of the first non-2xx body */
+#define NSTATUS 1000	/* HTTP status buckets; others count as 0 */
 
-typedef struct { char *p; size_t len, cap; } buf_t;
+typedef struct {
+	char *p;
+	size_t len, cap;
+} buf_t;
 
 typedef struct {
 	CURL *h;
@@ -67,7 +70,7 @@ typedef struct {
 	char err[CURL_ERROR_SIZE];
 	char snip[SNIP + 1];
 	size_t sniplen;
-	double sched, sent;   /* latency reference / actual send (monotonic s) */
+	double sched, sent; /* latency reference / actual send (monotonic s) */
 	uint64_t first_ev;
 	unsigned nev;
 	int counted, busy;
@@ -99,7 +102,11 @@ static struct {
 	long long errcnt[3];
 } st;
 
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
 
 static double now_clock(clockid_t id)
 {
@@ -108,7 +115,10 @@ static double now_clock(clockid_t id)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double now_mono(void) { return now_clock(CLOCK_MONOTONIC); }
+static double now_mono(void)
+{
+	return now_clock(CLOCK_MONOTONIC);
+}
 
 static int buf_printf(buf_t *b, const char *fmt, ...)
 {
@@ -168,8 +178,7 @@ static int valid_text(const char *s, int source)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 (i > 0 && (c == '_' || c == '-'));
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
 		if (!source)
 			ok = ok || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
 		if (!ok)
@@ -180,27 +189,25 @@ static int valid_text(const char *s, int source)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: loadgen --url URL --source NAME (--secret whsec_... | --secret-file FILE)\n"
-		"               [--mode single|batch] [--concurrency 1-1024] [--batch-size 1-1000]\n"
-		"               [--duration SECONDS] [--requests N] [--rate EVENTS_PER_S]\n"
-		"               [--warmup SECONDS] [--id-prefix STR] [--unit CODE]\n"
-		"               [--ids-out FILE] [--times-out FILE] [--timeout SECONDS]\n");
+	fprintf(f, "usage: loadgen --url URL --source NAME (--secret whsec_... | --secret-file FILE)\n"
+		   "               [--mode single|batch] [--concurrency 1-1024] [--batch-size 1-1000]\n"
+		   "               [--duration SECONDS] [--requests N] [--rate EVENTS_PER_S]\n"
+		   "               [--warmup SECONDS] [--id-prefix STR] [--unit CODE]\n"
+		   "               [--ids-out FILE] [--times-out FILE] [--timeout SECONDS]\n");
 }
 
 /* Reads "whsec_<base64>" from text (trailing whitespace ignored) into g_key. */
 static int load_key(char *text)
 {
 	size_t n = strlen(text);
-	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
-			 text[n - 1] == ' ' || text[n - 1] == '\t'))
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '\t'))
 		text[--n] = '\0';
 	if (n <= 6 || strncmp(text, "whsec_", 6) != 0) {
 		fprintf(stderr, "loadgen: secret must look like whsec_<base64>\n");
 		return -1;
 	}
-	if (sodium_base642bin(g_key, sizeof g_key, text + 6, n - 6, NULL, &g_keylen,
-			      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || g_keylen == 0) {
+	if (sodium_base642bin(g_key, sizeof g_key, text + 6, n - 6, NULL, &g_keylen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    g_keylen == 0) {
 		fprintf(stderr, "loadgen: secret is not valid base64 (or key > %d bytes)\n", MAX_KEY);
 		return -1;
 	}
@@ -250,14 +257,13 @@ static int start_req(CURLM *m, slot_t *s, int open, double sched, int counted)
 	if (cfg.batch && buf_printf(&s->body, "{\"events\":["))
 		return -1;
 	for (unsigned i = 0; i < s->nev; i++) {
-		if ((i && buf_printf(&s->body, ",")) ||
-		    buf_printf(&s->body,
-			       "{\"id\":\"%s-%" PRIu64 "\",\"type\":\"balance.changed\","
-			       "\"occurred_at\":\"%s\",\"unit_code\":\"%s\",\"data\":{"
-			       "\"account\":\"9523.1.1012345\",\"amount\":-1500000,"
-			       "\"balance_after\":120000000,"
-			       "\"description\":\"Chi luong thang 11\"}}",
-			       cfg.prefix, s->first_ev + i, when, cfg.unit))
+		if ((i && buf_printf(&s->body, ",")) || buf_printf(&s->body,
+								   "{\"id\":\"%s-%" PRIu64 "\",\"type\":\"balance.changed\","
+								   "\"occurred_at\":\"%s\",\"unit_code\":\"%s\",\"data\":{"
+								   "\"account\":\"9523.1.1012345\",\"amount\":-1500000,"
+								   "\"balance_after\":120000000,"
+								   "\"description\":\"Chi luong thang 11\"}}",
+								   cfg.prefix, s->first_ev + i, when, cfg.unit))
 			return -1;
 	}
 	if (cfg.batch && buf_printf(&s->body, "]}"))
@@ -355,8 +361,8 @@ static void finish_req(slot_t *s, CURLcode rc)
 		if (!st.snip_shown) {
 			st.snip_shown = 1;
 			s->snip[s->sniplen] = '\0';
-			fprintf(stderr, "loadgen: first non-2xx: status %ld: %.*s\n", code,
-				(int)strcspn(s->snip, "\r\n"), s->snip);
+			fprintf(stderr, "loadgen: first non-2xx: status %ld: %.*s\n", code, (int)strcspn(s->snip, "\r\n"),
+				s->snip);
 		}
 	}
 	if (!s->counted)
@@ -395,14 +401,22 @@ static double pct_ms(double p)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },        { "source", required_argument, NULL, 's' },
-		{ "secret", required_argument, NULL, 'k' },     { "secret-file", required_argument, NULL, 'K' },
-		{ "mode", required_argument, NULL, 'm' },       { "concurrency", required_argument, NULL, 'c' },
-		{ "batch-size", required_argument, NULL, 'b' }, { "duration", required_argument, NULL, 'd' },
-		{ "requests", required_argument, NULL, 'n' },   { "rate", required_argument, NULL, 'r' },
-		{ "id-prefix", required_argument, NULL, 'p' },  { "unit", required_argument, NULL, 'U' },
-		{ "warmup", required_argument, NULL, 'w' },     { "ids-out", required_argument, NULL, 'o' },
-		{ "timeout", required_argument, NULL, 't' },    { "times-out", required_argument, NULL, 'T' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "source", required_argument, NULL, 's' },
+		{ "secret", required_argument, NULL, 'k' },
+		{ "secret-file", required_argument, NULL, 'K' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "batch-size", required_argument, NULL, 'b' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "requests", required_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "id-prefix", required_argument, NULL, 'p' },
+		{ "unit", required_argument, NULL, 'U' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "ids-out", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "times-out", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -413,27 +427,72 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *e = NULL;
 		switch (c) {
-		case 'u': cfg.url = optarg; break;
-		case 's': cfg.source = optarg; break;
-		case 'k': secret = optarg; break;
-		case 'K': secret_file = optarg; break;
-		case 'p': prefix = optarg; break;
-		case 'U': cfg.unit = optarg; break;
-		case 'o': cfg.ids_out = optarg; break;
-		case 'T': cfg.times_out = optarg; break;
+		case 'u':
+			cfg.url = optarg;
+			break;
+		case 's':
+			cfg.source = optarg;
+			break;
+		case 'k':
+			secret = optarg;
+			break;
+		case 'K':
+			secret_file = optarg;
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 'U':
+			cfg.unit = optarg;
+			break;
+		case 'o':
+			cfg.ids_out = optarg;
+			break;
+		case 'T':
+			cfg.times_out = optarg;
+			break;
 		case 'm':
 			cfg.batch = strcmp(optarg, "batch") == 0;
-			if (!cfg.batch && strcmp(optarg, "single") != 0) e = "--mode: single or batch";
+			if (!cfg.batch && strcmp(optarg, "single") != 0)
+				e = "--mode: single or batch";
 			break;
-		case 'c': if (parse_ll(optarg, 1, 1024, &v)) e = "--concurrency: 1-1024"; cfg.conc = (int)v; break;
-		case 'b': if (parse_ll(optarg, 1, 1000, &v)) e = "--batch-size: 1-1000"; cfg.bsize = (int)v; break;
-		case 'n': if (parse_ll(optarg, 1, 1000000000000LL, &cfg.max_req)) e = "--requests: 1-1e12"; break;
-		case 'd': if (parse_dbl(optarg, 0.001, 1e7, &cfg.duration)) e = "--duration: 0.001-1e7 s"; cfg.dur_set = 1; break;
-		case 'r': if (parse_dbl(optarg, 0.001, 1e8, &cfg.rate)) e = "--rate: 0.001-1e8 events/s"; break;
-		case 'w': if (parse_dbl(optarg, 0, 1e7, &cfg.warmup)) e = "--warmup: 0-1e7 s"; break;
-		case 't': if (parse_dbl(optarg, 0.001, 86400, &cfg.timeout)) e = "--timeout: 0.001-86400 s"; break;
-		case 'h': usage(stdout); return 0;
-		default: bad = 1; break;
+		case 'c':
+			if (parse_ll(optarg, 1, 1024, &v))
+				e = "--concurrency: 1-1024";
+			cfg.conc = (int)v;
+			break;
+		case 'b':
+			if (parse_ll(optarg, 1, 1000, &v))
+				e = "--batch-size: 1-1000";
+			cfg.bsize = (int)v;
+			break;
+		case 'n':
+			if (parse_ll(optarg, 1, 1000000000000LL, &cfg.max_req))
+				e = "--requests: 1-1e12";
+			break;
+		case 'd':
+			if (parse_dbl(optarg, 0.001, 1e7, &cfg.duration))
+				e = "--duration: 0.001-1e7 s";
+			cfg.dur_set = 1;
+			break;
+		case 'r':
+			if (parse_dbl(optarg, 0.001, 1e8, &cfg.rate))
+				e = "--rate: 0.001-1e8 events/s";
+			break;
+		case 'w':
+			if (parse_dbl(optarg, 0, 1e7, &cfg.warmup))
+				e = "--warmup: 0-1e7 s";
+			break;
+		case 't':
+			if (parse_dbl(optarg, 0.001, 86400, &cfg.timeout))
+				e = "--timeout: 0.001-86400 s";
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			bad = 1;
+			break;
 		}
 		if (e)
 			bad = fprintf(stderr, "loadgen: %s\n", e);
@@ -476,8 +535,8 @@ int main(int argc, char **argv)
 	size_t ulen = strlen(cfg.url);
 	while (ulen > 0 && cfg.url[ulen - 1] == '/')
 		ulen--;
-	snprintf(endpoint, sizeof endpoint, "%.*s/v1/ingest/%s/events%s", (int)ulen, cfg.url,
-		 cfg.source, cfg.batch ? "/batch" : "");
+	snprintf(endpoint, sizeof endpoint, "%.*s/v1/ingest/%s/events%s", (int)ulen, cfg.url, cfg.source,
+		 cfg.batch ? "/batch" : "");
 
 	int rc = 1;
 	CURLM *m = NULL;
@@ -508,13 +567,11 @@ int main(int argc, char **argv)
 		slot_t *s = &slots[i];
 		int e = !(s->h = curl_easy_init());
 		if (!e)
-			e = curl_easy_setopt(s->h, CURLOPT_URL, endpoint) ||
-			    curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L) ||
+			e = curl_easy_setopt(s->h, CURLOPT_URL, endpoint) || curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L) ||
 			    curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, (long)(cfg.timeout * 1000)) ||
 			    curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, s->err) ||
 			    curl_easy_setopt(s->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) ||
-			    curl_easy_setopt(s->h, CURLOPT_POST, 1L) ||
-			    curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L) ||
+			    curl_easy_setopt(s->h, CURLOPT_POST, 1L) || curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L) ||
 			    curl_easy_setopt(s->h, CURLOPT_USERAGENT, "alertd-loadgen/1") ||
 			    curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_body) ||
 			    curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s) ||
@@ -548,7 +605,8 @@ int main(int argc, char **argv)
 				long long missed = (long long)floor((lim - next_sched) / interval) + 1;
 				if (cfg.max_req && missed > cfg.max_req - issued)
 					missed = cfg.max_req - issued;
-				fprintf(stderr, "loadgen: warning: %lld scheduled requests never sent "
+				fprintf(stderr,
+					"loadgen: warning: %lld scheduled requests never sent "
 					"(all %d connections busy): the server did not keep up with --rate\n",
 					missed, cfg.conc);
 			}
@@ -631,8 +689,8 @@ int main(int argc, char **argv)
 	printf("mode=%s requests=%lld events=%lld ok=%lld non2xx=%lld errors=%lld seconds=%.3f "
 	       "req_per_s=%.1f events_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
 	       cfg.batch ? "batch" : "single", nreq, st.events, st.ok, st.non2xx, st.errors, elapsed,
-	       elapsed > 0 ? (double)nreq / elapsed : 0, elapsed > 0 ? (double)st.events / elapsed : 0,
-	       pct_ms(50), pct_ms(90), pct_ms(99), st.nlat ? (double)st.lat[st.nlat - 1] / 1000.0 : 0);
+	       elapsed > 0 ? (double)nreq / elapsed : 0, elapsed > 0 ? (double)st.events / elapsed : 0, pct_ms(50),
+	       pct_ms(90), pct_ms(99), st.nlat ? (double)st.lat[st.nlat - 1] / 1000.0 : 0);
 	fflush(stdout);
 	for (int i = 0; i < NSTATUS; i++)
 		if (st.status[i])

@@ -23,10 +23,12 @@
 
 /* Every placeholder any template may use, for rendering templates on their own. */
 static const struct alertfmt_var all_vars[] = {
-	{ "account", "…2345" },	  { "amount", "-1.500.000 VND" }, { "time", "10:15 21/11/2026" },
-	{ "balance", "120.000.000 VND" }, { "desc", "Chi lương" },	  { "number", "000456" },
-	{ "kind", "Ủy nhiệm chi" },	  { "status", "KBNN đã tiếp nhận" }, { "reason", "Sai mã nguồn" },
-	{ "rule", "Giải thích." },	  { "event", "Sự kiện" },	  { "device", "iPhone 15" },
+	{ "account", "…2345" },		{ "amount", "-1.500.000 VND" },
+	{ "time", "10:15 21/11/2026" }, { "balance", "120.000.000 VND" },
+	{ "desc", "Chi lương" },	{ "number", "000456" },
+	{ "kind", "Ủy nhiệm chi" },	{ "status", "KBNN đã tiếp nhận" },
+	{ "reason", "Sai mã nguồn" },	{ "rule", "Giải thích." },
+	{ "event", "Sự kiện" },		{ "device", "iPhone 15" },
 };
 #define N_ALL_VARS (sizeof(all_vars) / sizeof(all_vars[0]))
 
@@ -120,10 +122,10 @@ static void test_time(void)
 	} cases[] = {
 		{ OCCURRED_US, "10:15 21/11/2026" },
 		{ OCCURRED_US + 59 * US + 999999, "10:15 21/11/2026" }, /* seconds are dropped, not rounded */
-		{ 1795282200LL * US, "00:30 22/11/2026" },		 /* 2026-11-21T17:30:00Z: next day locally */
+		{ 1795282200LL * US, "00:30 22/11/2026" },		/* 2026-11-21T17:30:00Z: next day locally */
 		{ 1795282200LL * US - 30 * 60 * US - 1, "23:59 21/11/2026" },
-		{ 1798736400LL * US, "00:00 01/01/2027" },		 /* 2026-12-31T17:00:00Z: next year locally */
-		{ 1835370000LL * US, "00:00 29/02/2028" },		 /* 2028-02-28T17:00:00Z: leap day */
+		{ 1798736400LL * US, "00:00 01/01/2027" }, /* 2026-12-31T17:00:00Z: next year locally */
+		{ 1835370000LL * US, "00:00 29/02/2028" }, /* 2028-02-28T17:00:00Z: leap day */
 		{ 0, "07:00 01/01/1970" },
 		{ -1, "06:59 01/01/1970" }, /* rounds down */
 		{ -7 * 3600 * US, "00:00 01/01/1970" },
@@ -280,14 +282,30 @@ static void test_truncate(void)
 static void test_catalogue(void)
 {
 	static const char *const required[] = {
-		"balance.changed.title",	  "balance.changed.body",	   "balance.changed.body_desc",
-		"voucher.status_changed.title",	  "voucher.status_changed.body",  "voucher.status_changed.body_reason",
-		"voucher.status.submitted",	  "voucher.status.received",	   "voucher.status.checking",
-		"voucher.status.approved",	  "voucher.status.rejected",	   "voucher.status.accounted",
-		"voucher.status.paid",		  "voucher.kind.budget_withdrawal", "voucher.kind.payment_order",
-		"voucher.kind.cash_withdrawal",	  "voucher.kind.advance",	   "voucher.kind.refund",
-		"voucher.kind.other",		  "risk.body",			   "privacy.title",
-		"privacy.body",			  "privacy.body_risk",		   "security.new_device.title",
+		"balance.changed.title",
+		"balance.changed.body",
+		"balance.changed.body_desc",
+		"voucher.status_changed.title",
+		"voucher.status_changed.body",
+		"voucher.status_changed.body_reason",
+		"voucher.status.submitted",
+		"voucher.status.received",
+		"voucher.status.checking",
+		"voucher.status.approved",
+		"voucher.status.rejected",
+		"voucher.status.accounted",
+		"voucher.status.paid",
+		"voucher.kind.budget_withdrawal",
+		"voucher.kind.payment_order",
+		"voucher.kind.cash_withdrawal",
+		"voucher.kind.advance",
+		"voucher.kind.refund",
+		"voucher.kind.other",
+		"risk.body",
+		"privacy.title",
+		"privacy.body",
+		"privacy.body_risk",
+		"security.new_device.title",
 		"security.new_device.body",
 	};
 	size_t n = alertfmt_message_count();
@@ -415,8 +433,7 @@ static void test_render_balance(void)
 	CHECK_STR(body, "TK …2345: -1.500.000 VND lúc 10:15 21/11/2026. Số dư: 120.000.000 VND. ND: Chi lương tháng 11");
 	CHECK(alertfmt_render(&ev, NULL, ALERT_LANG_EN, false, title, body));
 	CHECK_STR(title, "Balance change");
-	CHECK_STR(body,
-		  "Acct …2345: -1,500,000 VND at 10:15 21/11/2026. Balance: 120,000,000 VND. Note: Chi lương tháng 11");
+	CHECK_STR(body, "Acct …2345: -1,500,000 VND at 10:15 21/11/2026. Balance: 120,000,000 VND. Note: Chi lương tháng 11");
 
 	ev.description = NULL;
 	CHECK(alertfmt_render(&ev, NULL, ALERT_LANG_VI, false, title, body));
@@ -541,7 +558,8 @@ static void test_render_risk(void)
 				snprintf(id, sizeof(id), "risk.%s.title", rule);
 				CHECK_STR(title, alertfmt_message(id, (enum alert_lang)lang));
 				snprintf(id, sizeof(id), "risk.%s.explanation", rule);
-				if (snprintf(want, sizeof(want), "%s %s", alertfmt_message(id, (enum alert_lang)lang), line) < 0)
+				if (snprintf(want, sizeof(want), "%s %s", alertfmt_message(id, (enum alert_lang)lang),
+					     line) < 0)
 					want[0] = '\0';
 				CHECK_STR(body, want);
 			}
@@ -619,7 +637,8 @@ static void test_new_device(void)
 
 static void test_long_text(void)
 {
-	static const char *const mixed[] = { "C", "h", "i", " ", "t", "r", "ả", " ", "l", "ư", "ơ", "n", "g", " ", "đ", "ợ", "t", " " };
+	static const char *const mixed[] = { "C", "h", "i", " ", "t", "r", "ả", " ", "l",
+					     "ư", "ơ", "n", "g", " ", "đ", "ợ", "t", " " };
 	static const char *const wide[] = { "ệ", "ộ", "ữ", "ấ", "ặ", "ỳ" };
 	static const char *const emoji[] = { "💰", "ư", "ệ" };
 	const char *const *sets[] = { mixed, wide, emoji };

@@ -104,9 +104,11 @@ static void test_bounds_and_types(void)
 	CHECK(!load_text("[metrics]\ntoken_sha256 = ABCDEF\n", &cfg));
 	CHECK_CONTAINS(errbuf, "metrics.token_sha256");
 	CHECK(!load_text("[metrics]\ntoken_sha256 = "
-			 "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n", &cfg));
+			 "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n",
+			 &cfg));
 	CHECK(load_text("[metrics]\ntoken_sha256 = "
-			"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n", &cfg));
+			"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
+			&cfg));
 	config_free(&cfg);
 }
 

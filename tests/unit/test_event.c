@@ -331,8 +331,7 @@ static const struct bad_case bad_cases[] = {
 	/* balance.changed data */
 	{ BAL, "data.account", NULL, "data.account", M_REQ },
 	{ BAL, "data.account", "''", "data.account", M_EMPTY },
-	{ BAL, "data.account", "'123456789012345678901234567890123'", "data.account",
-	  "must be at most 32 characters" },
+	{ BAL, "data.account", "'123456789012345678901234567890123'", "data.account", "must be at most 32 characters" },
 	{ BAL, "data.account", "'acc/1'", "data.account", M_ACCOUNT },
 	{ BAL, "data.account", "'acc_1'", "data.account", M_ACCOUNT },
 	{ BAL, "data.account", "'t\\u00e0i'", "data.account", M_ACCOUNT },
@@ -362,8 +361,8 @@ static const struct bad_case bad_cases[] = {
 	{ BAL, "data.description", "'\\u001f'", "data.description", M_CTRL },
 	{ BAL, "data.description", "[]", "data.description", M_STR },
 	{ BAL, "data.reference", "''", "data.reference", M_EMPTY },
-	{ BAL, "data.reference", "'12345678901234567890123456789012345678901234567890123456789012345'",
-	  "data.reference", "must be at most 64 characters" },
+	{ BAL, "data.reference", "'12345678901234567890123456789012345678901234567890123456789012345'", "data.reference",
+	  "must be at most 64 characters" },
 	{ BAL, "data.counterparty", "'x'", "data.counterparty", M_OBJ },
 	{ BAL, "data.counterparty.account", "''", "data.counterparty.account", M_EMPTY },
 	{ BAL, "data.counterparty.name", "5", "data.counterparty.name", M_STR },
@@ -404,12 +403,10 @@ static const struct bad_case bad_cases[] = {
 	  "must be one of account_holder, chief_accountant" },
 	{ VOU, "data.voucher.signatures[1].signer", NULL, "data.voucher.signatures[1].signer", M_REQ },
 	{ VOU, "data.voucher.signatures[1].signer", "''", "data.voucher.signatures[1].signer", M_EMPTY },
-	{ VOU, "data.voucher.signatures[0].certificate_serial", NULL, "data.voucher.signatures[0].certificate_serial",
-	  M_REQ },
+	{ VOU, "data.voucher.signatures[0].certificate_serial", NULL, "data.voucher.signatures[0].certificate_serial", M_REQ },
 	{ VOU, "data.voucher.signatures[1].signed_at", NULL, "data.voucher.signatures[1].signed_at", M_REQ },
 	{ VOU, "data.voucher.signatures[1].signed_at", "'yesterday'", "data.voucher.signatures[1].signed_at", M_TIME },
-	{ VOU, "data.voucher.signatures[1].signed_at", "'2026-11-20T09:30:00'", "data.voucher.signatures[1].signed_at",
-	  M_TIME },
+	{ VOU, "data.voucher.signatures[1].signed_at", "'2026-11-20T09:30:00'", "data.voucher.signatures[1].signed_at", M_TIME },
 	{ VOU, "data.voucher.signatures[0].seal", "true", "data.voucher.signatures[0].seal", M_UNKNOWN },
 	{ VOU, "data.voucher.status", "'paid'", "data.voucher.status", M_UNKNOWN },
 	{ VOU, "data.status", NULL, "data.status", M_REQ },
@@ -437,12 +434,13 @@ static void test_each_rule(void)
 /* Optional members may be absent; fields at their length limits pass. */
 static void test_optional_and_limits(void)
 {
-	static const char *const balance_optional[] = { "office_code", "data.currency", "data.description",
-							"data.reference", "data.counterparty", "data.counterparty.name",
-							"data.counterparty.account", "data.counterparty.bank" };
-	static const char *const voucher_optional[] = { "data.previous_status", "data.reason",
+	static const char *const balance_optional[] = {
+		"office_code",	     "data.currency",	       "data.description",	    "data.reference",
+		"data.counterparty", "data.counterparty.name", "data.counterparty.account", "data.counterparty.bank"
+	};
+	static const char *const voucher_optional[] = { "data.previous_status",	     "data.reason",
 							"data.voucher.dossier_code", "data.voucher.currency",
-							"data.voucher.beneficiary", "data.voucher.signatures" };
+							"data.voucher.beneficiary",  "data.voucher.signatures" };
 	json_t *ev;
 
 	for (size_t i = 0; i < sizeof(balance_optional) / sizeof(balance_optional[0]); i++) {
@@ -545,10 +543,14 @@ static void test_amounts(void)
 		const char *path;
 		const char *value;
 	} ok_cases[] = {
-		{ BAL, "data.amount", "9000000000000000" },	   { BAL, "data.amount", "-9000000000000000" },
-		{ BAL, "data.amount", "0" },			   { BAL, "data.amount", "-1" },
-		{ BAL, "data.balance_after", "-9000000000000000" }, { BAL, "data.balance_after", "9000000000000000" },
-		{ VOU, "data.voucher.amount", "9000000000000000" }, { VOU, "data.voucher.amount", "0" },
+		{ BAL, "data.amount", "9000000000000000" },
+		{ BAL, "data.amount", "-9000000000000000" },
+		{ BAL, "data.amount", "0" },
+		{ BAL, "data.amount", "-1" },
+		{ BAL, "data.balance_after", "-9000000000000000" },
+		{ BAL, "data.balance_after", "9000000000000000" },
+		{ VOU, "data.voucher.amount", "9000000000000000" },
+		{ VOU, "data.voucher.amount", "0" },
 	};
 
 	for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
@@ -601,8 +603,8 @@ static void test_signatures(void)
 {
 	static const char *const sig = "{'role':'chief_accountant','signer':'X','certificate_serial':'1',"
 				       "'signed_at':'2001-01-01T00:00:00Z'}";
-	json_t *ev = J(voucher_text), *sigs = json_object_get(json_object_get(json_object_get(ev, "data"), "voucher"),
-							       "signatures");
+	json_t *ev = J(voucher_text),
+	       *sigs = json_object_get(json_object_get(json_object_get(ev, "data"), "voucher"), "signatures");
 
 	/* signed_at has no future or age bound */
 	json_array_append_new(sigs, J(sig));

@@ -546,8 +546,7 @@ static bool load_fails(const json_t *o, const char *text, const char *want_in_er
 
 static void test_service_account_missing_fields(void)
 {
-	static const char *const fields[] = { "project_id", "private_key_id", "private_key", "client_email",
-					      "token_uri" };
+	static const char *const fields[] = { "project_id", "private_key_id", "private_key", "client_email", "token_uri" };
 	json_t *full = sample_account("-----BEGIN PRIVATE KEY-----\nSECRETKEYTEXT\n-----END PRIVATE KEY-----\n");
 	struct jwt_service_account sa;
 	char quoted[64];

@@ -17,10 +17,18 @@ static void test_names(void)
 		const char *name;
 		bool ok;
 	} cases[] = {
-		{ "ledger-1", true },	   { "a", true },	   { "0", true },
-		{ "treasury_it", true },   { "", false },	   { "-x", false },
-		{ "_x", false },	   { "Ledger", false },	   { "treasury.it", false },
-		{ "a b", false },	   { "a/b", false },	   { "t\xc3\xa0i", false },
+		{ "ledger-1", true },
+		{ "a", true },
+		{ "0", true },
+		{ "treasury_it", true },
+		{ "", false },
+		{ "-x", false },
+		{ "_x", false },
+		{ "Ledger", false },
+		{ "treasury.it", false },
+		{ "a b", false },
+		{ "a/b", false },
+		{ "t\xc3\xa0i", false },
 		{ "123456789012345678901234567890123456789012345678901234567890123", true },
 		{ "1234567890123456789012345678901234567890123456789012345678901234", false },
 	};

@@ -33,8 +33,8 @@ static void test_render_fields(void)
 
 static void test_render_extra_and_bad_utf8(void)
 {
-	json_t *extra = json_pack("{s:[{s:s,s:s}],s:i}", "errors", "field", "data.amount", "message", "must be an integer",
-				  "status", 200);
+	json_t *extra = json_pack("{s:[{s:s,s:s}],s:i}", "errors", "field", "data.amount", "message",
+				  "must be an integer", "status", 200);
 	char *text = problem_render(PROBLEM_VALIDATION_FAILED, "bad \xff utf8", NULL, extra, NULL);
 	json_error_t e;
 	json_t *o = text ? json_loads(text, 0, &e) : NULL;

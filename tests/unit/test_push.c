@@ -17,9 +17,16 @@
 
 static struct push_msg msg(enum push_provider p, const char *token)
 {
-	return (struct push_msg){ .provider = p, .token = token, .alert_id = "42", .kind = "balance.changed",
-				  .title = "Biến động số dư", .body = "TK …2345: -1.500.000 VND", .collapse_key = "bal-1",
-				  .thread_id = "balance.changed", .expires_at = 2000, .high_priority = false };
+	return (struct push_msg){ .provider = p,
+				  .token = token,
+				  .alert_id = "42",
+				  .kind = "balance.changed",
+				  .title = "Biến động số dư",
+				  .body = "TK …2345: -1.500.000 VND",
+				  .collapse_key = "bal-1",
+				  .thread_id = "balance.changed",
+				  .expires_at = 2000,
+				  .high_priority = false };
 }
 
 static bool has_header(const struct push_request *r, const char *line)
@@ -83,8 +90,9 @@ static void apns_request_shape(void)
 	CHECK(has_header(&r, "apns-priority: 5"));
 	CHECK(has_header(&r, "apns-expiration: 2000"));
 	CHECK(has_header(&r, "apns-collapse-id: bal-1"));
-	CHECK_STR(r.body, "{\"aps\":{\"alert\":{\"title\":\"Biến động số dư\",\"body\":\"TK …2345: -1.500.000 VND\"},"
-			  "\"sound\":\"default\",\"thread-id\":\"balance.changed\"},\"alert_id\":\"42\",\"kind\":\"balance.changed\"}");
+	CHECK_STR(r.body,
+		  "{\"aps\":{\"alert\":{\"title\":\"Biến động số dư\",\"body\":\"TK …2345: -1.500.000 VND\"},"
+		  "\"sound\":\"default\",\"thread-id\":\"balance.changed\"},\"alert_id\":\"42\",\"kind\":\"balance.changed\"}");
 	push_request_clear(&r);
 
 	m.high_priority = true; /* a security alert: urgent, not time-sensitive */
@@ -101,8 +109,9 @@ static void apns_request_shape(void)
 	CHECK(has_header(&r, "apns-priority: 10"));
 	for (const struct curl_slist *h = r.headers; h; h = h->next)
 		CHECK(strncmp(h->data, "apns-collapse-id", 16) != 0);
-	CHECK_STR(r.body, "{\"aps\":{\"alert\":{\"title\":\"Biến động số dư\",\"body\":\"TK …2345: -1.500.000 VND\"},"
-			  "\"sound\":\"default\",\"thread-id\":\"kbnn\",\"interruption-level\":\"time-sensitive\"},\"alert_id\":\"42\"}");
+	CHECK_STR(r.body,
+		  "{\"aps\":{\"alert\":{\"title\":\"Biến động số dư\",\"body\":\"TK …2345: -1.500.000 VND\"},"
+		  "\"sound\":\"default\",\"thread-id\":\"kbnn\",\"interruption-level\":\"time-sensitive\"},\"alert_id\":\"42\"}");
 	push_request_clear(&r);
 
 	CHECK(push_apns_token_ok("00ff"));
@@ -141,7 +150,7 @@ static struct push_outcome fcm(long status, const char *body, long long retry_af
 	return o;
 }
 
-#define FCM_ERR(code, status, ecode)                                                                           \
+#define FCM_ERR(code, status, ecode)                                                                          \
 	"{\"error\":{\"code\":" #code ",\"message\":\"m\",\"status\":\"" status "\",\"details\":[{\"@type\":" \
 	"\"type.googleapis.com/google.firebase.fcm.v1.FcmError\",\"errorCode\":\"" ecode "\"}]}}"
 

@@ -71,8 +71,8 @@ static void check_mask(unsigned got, unsigned want, const char *name)
 
 static void test_names(void)
 {
-	static const char *const want[RULE__COUNT] = { "signature_gap", "same_certificate", "cash_withdrawal",
-						       "large_amount",	"off_hours",	    "rejected",
+	static const char *const want[RULE__COUNT] = { "signature_gap",	  "same_certificate", "cash_withdrawal",
+						       "large_amount",	  "off_hours",	      "rejected",
 						       "new_beneficiary", "rapid_repeat" };
 	enum rule_id r = RULE_OFF_HOURS;
 
@@ -81,7 +81,7 @@ static void test_names(void)
 		CHECK(rules_from_name(want[i], &r) && r == (enum rule_id)i);
 	}
 	CHECK(rules_name(RULE__COUNT) == NULL);
-	CHECK(rules_name((enum rule_id)-1) == NULL);
+	CHECK(rules_name((enum rule_id) - 1) == NULL);
 	r = RULE_OFF_HOURS;
 	CHECK(!rules_from_name("Signature_gap", &r) && r == RULE_OFF_HOURS);
 	CHECK(!rules_from_name("", &r) && !rules_from_name(NULL, &r));
@@ -115,97 +115,151 @@ static void test_signatures(void)
 		struct sig_text s[4];
 		unsigned want;
 	} cases[] = {
-		{ "exactly 10 s apart", 2,
+		{ "exactly 10 s apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:10+07:00" } }, 0 },
-		{ "9.999 s apart", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:10+07:00" } },
+		  0 },
+		{ "9.999 s apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:09.999+07:00" } }, GAP },
-		{ "10.001 s apart", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:09.999+07:00" } },
+		  GAP },
+		{ "10.001 s apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:10.001+07:00" } }, 0 },
-		{ "chief first, 9.999 s before", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:10.001+07:00" } },
+		  0 },
+		{ "chief first, 9.999 s before",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:09.999+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } }, GAP },
-		{ "chief first, exactly 10 s before", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } },
+		  GAP },
+		{ "chief first, exactly 10 s before",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:10+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } }, 0 },
-		{ "same instant", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } },
+		  0 },
+		{ "same instant",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } }, GAP },
-		{ "9.999999 s apart", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+07:00" } },
+		  GAP },
+		{ "9.999999 s apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:09.999999+07:00" } }, GAP },
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:09.999999+07:00" } },
+		  GAP },
 		/* offsets: the caller passes UTC, so only the instants matter */
-		{ "5 s apart written in +07:00 and -05:00", 2,
+		{ "5 s apart written in +07:00 and -05:00",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-17T21:00:05-05:00" } }, GAP },
-		{ "5 s apart written in Z and +05:30", 2,
+		    { "chief_accountant", "B", "2", "2026-11-17T21:00:05-05:00" } },
+		  GAP },
+		{ "5 s apart written in Z and +05:30",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T02:00:00Z" },
-		    { "chief_accountant", "B", "2", "2026-11-18T07:30:05+05:30" } }, GAP },
-		{ "same wall time 09:00:00 in +07:00 and +08:00 is an hour apart", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T07:30:05+05:30" } },
+		  GAP },
+		{ "same wall time 09:00:00 in +07:00 and +08:00 is an hour apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+08:00" } }, 0 },
-		{ "same wall time in +07:00 and Z is 7 hours apart", 2,
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:00+08:00" } },
+		  0 },
+		{ "same wall time in +07:00 and Z is 7 hours apart",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "2", "2026-11-18T09:00:03Z" } }, 0 },
+		    { "chief_accountant", "B", "2", "2026-11-18T09:00:03Z" } },
+		  0 },
 		/* missing signatures */
 		{ "account holder only", 1, { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" } }, 0 },
 		{ "chief accountant only", 1, { { "chief_accountant", "A", "1", "2026-11-18T09:00:00+07:00" } }, 0 },
-		{ "two account holders 1 s apart, same serial", 2,
+		{ "two account holders 1 s apart, same serial",
+		  2,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "account_holder", "A", "1", "2026-11-18T09:00:01+07:00" } }, 0 },
-		{ "two chief accountants 1 s apart, same signer", 2,
+		    { "account_holder", "A", "1", "2026-11-18T09:00:01+07:00" } },
+		  0 },
+		{ "two chief accountants 1 s apart, same signer",
+		  2,
 		  { { "chief_accountant", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "A", "2", "2026-11-18T09:00:01+07:00" } }, 0 },
-		{ "unknown role is ignored", 2,
+		    { "chief_accountant", "A", "2", "2026-11-18T09:00:01+07:00" } },
+		  0 },
+		{ "unknown role is ignored",
+		  2,
 		  { { "director", "A", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "A", "1", "2026-11-18T09:00:01+07:00" } }, 0 },
+		    { "chief_accountant", "A", "1", "2026-11-18T09:00:01+07:00" } },
+		  0 },
 		/* several of a role: any pair */
-		{ "one of two chief signatures within the gap", 3,
+		{ "one of two chief signatures within the gap",
+		  3,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
 		    { "chief_accountant", "B", "2", "2026-11-18T09:30:00+07:00" },
-		    { "chief_accountant", "C", "3", "2026-11-18T09:00:04+07:00" } }, GAP },
-		{ "four signatures, none within the gap", 4,
+		    { "chief_accountant", "C", "3", "2026-11-18T09:00:04+07:00" } },
+		  GAP },
+		{ "four signatures, none within the gap",
+		  4,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
 		    { "chief_accountant", "B", "2", "2026-11-18T09:00:30+07:00" },
 		    { "account_holder", "C", "3", "2026-11-18T10:00:00+07:00" },
-		    { "chief_accountant", "D", "4", "2026-11-18T10:00:10+07:00" } }, 0 },
-		{ "second account holder pairs with the chief", 3,
+		    { "chief_accountant", "D", "4", "2026-11-18T10:00:10+07:00" } },
+		  0 },
+		{ "second account holder pairs with the chief",
+		  3,
 		  { { "account_holder", "A", "1", "2026-11-18T09:00:00+07:00" },
 		    { "account_holder", "C", "3", "2026-11-18T10:00:00+07:00" },
-		    { "chief_accountant", "D", "4", "2026-11-18T10:00:09+07:00" } }, GAP },
+		    { "chief_accountant", "D", "4", "2026-11-18T10:00:09+07:00" } },
+		  GAP },
 		/* same certificate or signer */
-		{ "same serial, different case", 2,
+		{ "same serial, different case",
+		  2,
 		  { { "account_holder", "A", "54:01:ab", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "54:01:AB", "2026-11-18T10:00:00+07:00" } }, SAME },
-		{ "serials differ in one character", 2,
+		    { "chief_accountant", "B", "54:01:AB", "2026-11-18T10:00:00+07:00" } },
+		  SAME },
+		{ "serials differ in one character",
+		  2,
 		  { { "account_holder", "A", "54:01:AB", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "B", "54:01:AC", "2026-11-18T10:00:00+07:00" } }, 0 },
-		{ "same signer with spaces around", 2,
+		    { "chief_accountant", "B", "54:01:AC", "2026-11-18T10:00:00+07:00" } },
+		  0 },
+		{ "same signer with spaces around",
+		  2,
 		  { { "account_holder", "  Nguyễn Văn A ", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "Nguyễn Văn A", "2", "2026-11-18T10:00:00+07:00" } }, SAME },
-		{ "same signer, different case, Vietnamese letters", 2,
+		    { "chief_accountant", "Nguyễn Văn A", "2", "2026-11-18T10:00:00+07:00" } },
+		  SAME },
+		{ "same signer, different case, Vietnamese letters",
+		  2,
 		  { { "account_holder", "TRẦN THỊ ĐÀO", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "trần thị đào", "2", "2026-11-18T10:00:00+07:00" } }, SAME },
-		{ "same signer, inner spaces doubled and a tab", 2,
+		    { "chief_accountant", "trần thị đào", "2", "2026-11-18T10:00:00+07:00" } },
+		  SAME },
+		{ "same signer, inner spaces doubled and a tab",
+		  2,
 		  { { "account_holder", "Lê  Văn\tC", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "lê văn c", "2", "2026-11-18T10:00:00+07:00" } }, SAME },
-		{ "different accents are different people", 2,
+		    { "chief_accountant", "lê văn c", "2", "2026-11-18T10:00:00+07:00" } },
+		  SAME },
+		{ "different accents are different people",
+		  2,
 		  { { "account_holder", "Lê Văn C", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "Lê Vân C", "2", "2026-11-18T10:00:00+07:00" } }, 0 },
-		{ "names that only share a prefix", 2,
+		    { "chief_accountant", "Lê Vân C", "2", "2026-11-18T10:00:00+07:00" } },
+		  0 },
+		{ "names that only share a prefix",
+		  2,
 		  { { "account_holder", "Lê Văn", "1", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "Lê Văn C", "2", "2026-11-18T10:00:00+07:00" } }, 0 },
-		{ "blank signers and serials do not match", 2,
+		    { "chief_accountant", "Lê Văn C", "2", "2026-11-18T10:00:00+07:00" } },
+		  0 },
+		{ "blank signers and serials do not match",
+		  2,
 		  { { "account_holder", "  ", "", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", " ", "", "2026-11-18T10:00:00+07:00" } }, 0 },
-		{ "same serial on two account holders only", 2,
+		    { "chief_accountant", " ", "", "2026-11-18T10:00:00+07:00" } },
+		  0 },
+		{ "same serial on two account holders only",
+		  2,
 		  { { "account_holder", "A", "X1", "2026-11-18T09:00:00+07:00" },
-		    { "account_holder", "B", "x1", "2026-11-18T10:00:00+07:00" } }, 0 },
-		{ "same certificate and seconds apart: both", 2,
+		    { "account_holder", "B", "x1", "2026-11-18T10:00:00+07:00" } },
+		  0 },
+		{ "same certificate and seconds apart: both",
+		  2,
 		  { { "account_holder", "A", "CAFE01", "2026-11-18T09:00:00+07:00" },
-		    { "chief_accountant", "A", "cafe01", "2026-11-18T09:00:02+07:00" } }, GAP | SAME },
+		    { "chief_accountant", "A", "cafe01", "2026-11-18T09:00:02+07:00" } },
+		  GAP | SAME },
 	};
 	struct rules_config c;
 
@@ -254,7 +308,7 @@ static void test_off_hours(void)
 	static const struct {
 		const char *name;
 		const char *status;
-		const char *occurred; /* NULL: baseline */
+		const char *occurred;  /* NULL: baseline */
 		const char *signed_at; /* the account holder's signature; NULL: baseline */
 		unsigned want;
 	} cases[] = {
@@ -325,10 +379,8 @@ static void test_weekend_in_local_time(void)
 		{ "2026-11-21T17:00:00Z", true },  /* Saturday in UTC, Sunday 00:00 local */
 		{ "2026-11-22T16:59:59Z", true },  /* Sunday 23:59:59 local */
 		{ "2026-11-22T17:00:00Z", false }, /* Sunday in UTC, Monday 00:00 local */
-		{ "2026-11-23T00:00:00+07:00", false },
-		{ "2026-11-22T23:59:59+07:00", true },
-		{ "2026-11-21T00:00:00+07:00", true },
-		{ "2026-11-20T23:59:59.999999+07:00", false },
+		{ "2026-11-23T00:00:00+07:00", false }, { "2026-11-22T23:59:59+07:00", true },
+		{ "2026-11-21T00:00:00+07:00", true },	{ "2026-11-20T23:59:59.999999+07:00", false },
 	};
 	struct rules_config c;
 
@@ -349,14 +401,14 @@ static void test_weekend_in_local_time(void)
 	/* other working days; before 1970 rounds down; NULL config is the default */
 	CHECK(!rules_off_hours(T("2026-11-19T09:00:00+07:00"), NULL)); /* Thursday */
 	CHECK(rules_off_hours(T("2026-11-19T19:00:00+07:00"), NULL));
-	CHECK(!rules_off_hours(0, &c));		     /* Thursday 1970-01-01 07:00 local */
-	CHECK(!rules_off_hours(0, NULL));	     /* 07:00:00 exactly */
-	CHECK(rules_off_hours(-1, NULL));	     /* 06:59:59.999999 */
-	CHECK(rules_off_hours(-3600LL * 1000000, NULL)); /* 06:00 */
-	CHECK(!rules_off_hours(-3600LL * 1000000, &c));	 /* all-day hours, Thursday */
-	CHECK(!rules_off_hours(-8LL * 3600 * 1000000, &c));	/* Wednesday 1969-12-31 23:00 local */
-	CHECK(rules_off_hours(-(3LL * 86400 + 19 * 3600) * 1000000, &c)); /* Sunday 1969-12-28 12:00 local */
-	CHECK(rules_off_hours(-(4LL * 86400 + 19 * 3600) * 1000000, &c)); /* Saturday 1969-12-27 12:00 local */
+	CHECK(!rules_off_hours(0, &c));					   /* Thursday 1970-01-01 07:00 local */
+	CHECK(!rules_off_hours(0, NULL));				   /* 07:00:00 exactly */
+	CHECK(rules_off_hours(-1, NULL));				   /* 06:59:59.999999 */
+	CHECK(rules_off_hours(-3600LL * 1000000, NULL));		   /* 06:00 */
+	CHECK(!rules_off_hours(-3600LL * 1000000, &c));			   /* all-day hours, Thursday */
+	CHECK(!rules_off_hours(-8LL * 3600 * 1000000, &c));		   /* Wednesday 1969-12-31 23:00 local */
+	CHECK(rules_off_hours(-(3LL * 86400 + 19 * 3600) * 1000000, &c));  /* Sunday 1969-12-28 12:00 local */
+	CHECK(rules_off_hours(-(4LL * 86400 + 19 * 3600) * 1000000, &c));  /* Saturday 1969-12-27 12:00 local */
 	CHECK(!rules_off_hours(-(5LL * 86400 + 19 * 3600) * 1000000, &c)); /* Friday 1969-12-26 12:00 local */
 	/* the extremes do not overflow (the sanitizer build checks) */
 	(void)rules_off_hours(INT64_MIN, NULL);
