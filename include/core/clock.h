@@ -11,6 +11,8 @@
 #ifndef ALERTD_CLOCK_H
 #define ALERTD_CLOCK_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -32,10 +34,14 @@ double clock_mono_seconds(void);
 int64_t clock_wall_us(void);
 
 /*
- * An absolute CLOCK_REALTIME deadline us microseconds from now, for
- * pthread_cond_timedwait() on a condition variable with default attributes.
+ * Initialise cond so that pthread_cond_timedwait() measures its deadline on
+ * CLOCK_MONOTONIC: a wall-clock step then neither stretches nor cuts a wait.
+ * False (cond untouched) on failure.
  */
-void clock_wall_deadline(struct timespec *out, int64_t us);
+bool clock_cond_init(pthread_cond_t *cond) __attribute__((warn_unused_result));
+
+/* An absolute CLOCK_MONOTONIC deadline us microseconds from now, for a condition made by clock_cond_init(). */
+void clock_mono_deadline(struct timespec *out, int64_t us);
 
 /*
  * A pair of clocks that can be replaced in tests. Both functions get arg.

@@ -73,7 +73,7 @@ bool devices_heartbeat(PGconn *conn, const struct devices_heartbeat *hb, bool *c
  * token_taker only with push_token.
  */
 struct devices_revoke {
-	long long device_id;		 /* > 0: this device */
+	long long device_id;		 /* > 0: this device; then user_id is required */
 	long long user_id;		 /* > 0: only devices of this user */
 	const char *user_ids;		 /* the devices of these users: a bigint[] literal such as "{3,7}" */
 	const char *push_token;		 /* the active devices holding this push token ... */

@@ -25,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SIGN_MAX_FILE (16 * 1024 * 1024)
+/* the old reader's bounds: a file had to be shorter than these */
+#define SIGN_MAX_FILE (16 * 1024 * 1024 - 1)
+#define SIGN_MAX_SECRET_FILE 1023
 
 static const char source_usage[] = "usage: alertd source add NAME            create a source; prints its first secret once\n"
 				   "       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
@@ -160,7 +162,7 @@ int cli_sign(char **args, int nargs)
 				"A file whose top level has \"events\" goes to the batch endpoint.\n");
 		return 2;
 	}
-	secret = fileio_read(secret_file, 1024, &secret_len, err, sizeof(err));
+	secret = fileio_read(secret_file, SIGN_MAX_SECRET_FILE, &secret_len, err, sizeof(err));
 	body = secret ? fileio_read(file, SIGN_MAX_FILE, &body_len, err, sizeof(err)) : NULL;
 	if (!secret || !body) {
 		fprintf(stderr, "alertd: sign: %s\n", err);

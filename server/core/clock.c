@@ -34,9 +34,21 @@ int64_t clock_wall_us(void)
 	return read_us(CLOCK_REALTIME);
 }
 
-void clock_wall_deadline(struct timespec *out, int64_t us)
+bool clock_cond_init(pthread_cond_t *cond)
 {
-	clock_gettime(CLOCK_REALTIME, out);
+	pthread_condattr_t attr;
+	bool ok;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return false;
+	ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 && pthread_cond_init(cond, &attr) == 0;
+	pthread_condattr_destroy(&attr);
+	return ok;
+}
+
+void clock_mono_deadline(struct timespec *out, int64_t us)
+{
+	clock_gettime(CLOCK_MONOTONIC, out);
 	out->tv_sec += (time_t)(us / 1000000);
 	out->tv_nsec += (long)(us % 1000000) * 1000L;
 	if (out->tv_nsec >= 1000000000L) {

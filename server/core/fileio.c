@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,14 +24,24 @@ char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t e
 	struct stat st;
 	size_t n = 0, cap = 0;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (max >= SIZE_MAX / 2) {
+		snprintf(err, errlen, "%s: read cap too large", path);
+		return NULL;
+	}
+	/* O_NONBLOCK: a FIFO must be refused below, not block the open until a writer comes */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	for (;;) {

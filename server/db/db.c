@@ -99,8 +99,9 @@ bool db_pool_new(const char *conninfo, int size, int connect_timeout_seconds, st
 		goto fail;
 	pool->size = size;
 	snprintf(pool->timeout, sizeof(pool->timeout), "%d", connect_timeout_seconds);
+	if (!clock_cond_init(&pool->freed))
+		goto fail;
 	pthread_mutex_init(&pool->lock, NULL);
-	pthread_cond_init(&pool->freed, NULL);
 	*out = pool;
 	return true;
 fail:
@@ -134,7 +135,7 @@ static struct db_slot *take_slot(struct db_pool *pool, int wait_ms)
 	struct timespec deadline;
 	struct db_slot *slot = NULL;
 
-	clock_wall_deadline(&deadline, (int64_t)wait_ms * 1000);
+	clock_mono_deadline(&deadline, (int64_t)wait_ms * 1000);
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		/* prefer a slot that already holds a connection */

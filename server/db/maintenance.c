@@ -117,7 +117,7 @@ static void *maintenance_main(void *arg)
 	for (;;) {
 		run(m->cfg);
 		struct timespec until;
-		clock_wall_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
+		clock_mono_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
 		pthread_mutex_lock(&m->lock);
 		while (!m->stopping)
 			if (pthread_cond_timedwait(&m->wake, &m->lock, &until) == ETIMEDOUT)
@@ -136,8 +136,11 @@ bool maintenance_start(const struct config *cfg, struct maintenance **out)
 	if (!m)
 		return false;
 	m->cfg = cfg;
+	if (!clock_cond_init(&m->wake)) {
+		free(m);
+		return false;
+	}
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->wake, NULL);
 	if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
 		pthread_mutex_destroy(&m->lock);
 		pthread_cond_destroy(&m->wake);

@@ -345,6 +345,17 @@ static void finish(struct request_ctx *rc, enum http_outcome outcome)
 	const struct app *app = rc->srv->app;
 	bool unavailable = rc->db_unavailable || (rc->db && db_broken(rc->db));
 
+	/*
+	 * An answer with its transaction still open would be rolled back by
+	 * db_release() after the client was told it succeeded: a programming
+	 * error, answered as a failure. (A broken connection is PQTRANS_UNKNOWN
+	 * and not caught here: a handler may answer after its COMMIT.)
+	 */
+	if (outcome == HTTP_DONE && rc->db &&
+	    (PQtransactionStatus(rc->db) == PQTRANS_INTRANS || PQtransactionStatus(rc->db) == PQTRANS_INERROR)) {
+		log_error("http: handler of %s answered inside an open transaction", rc->req.match.route->pattern);
+		outcome = HTTP_FAILED;
+	}
 	db_release(app->db, rc->db);
 	rc->db = NULL;
 	rc->db_unavailable = false;
@@ -453,6 +464,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (outcome == HTTP_SUSPENDED && !rc->resume_fn) {
 		log_error("http: handler of %s returned HTTP_SUSPENDED without suspending", rc->req.match.route->pattern);
 		outcome = HTTP_FAILED;
+	} else if (outcome != HTTP_SUSPENDED && rc->resume_fn) {
+		/* the deferred work will still call http_resume(): wait for it, its callback answers */
+		log_error("http: handler of %s suspended but did not return HTTP_SUSPENDED", rc->req.match.route->pattern);
+		outcome = HTTP_SUSPENDED;
 	}
 	finish(rc, outcome);
 	if (rc->resume_fn)

@@ -330,7 +330,7 @@ static void *writer_main(void *arg)
 		/* Let more requests join, briefly, unless the batch is already full. */
 		if (max_wait_us > 0 && !w->stopping && w->queued_events < max_events) {
 			struct timespec until;
-			clock_wall_deadline(&until, max_wait_us);
+			clock_mono_deadline(&until, max_wait_us);
 			while (w->queued_events < max_events && !w->stopping)
 				if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
 					break;
@@ -350,12 +350,15 @@ bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, stru
 
 	if (!w)
 		return false;
+	if (!clock_cond_init(&w->wake)) {
+		free(w);
+		return false;
+	}
 	w->cfg = cfg;
 	w->metrics = metrics;
 	w->nthreads = (size_t)cfg->ingest_writers;
 	w->threads = calloc(w->nthreads, sizeof(*w->threads));
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
 	if (!w->threads)
 		goto fail;
 	for (size_t i = 0; i < w->nthreads; i++) {

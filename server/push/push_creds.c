@@ -96,14 +96,14 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 	struct push_creds *pc = calloc(1, sizeof(*pc));
 
 	*out = NULL;
-	if (!pc) {
+	if (!pc || !clock_cond_init(&pc->fetched)) {
+		free(pc);
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
 	pc->cfg = cfg;
 	pc->metrics = metrics;
 	pthread_mutex_init(&pc->lock, NULL);
-	pthread_cond_init(&pc->fetched, NULL);
 	if (!endpoint_ok(cfg->fcm_endpoint, true) || !endpoint_ok(cfg->apns_endpoint, false)) {
 		snprintf(err, errlen,
 			 "fcm.endpoint and apns.endpoint must be https://host[:port] URLs without a trailing slash");
@@ -298,7 +298,7 @@ static bool fcm_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned 
 		if (t->fetching) {
 			/* another thread is at the token endpoint: use what it brings back */
 			struct timespec until;
-			clock_wall_deadline(&until, (pc->cfg->push_request_timeout_seconds + 5) * 1000000LL);
+			clock_mono_deadline(&until, (pc->cfg->push_request_timeout_seconds + 5) * 1000000LL);
 			if (pthread_cond_timedwait(&pc->fetched, &pc->lock, &until) != 0)
 				break;
 			continue;

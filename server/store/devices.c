@@ -86,9 +86,15 @@ bool devices_revoke(PGconn *conn, const struct devices_revoke *what, struct devi
 	PGresult *res = NULL;
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * A device id alone would reach any user's device: every caller that
+	 * names a device also names whose it must be, so a missing user scope is
+	 * refused here rather than read as "any user".
+	 */
 	if ((what->device_id <= 0 && !what->user_ids && !what->push_token) || !what->reason ||
-	    (!what->push_token && (what->platform || what->token_taker > 0))) {
-		log_error("devices_revoke: the criteria select no devices or every device (a programming error)");
+	    (what->device_id > 0 && what->user_id <= 0) || (!what->push_token && (what->platform || what->token_taker > 0))) {
+		log_error("devices_revoke: the criteria select no devices, every device or a device of any user "
+			  "(a programming error)");
 		goto fail;
 	}
 	const char *params[11] = { store_id(did, what->device_id),

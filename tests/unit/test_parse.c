@@ -6,9 +6,11 @@
  */
 #include "core/fileio.h"
 #include "core/parse.h"
+#include "ingest/webhook.h"
 #include "testlib.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_names(void)
@@ -120,10 +122,47 @@ static void test_file_reader(void)
 	unlink(path2);
 }
 
+/* A FIFO is refused at once (opened without blocking), not read and not waited on. */
+static void test_file_reader_refuses_fifo(void)
+{
+	char dir[] = "/tmp/alertd-test-fifo.XXXXXX", path[64], err[256];
+	size_t len;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK(fileio_read(path, 100, &len, err, sizeof(err)) == NULL);
+	CHECK_CONTAINS(err, "not a regular file");
+	unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * The webhook-timestamp goes through parse_decimal: the stricter of the two
+ * old parsers, so a leading zero is refused even when the signature over it
+ * is right and the value is inside the tolerance.
+ */
+static void test_webhook_timestamp_is_strict(void)
+{
+	struct webhook_key key = { .len = 24 };
+	char sig[WEBHOOK_SIGNATURE_TEXT];
+	const char *body = "{}";
+
+	memset(key.bytes, 7, key.len);
+	CHECK(webhook_sign(&key, "msg_1", "1700000000", body, 2, sig));
+	CHECK(webhook_verify(&key, 1, "msg_1", "1700000000", sig, body, 2, 1700000000, 300) == WEBHOOK_OK);
+	CHECK(webhook_sign(&key, "msg_1", "01700000000", body, 2, sig));
+	CHECK(webhook_verify(&key, 1, "msg_1", "01700000000", sig, body, 2, 1700000000, 300) == WEBHOOK_BAD_TIMESTAMP);
+	CHECK(webhook_sign(&key, "msg_1", "+1700000000", body, 2, sig));
+	CHECK(webhook_verify(&key, 1, "msg_1", "+1700000000", sig, body, 2, 1700000000, 300) == WEBHOOK_BAD_TIMESTAMP);
+}
+
 int main(void)
 {
 	RUN(test_names);
 	RUN(test_ids_and_decimals);
 	RUN(test_file_reader);
+	RUN(test_file_reader_refuses_fifo);
+	RUN(test_webhook_timestamp_is_strict);
 	TEST_SUMMARY("test_parse");
 }

@@ -8,6 +8,7 @@
 #include "api/api_routes.h"
 #include "http/http.h"
 #include "http/validate.h"
+#include "store/devices.h"
 #include "store/store.h"
 #include "testlib.h"
 
@@ -270,6 +271,26 @@ static void test_store_columns(void)
 }
 
 /*
+ * devices_revoke refuses criteria that could reach devices beyond the
+ * caller's: a device id without its user, nothing at all, no reason. It
+ * refuses before any SQL, so no connection is needed to show it.
+ */
+static void test_revoke_criteria_refused(void)
+{
+	struct devices_revoked out;
+	struct devices_revoke unscoped = { .device_id = 5, .reason = "logout" };
+	struct devices_revoke nothing = { .reason = "logout" };
+	struct devices_revoke no_reason = { .device_id = 5, .user_id = 3 };
+	struct devices_revoke platform_alone = { .user_ids = "{3}", .platform = "ios", .reason = "x" };
+
+	CHECK(!devices_revoke(NULL, &unscoped, &out));
+	CHECK(!devices_revoke(NULL, &nothing, &out));
+	CHECK(!devices_revoke(NULL, &no_reason, &out));
+	CHECK(!devices_revoke(NULL, &platform_alone, &out));
+	CHECK(out.matched == 0 && out.revoked == 0);
+}
+
+/*
  * The needs the real table declares: ingest answers while suspended and
  * must not hold a pooled connection meanwhile; every admin and app route
  * reads the database through the request's connection; only the roster is
@@ -301,6 +322,7 @@ int main(void)
 	RUN(test_query_int);
 	RUN(test_query_bool_and_enum);
 	RUN(test_store_columns);
+	RUN(test_revoke_criteria_refused);
 	RUN(test_route_needs);
 	TEST_SUMMARY("test_validate");
 }
