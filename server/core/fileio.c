@@ -19,7 +19,17 @@
 
 #define FILEIO_FIRST_CHUNK 4096
 
-char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+bool fileio_mode_private(const struct stat *st, const char *path, char *err, size_t errlen)
+{
+	if (!(st->st_mode & (S_IRWXG | S_IRWXO)))
+		return true;
+	snprintf(err, errlen, "%s: mode %04o lets other accounts read a private key; chmod 600 it", path,
+		 (unsigned)(st->st_mode & 0777));
+	return false;
+}
+
+/* fileio_read and fileio_read_private: private adds O_NOFOLLOW and the mode check, both on the open file. */
+static char *read_whole(const char *path, bool private, size_t max, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	size_t n = 0, cap = 0;
@@ -31,7 +41,7 @@ char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t e
 		return NULL;
 	}
 	/* O_NONBLOCK: a FIFO must be refused below, not block the open until a writer comes */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (private ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
@@ -40,6 +50,8 @@ char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t e
 		snprintf(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
+	if (private && !fileio_mode_private(&st, path, err, errlen))
+		goto fail;
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
@@ -93,4 +105,14 @@ fail:
 	}
 	close(fd);
 	return NULL;
+}
+
+char *fileio_read(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+	return read_whole(path, false, max, len, err, errlen);
+}
+
+char *fileio_read_private(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+	return read_whole(path, true, max, len, err, errlen);
 }

@@ -2,6 +2,7 @@
  * secrets.c - whsec_ secrets and their encryption at rest. See secrets.h.
  */
 #include "core/secrets.h"
+#include "core/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,37 +16,22 @@ static const char prefix[] = "whsec_";
 
 bool secrets_load_kek(const char *path, struct secrets_kek *kek, char *err, size_t errlen)
 {
-	unsigned char buf[SECRETS_KEK_BYTES + 1];
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char why[400];
+	size_t len = 0;
+	char *buf = fileio_read_private(path, SECRETS_KEK_BYTES, &len, why, sizeof(why));
 
-	if (fd < 0) {
-		snprintf(err, errlen, "secrets.key_file %s: %s", path, strerror(errno));
+	if (!buf) {
+		snprintf(err, errlen, "secrets.key_file: %s", why);
 		return false;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "secrets.key_file %s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "secrets.key_file %s: mode %03o lets others read it; chmod 600 it", path,
-			 (unsigned)(st.st_mode & 0777));
-		goto fail;
-	}
-	n = read(fd, buf, sizeof(buf));
-	if (n != SECRETS_KEK_BYTES) {
+	bool ok = len == SECRETS_KEK_BYTES;
+	if (ok)
+		memcpy(kek->key, buf, SECRETS_KEK_BYTES);
+	else
 		snprintf(err, errlen, "secrets.key_file %s: must hold exactly %d bytes", path, SECRETS_KEK_BYTES);
-		goto fail;
-	}
-	memcpy(kek->key, buf, SECRETS_KEK_BYTES);
-	sodium_memzero(buf, sizeof(buf));
-	close(fd);
-	return true;
-fail:
-	sodium_memzero(buf, sizeof(buf));
-	close(fd);
-	return false;
+	sodium_memzero(buf, len);
+	free(buf);
+	return ok;
 }
 
 bool secrets_create_kek(const char *path, char *err, size_t errlen)

@@ -3,6 +3,7 @@
  * by the dispatcher threads (see push_creds.h).
  */
 #include "push/push_creds.h"
+#include "core/fileio.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/jwt.h"
@@ -73,12 +74,7 @@ static bool private_file_ok(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a readable regular file", path);
 		return false;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "%s: mode %04o lets other accounts read a private key; chmod 600 it", path,
-			 (unsigned)(st.st_mode & 0777));
-		return false;
-	}
-	return true;
+	return fileio_mode_private(&st, path, err, errlen);
 }
 
 /* An https base URL without a trailing slash (paths are appended to it); "" allowed when optional. */

@@ -10,6 +10,7 @@
 #include "testlib.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,6 +138,37 @@ static void test_file_reader_refuses_fifo(void)
 	rmdir(dir);
 }
 
+/* A key file must be the owner's alone and not a symbolic link; both checked on the open file. */
+static void test_private_reader(void)
+{
+	char dir[] = "/tmp/alertd-test-private.XXXXXX", path[64], link_path[64], err[256];
+	size_t len = 0;
+	char *data;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/key", dir);
+	snprintf(link_path, sizeof(link_path), "%s/link", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, "0123456789", 10) == 10);
+	close(fd);
+	data = fileio_read_private(path, 32, &len, err, sizeof(err));
+	CHECK(data && len == 10);
+	free(data);
+	CHECK(chmod(path, 0640) == 0);
+	CHECK(fileio_read_private(path, 32, &len, err, sizeof(err)) == NULL);
+	CHECK_CONTAINS(err, "mode 0640 lets other accounts read a private key");
+	data = fileio_read(path, 32, &len, err, sizeof(err)); /* the plain reader does not care */
+	CHECK(data != NULL);
+	free(data);
+	CHECK(chmod(path, 0600) == 0 && symlink(path, link_path) == 0);
+	CHECK(fileio_read_private(link_path, 32, &len, err, sizeof(err)) == NULL);
+	CHECK_CONTAINS(err, "cannot open");
+	unlink(link_path);
+	unlink(path);
+	rmdir(dir);
+}
+
 /*
  * The webhook-timestamp goes through parse_decimal: the stricter of the two
  * old parsers, so a leading zero is refused even when the signature over it
@@ -163,6 +195,7 @@ int main(void)
 	RUN(test_ids_and_decimals);
 	RUN(test_file_reader);
 	RUN(test_file_reader_refuses_fifo);
+	RUN(test_private_reader);
 	RUN(test_webhook_timestamp_is_strict);
 	TEST_SUMMARY("test_parse");
 }
