@@ -120,7 +120,10 @@ test('a balance change reaches every device: exact FCM and APNs requests, locali
   assert.equal(chief.path, `/v1/projects/${mock.sa.project_id}/messages:send`);
   assert.equal(chief.headers.authorization, 'Bearer');
   assert.match(chief.headers['content-type'], /^application\/json/);
-  const collapse = 'bal-9523.1.1012345';
+  // the collapse key is opaque: a keyed hash of the account, never the account itself
+  const collapse = chief.body.message.android.collapse_key;
+  assert.match(collapse, /^bal-[0-9a-f]{32}$/);
+  assert.ok(!collapse.includes('1012345'), `the account is in the collapse key ${collapse}`);
   assert.deepEqual(chief.body, {
     message: {
       token: tokens.chief,
@@ -206,6 +209,43 @@ test('a risk alert is high priority and time-sensitive; privacy mode sends only 
   } finally {
     q(`UPDATE budget_units SET privacy_mode = false WHERE code = '1000001'`);
   }
+});
+
+// What may never reach Google or Apple in privacy mode: the accounts, amounts, balances, names of
+// the unit, its people, the beneficiary and the signers, the voucher's identity and the free text.
+const PRIVATE = ['9523.1.1012345', '1012345', '…2345', '1500000', '1.500.000', '1,500,000', '120000000', '120.000.000',
+  '50000000', '50.000.000', 'Trường THCS', 'Nguyễn', 'Lê Văn', 'Phạm Thu Hà', 'Trần Thị', 'Vietcombank', '0123456789',
+  '000456', 'HS-2026', 'Chi lương', '1000001', 'b.chief', 'c.acct', 'Pixel'];
+
+test('privacy mode: no request that reaches the mock (path, headers, body) holds an account, amount, name or note', async () => {
+  q(`UPDATE budget_units SET privacy_mode = true WHERE code = '1000001'`);
+  let ids;
+  try {
+    ids = [await post(h.balanceEvent()), await post(h.voucherEvent()), await post(h.balanceEvent())];
+    for (const id of ids) await waitSettled(id, 10000);
+    const reqs = (await mock.requests()).filter((r) => r.api === 'fcm' || r.api === 'apns');
+    assert.ok(reqs.length >= 9, `${reqs.length} pushes`);
+    for (const r of reqs) {
+      const wire = JSON.stringify({ path: r.path, headers: r.headers, body: r.body });
+      for (const s of PRIVATE) assert.ok(!wire.includes(s), `${s} reached ${r.api}: ${wire}`);
+    }
+    // balance alerts still collapse per account: the same opaque key for the same account
+    const keys = new Set(reqs.filter((r) => r.api === 'fcm').map((r) => r.body.message.android.collapse_key).filter(Boolean));
+    const ios = new Set(reqs.filter((r) => r.api === 'apns').map((r) => r.headers['apns-collapse-id']).filter(Boolean));
+    assert.deepEqual([...keys], [...ios]);
+    assert.equal(keys.size, 1, [...keys].join(' '));
+    assert.match([...keys][0], /^bal-[0-9a-f]{32}$/);
+  } finally {
+    q(`UPDATE budget_units SET privacy_mode = false WHERE code = '1000001'`);
+  }
+  // another account collapses under another key
+  await mock.control('DELETE', '/requests');
+  const other = await post(h.balanceEvent({ data: { account: '9527.1.1012345', amount: 1000, balance_after: 2000 } }));
+  await waitSettled(other, 10000);
+  const [o] = fcmFor(await mock.requests(), tokens.chief);
+  assert.match(o.body.message.android.collapse_key, /^bal-[0-9a-f]{32}$/);
+  const first = q(`SELECT DISTINCT collapse_key FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${ids[0]}`);
+  assert.notEqual(o.body.message.android.collapse_key, first);
 });
 
 test('dead tokens retire their device: FCM UNREGISTERED and INVALID_ARGUMENT, APNs Unregistered', async () => {
