@@ -465,6 +465,75 @@ test('a provider that never answers in time: the row is retried later, not marke
   }
 });
 
+test('a high-priority row is sent before a backlog of information rows that were due earlier', async () => {
+  // one worker, so the order of the requests is the order of the claims
+  await srv.stop();
+  srv = await h.startServer({ db, config: config({ workers: 1 }) });
+  try {
+    // in one transaction: 300 balance rows due an hour ago (quiet hours just ended), then one risk row due now
+    const alertFor = (kind, sev, rule, prio, due, body) => `WITH a AS (INSERT INTO alerts (user_id, unit_code, office_code, kind, severity, risk_rule, lang, title, body)
+        SELECT d.user_id, '1000001', '0011', '${kind}', '${sev}', ${rule}, 'vi', 'T', '${body}' || g FROM devices d, generate_series(1, ${prio === 'high' ? 1 : 300}) g
+        WHERE d.push_token = '${tokens.chief}' RETURNING id)
+      INSERT INTO push_outbox (alert_id, device_id, provider, priority, due_at)
+        SELECT a.id, d.id, 'fcm', '${prio}', ${due} FROM a, devices d WHERE d.push_token = '${tokens.chief}';`;
+    q(alertFor('balance.changed', 'info', 'NULL', 'normal', "now() - interval '1 hour'", 'backlog ') +
+      alertFor('voucher.status_changed', 'risk', "'cash_withdrawal'", 'high', 'now()', 'risk ') + 'NOTIFY alertd_outbox;');
+    const risk = q("SELECT max(id) FROM alerts WHERE body = 'risk 1'");
+    await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '0', 30000, 100);
+    const sent = fcmFor(await mock.requests(), tokens.chief).filter((r) => r.status === 200);
+    assert.equal(sent.length, 301);
+    const at = sent.findIndex((r) => r.body.message.data.alert_id === risk);
+    assert.equal(at, 0, `the risk alert was sent as number ${at + 1} of 301`);
+  } finally {
+    await srv.stop();
+    srv = await h.startServer({ db, config: config() });
+  }
+});
+
+test('a sibling revoked by the new phone within 10 minutes still gets its security.new_device warning', async () => {
+  const r = h.runAlertd(['admin-key', 'add', 'push-it', '--config', h.writeConfig(config())]);
+  assert.equal(r.code, 0, r.stderr);
+  const adminKey = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
+  // the siblings' first attempt fails and waits 3 s, so the revoke surely comes before the push
+  await mock.control('POST', '/faults', [
+    { api: 'apns', match: { token: tokens.acctIos }, response: 'TooManyRequests', times: 1, retry_after: 3 },
+    { api: 'fcm', match: { token: tokens.acctAndroid }, response: 'UNAVAILABLE', times: 1, retry_after: 3 },
+  ]);
+  const code = await h.request(srv.url, 'POST', '/v1/admin/users/c.acct/activation-code', { headers: { authorization: `Bearer ${adminKey}` } });
+  assert.equal(code.status, 201, code.body);
+  const act = await h.request(srv.url, 'POST', '/v1/app/activate', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: 'c.acct', activation_code: code.json.activation_code, device: { platform: 'android', push_token: 'fcm-intruder_9:APA91b-new', model: 'Unknown' } }),
+  });
+  assert.equal(act.status, 201, act.body);
+  const newDevice = act.json.device_id;
+  try {
+    const ios = q(`SELECT id FROM devices WHERE push_token = '${tokens.acctIos}'`);
+    const del = await h.request(srv.url, 'DELETE', `/v1/app/devices/${ios}`, { headers: { authorization: `Bearer ${act.json.access_token}` } });
+    assert.equal(del.status, 204, del.body);
+    assert.equal(q(`SELECT state FROM devices WHERE id = ${ios}`), 'revoked');
+    const warning = q(`SELECT id FROM alerts WHERE kind = 'security.new_device' ORDER BY id DESC LIMIT 1`);
+    await h.eventually(() => q(`SELECT count(*) FROM push_outbox WHERE alert_id = ${warning} AND state = 'pending'`) === '0', 15000, 100);
+    assert.equal(q(`SELECT string_agg(provider || ':' || state, ',' ORDER BY provider) FROM push_outbox WHERE alert_id = ${warning}`), 'apns:sent,fcm:sent');
+    const pushed = apnsFor(await mock.requests(), tokens.acctIos).filter((x) => x.status === 200);
+    assert.equal(pushed.length, 1);
+    assert.equal(pushed[0].body.kind, 'security.new_device');
+    assert.equal(pushed[0].body.alert_id, warning);
+
+    // past the 10 minutes, or for anything but the warning, a revoked device gets nothing
+    q(`UPDATE alerts SET created_at = now() - interval '11 minutes' WHERE id = ${warning};
+       UPDATE push_outbox SET state = 'pending', sent_at = NULL, attempts = 0 WHERE alert_id = ${warning} AND provider = 'apns'`);
+    await h.eventually(() => q(`SELECT state FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`) !== 'pending', 10000, 100);
+    assert.equal(q(`SELECT state || ' ' || split_part(last_error, ':', 1) FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`), 'failed device_not_active');
+    const id = await post(h.balanceEvent());
+    await waitSettled(id);
+    assert.equal(outbox(id)[tokens.acctIos], undefined, 'no new rows for a revoked device');
+  } finally {
+    q(`DELETE FROM push_outbox WHERE device_id = ${newDevice}; DELETE FROM device_state_changes WHERE device_id = ${newDevice};
+       DELETE FROM devices WHERE id = ${newDevice}`);
+  }
+});
+
 test('no secret reaches the log: no push token, access token, JWT or message text', async () => {
   const id = await post(h.balanceEvent());
   await waitSettled(id, 10000);
