@@ -19,6 +19,15 @@
 
 struct config;
 
+/*
+ * The key balance alerts' collapse keys are made with (tokens_collapse_key):
+ * "bal-" and 32 hex digits of an HMAC-SHA256 of the account under it, so
+ * Google and Apple see a stable, opaque id per account, never the account.
+ * Callers pass it borrowed, or NULL when no KEK is configured: balance
+ * alerts then get no collapse key (each is shown; nothing leaks).
+ */
+#define FANOUT_COLLAPSE_KEY_BYTES 32
+
 struct fanout_event {
 	long long event_id;
 	const char *unit_code;
@@ -30,8 +39,8 @@ struct fanout_event {
  * the caller's transaction (the caller commits or rolls back). *alerts
  * receives how many alerts were created. False on a database error (logged).
  */
-bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, long long *alerts)
-	__attribute__((warn_unused_result));
+bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *collapse_key,
+		   const struct fanout_event *events, size_t n, long long *alerts) __attribute__((warn_unused_result));
 
 /*
  * Route events stored while their unit was unknown, now that it is known:
@@ -39,7 +48,7 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
  * only marked routed. Runs its own transaction on conn. *routed receives the
  * number of events routed. False on database error.
  */
-bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, long long *alerts)
-	__attribute__((warn_unused_result));
+bool fanout_reroute(PGconn *conn, const struct config *cfg, const unsigned char *collapse_key, long long *routed,
+		    long long *alerts) __attribute__((warn_unused_result));
 
 #endif

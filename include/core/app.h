@@ -33,6 +33,8 @@ struct app {
 	struct ratelimit *admin_by_ip; /* before any database work, so refused keys cannot flood the audit log */
 	unsigned char code_key[32];    /* activation-code HMAC key, derived from the KEK */
 	bool code_key_set;
+	unsigned char collapse_key[32]; /* key of balance pushes' opaque collapse keys, derived from the KEK */
+	bool collapse_key_set;
 	unsigned char metrics_token_hash[32];
 	bool metrics_token_set;
 };

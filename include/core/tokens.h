@@ -45,6 +45,14 @@ bool tokens_normalize_code(const char *typed, char out[TOKENS_CODE_LEN + 1]) __a
 /* Key for activation-code HMACs, derived from the KEK. */
 void tokens_code_key(const struct secrets_kek *kek, unsigned char key[32]);
 
+/*
+ * Key for the opaque collapse keys of balance pushes (alerts/fanout.c): a
+ * keyed hash of the account under it goes to Google and Apple instead of
+ * the account. Derived from the KEK under its own context, so it is stable
+ * across restarts and instances and unrelated to the code key.
+ */
+void tokens_collapse_key(const struct secrets_kek *kek, unsigned char key[32]);
+
 /* HMAC-SHA256 of a normalised code under key. */
 void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1], unsigned char out[TOKENS_HASH_BYTES]);
 

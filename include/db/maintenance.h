@@ -21,8 +21,13 @@ struct maintenance;
 bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped, char *err,
 			  size_t errlen) __attribute__((warn_unused_result));
 
-/* Start the background thread: a run now, then every events.maintenance_interval_seconds. */
-bool maintenance_start(const struct config *cfg, struct maintenance **out) __attribute__((warn_unused_result));
+/*
+ * Start the background thread: a run now, then every
+ * events.maintenance_interval_seconds. collapse_key (for rerouted events'
+ * alerts, see fanout.h; NULL: none) is borrowed and must outlive the thread.
+ */
+bool maintenance_start(const struct config *cfg, const unsigned char *collapse_key, struct maintenance **out)
+	__attribute__((warn_unused_result));
 
 /* Wake and join the thread; returns promptly even mid-interval. */
 void maintenance_stop(struct maintenance *m);

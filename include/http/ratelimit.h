@@ -1,16 +1,36 @@
 /*
- * ratelimit.h - token buckets keyed by a 64-bit id (an ingest source).
+ * ratelimit.h - token buckets keyed by a 64-bit id (an ingest source, a
+ * hashed client address or login).
  *
  * Buckets live in this instance's memory: with several instances behind a
  * load balancer each enforces its own limit, so the effective service-wide
  * limit is rate x instances. That is deliberate: the limit protects this
  * process and the database, and losing it on restart loses nothing.
+ *
+ * A full table never hands out a fresh burst. The table tracks at most
+ * RATELIMIT_SLOTS keys; a key not in it is bounded by one shared "spill"
+ * bucket (same rate and burst), which starts full. When a new key needs a
+ * slot and none is free, the bucket whose forgetting costs least (the most
+ * tokens, then the least recently used) is recycled, and the spill bucket is
+ * lowered to that bucket's tokens if it had fewer; a new key starts with the
+ * spill bucket's tokens. So a key pushed out and coming back gets at most
+ * what it had when it was forgotten plus the normal refill since, and an
+ * attacker cycling many keys (IPv6 addresses) through a table of drained
+ * buckets gets nothing beyond the refill rate, whether the keys are new or
+ * recycled. While buckets are idle and full again, forgetting them loses
+ * nothing and new keys get their burst at once. The cost, under such an
+ * attack, is that keys new to the table or pushed out of it share the spill
+ * bucket's refill (fail-closed); a refused request's Retry-After says when
+ * its key has the tokens.
  */
 #ifndef ALERTD_RATELIMIT_H
 #define ALERTD_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Keys a limiter tracks at once. */
+#define RATELIMIT_SLOTS 256
 
 struct ratelimit;
 struct clock_source;

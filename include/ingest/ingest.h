@@ -53,9 +53,13 @@ struct ingest_job {
 	struct ingest_job *next; /* queue link, owned by the writer */
 };
 
-/* Start the writer thread with its own database connection (opened lazily). */
-bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out)
-	__attribute__((warn_unused_result));
+/*
+ * Start the writer threads, each with its own database connection (opened
+ * lazily). collapse_key (FANOUT_COLLAPSE_KEY_BYTES, or NULL) is borrowed for
+ * the fan-out and must outlive the writer.
+ */
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+			 struct ingest_writer **out) __attribute__((warn_unused_result));
 
 /*
  * Queue a job. Never blocks on the database. After ingest_writer_stop() has

@@ -2,9 +2,10 @@
  * dispatch_send.h - sending one claimed batch of outbox rows and turning the
  * providers' answers into the outcomes dispatch.c records.
  *
- * Rows of one device go out in outbox order: a batch is sent in rounds, each
- * round carrying at most one row per device, all rows of a round multiplexed
- * at once. A row the provider did not process (refused stream, GOAWAY,
+ * Rows of one device go out high priority first, then in outbox order: a
+ * batch is sent in rounds, each round carrying at most one row per device,
+ * all rows of a round multiplexed at once. (High-priority rows never carry a
+ * collapse key, so a balance alert's latest row is still the last one sent.) A row the provider did not process (refused stream, GOAWAY,
  * renewed credentials) is sent again in the next round, at most
  * DISPATCH_MAX_RESENDS times, then retried later like any other failure.
  */
@@ -21,6 +22,8 @@ struct push_creds;
 struct push_client;
 
 #define DISPATCH_MAX_RESENDS 2
+/* A sibling revoked less than this long after a new activation still gets its warning (SQL text, minutes). */
+#define DISPATCH_WARNING_GRACE_MINUTES "10"
 
 /* The claim's columns, in order. */
 enum dispatch_col {
@@ -40,6 +43,7 @@ enum dispatch_col {
 	DISPATCH_COL_DEVICE,
 	DISPATCH_COL_DEVICE_STATE,
 	DISPATCH_COL_TOKEN,
+	DISPATCH_COL_WARN_REVOKED, /* "t": a new-device warning for a sibling revoked within the grace (dispatch.c) */
 	DISPATCH_COL__COUNT
 };
 

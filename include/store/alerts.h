@@ -3,6 +3,13 @@
  * newest first, one alert, its read receipt. Every statement is scoped by
  * the user, so another user's alert is simply not there. Ownership as in
  * store.h.
+ *
+ * "The user's alerts" are those of their current unit, plus those made
+ * without an event (the security alerts about their own account): a user
+ * moved to another unit by the roster no longer reads the old unit's money
+ * movements, one by one or in the inbox, nor marks them read. The rows stay
+ * (the unit's history and its other people keep them); moving back shows
+ * them again.
  */
 #ifndef ALERTD_STORE_ALERTS_H
 #define ALERTD_STORE_ALERTS_H
@@ -30,7 +37,7 @@ enum alerts_col {
 };
 
 /*
- * At most limit of the user's alerts, newest first, older than alert id
+ * At most limit of the user's alerts (as above), newest first, older than alert id
  * before (0: from the newest). On true *out holds the rows (alerts_col).
  */
 bool alerts_list(PGconn *conn, long long user_id, long long before, long long limit, PGresult **out)
@@ -38,7 +45,8 @@ bool alerts_list(PGconn *conn, long long user_id, long long before, long long li
 
 /*
  * The user's alert alert_id; with mark_read also marked read (the first
- * read time stays). On true *out holds 0 rows (not the user's) or 1.
+ * read time stays). On true *out holds 0 rows (not the user's, or of a
+ * unit they have left) or 1.
  */
 bool alerts_get(PGconn *conn, long long user_id, long long alert_id, bool mark_read, PGresult **out)
 	__attribute__((warn_unused_result));

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "alerts/rules.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,11 +272,35 @@ static void recipient_at(PGresult *res, int r, struct recipient *rc)
 	rc->devices = json_loads(PQgetvalue(res, r, 10), 0, &e);
 }
 
+#define COLLAPSE_HASH_BYTES 16
+#define COLLAPSE_MAX (4 + 2 * COLLAPSE_HASH_BYTES + 1)
+
+/*
+ * The collapse key of a balance alert of view's account into out: a phone
+ * that was offline shows only the latest balance of an account. NULL when
+ * there is none (no key, no account, not a balance alert).
+ */
+static const char *collapse_of(const unsigned char *key, const struct alertfmt_event *view, char out[COLLAPSE_MAX])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+
+	if (!key || !view->account || !view->account[0] || strcmp(view->type, "balance.changed") != 0)
+		return NULL;
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, FANOUT_COLLAPSE_KEY_BYTES);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)view->account, strlen(view->account));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	memcpy(out, "bal-", 4);
+	sodium_bin2hex(out + 4, COLLAPSE_MAX - 4, mac, COLLAPSE_HASH_BYTES);
+	return out;
+}
+
 /* One alert (with its devices) as an element of the insert statement's jsonb array. */
 static json_t *alert_row(const struct fanout_event *fe, const struct recipient *rc, const struct alertfmt_event *view,
-			 unsigned fired, const char *rule, bool privacy, int64_t due_s)
+			 unsigned fired, const char *rule, bool privacy, int64_t due_s, const char *collapse)
 {
-	char title[ALERTFMT_TITLE_MAX], body[ALERTFMT_BODY_MAX], due[32], collapse[80];
+	char title[ALERTFMT_TITLE_MAX], body[ALERTFMT_BODY_MAX], due[32];
 	enum alert_lang lang = strcmp(rc->lang, "en") == 0 ? ALERT_LANG_EN : ALERT_LANG_VI;
 	json_t *rules = json_array();
 
@@ -292,15 +317,12 @@ static json_t *alert_row(const struct fanout_event *fe, const struct recipient *
 		if (fired & (1u << r))
 			json_array_append_new(rules, json_string(rules_name((enum rule_id)r)));
 	iso(due_s, due);
-	/* a phone that was offline shows only the latest balance of an account */
-	bool balance = strcmp(view->type, "balance.changed") == 0;
-	snprintf(collapse, sizeof(collapse), "bal-%.59s", view->account ? view->account : "");
 	return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:{s:s,s:o,s:b},s:s,s:s,s:s?,s:O}", "e",
-			 (json_int_t)fe->event_id, "eo", json_string_value(json_object_get(fe->event, "occurred_at")), "u",
-			 (json_int_t)rc->user_id, "unit", rc->unit_code, "office", rc->office_code, "kind", view->type,
-			 "sev", rule ? "risk" : "info", "rule", rule, "lang", rc->lang, "title", title, "body", body,
-			 "details", "event_type", view->type, "risk_rules", rules, "push_privacy", privacy, "due", due,
-			 "prio", rule ? "high" : "normal", "ck", balance && !rule ? collapse : NULL, "devs", rc->devices);
+			 (json_int_t)fe->event_id, "eo", json_string_value(json_object_get(fe->event, "occurred_at")),
+			 "u", (json_int_t)rc->user_id, "unit", rc->unit_code, "office", rc->office_code, "kind",
+			 view->type, "sev", rule ? "risk" : "info", "rule", rule, "lang", rc->lang, "title", title,
+			 "body", body, "details", "event_type", view->type, "risk_rules", rules, "push_privacy", privacy,
+			 "due", due, "prio", rule ? "high" : "normal", "ck", rule ? NULL : collapse, "devs", rc->devices);
 }
 
 /* Should an info alert be skipped for this user's preferences? */
@@ -313,7 +335,8 @@ static bool muted(const struct recipient *rc, const struct alertfmt_event *view)
 	return rc->min_amount > 0 && magnitude < rc->min_amount;
 }
 
-bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, long long *alerts)
+bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *collapse_key,
+		   const struct fanout_event *events, size_t n, long long *alerts)
 {
 	PGresult *rec = NULL, *res = NULL;
 	bool *paid_before = calloc(n + 1, sizeof(bool)), *recent = calloc(n + 1, sizeof(bool));
@@ -341,7 +364,9 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 		recipient_at(rec, r, &rcs[r]);
 	for (size_t i = 0; i < n; i++) {
 		struct alertfmt_event view;
+		char collapse_buf[COLLAPSE_MAX];
 		event_view(events[i].event, &view);
+		const char *collapse = collapse_of(collapse_key, &view, collapse_buf);
 		for (int r = 0; r < nrec; r++) {
 			struct recipient *rc = &rcs[r];
 			if (strcmp(rc->unit_code, events[i].unit_code) != 0)
@@ -373,8 +398,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const struct fanout_e
 			if (!rule && muted(rc, &view))
 				continue;
 			int64_t due = rule ? now_s : due_at(now_s, rc->quiet_from, rc->quiet_to);
-			json_t *row =
-				alert_row(&events[i], rc, &view, fired, rule, rc->privacy || cfg->alerts_privacy_mode, due);
+			json_t *row = alert_row(&events[i], rc, &view, fired, rule,
+						rc->privacy || cfg->alerts_privacy_mode, due, collapse);
 			if (!row || json_array_append_new(rows, row))
 				goto out;
 		}
@@ -428,7 +453,8 @@ out:
 	return ok;
 }
 
-bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, long long *alerts)
+bool fanout_reroute(PGconn *conn, const struct config *cfg, const unsigned char *collapse_key, long long *routed,
+		    long long *alerts)
 {
 	char hours[24];
 	PGresult *res = NULL;
@@ -468,7 +494,7 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, long long *routed, l
 		evs[young].event = parsed[young];
 		young++;
 	}
-	if (!fanout_events(conn, cfg, evs, young, alerts))
+	if (!fanout_events(conn, cfg, collapse_key, evs, young, alerts))
 		goto out;
 	if (!db_commit(conn))
 		goto out;

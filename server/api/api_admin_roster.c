@@ -58,7 +58,8 @@ enum http_outcome api_admin_roster(const struct app *app, struct http_req *req, 
 	case ROSTER_OK: {
 		/* units new to the roster: their waiting events are routed now (young ones alerted) */
 		long long routed = 0, alerts = 0;
-		if (!dry_run && fanout_reroute(conn, app->cfg, &routed, &alerts))
+		if (!dry_run &&
+		    fanout_reroute(conn, app->cfg, app->collapse_key_set ? app->collapse_key : NULL, &routed, &alerts))
 			json_object_set_new(body, "events_routed", json_integer(routed));
 		http_resp_json(resp, 200, body);
 		body = NULL;

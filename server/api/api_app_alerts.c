@@ -2,8 +2,9 @@
  * api_app_alerts.c - the app's alert inbox (keyset pagination, newest
  * first), read receipts, and the user's notification preferences.
  *
- * Every query is scoped by the token's user id, so another user's alert is
- * simply not found (404), never forbidden (which would confirm it exists).
+ * Every query is scoped by the token's user id (and their current unit, see
+ * store/alerts.h), so another user's alert is simply not found (404), never
+ * forbidden (which would confirm it exists).
  */
 #include "api/api_app.h"
 #include "core/clock.h"

@@ -13,6 +13,7 @@
 #include "alerts/fanout.h"
 #include "db/maintenance.h"
 #include "core/secrets.h"
+#include "core/tokens.h"
 #include "ingest/sources.h"
 #include "ingest/webhook.h"
 
@@ -251,6 +252,20 @@ int cli_maintenance(const struct config *cfg)
 	char err[512];
 	int created, dropped;
 	bool skipped;
+	struct secrets_kek kek;
+	unsigned char collapse_key[FANOUT_COLLAPSE_KEY_BYTES];
+	bool have_key = false;
+
+	/* rerouted balance alerts collapse like ingested ones (the key comes from the KEK), or not at all without it */
+	if (cfg->secrets_key_file[0]) {
+		if (!secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
+			fprintf(stderr, "alertd: maintenance: %s\n", err);
+			return 1;
+		}
+		tokens_collapse_key(&kek, collapse_key);
+		sodium_memzero(&kek, sizeof(kek));
+		have_key = true;
+	}
 	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 
 	if (!conn) {
@@ -259,11 +274,12 @@ int cli_maintenance(const struct config *cfg)
 	}
 	bool ok = maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err));
 	long long routed = 0, alerts = 0;
-	if (ok && !fanout_reroute(conn, cfg, &routed, &alerts)) {
+	if (ok && !fanout_reroute(conn, cfg, have_key ? collapse_key : NULL, &routed, &alerts)) {
 		snprintf(err, sizeof(err), "routing waiting events failed (see log)");
 		ok = false;
 	}
 	PQfinish(conn);
+	sodium_memzero(collapse_key, sizeof(collapse_key));
 	if (!ok) {
 		fprintf(stderr, "alertd: maintenance: %s\n", err);
 		return 1;

@@ -112,12 +112,16 @@ int serve_run(const struct config *cfg)
 	if (have_kek) {
 		tokens_code_key(&kek, app.code_key);
 		app.code_key_set = true;
+		tokens_collapse_key(&kek, app.collapse_key);
+		app.collapse_key_set = true;
 	}
+	const unsigned char *collapse_key = app.collapse_key_set ? app.collapse_key : NULL;
 	sodium_memzero(&kek, sizeof(kek));
 	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login ||
 	    !app.admin_by_ip ||
 	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds, &app.db) ||
-	    !ingest_writer_start(cfg, app.metrics, &app.ingest) || !maintenance_start(cfg, &upkeep)) {
+	    !ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) ||
+	    !maintenance_start(cfg, collapse_key, &upkeep)) {
 		log_error("serve: out of memory or threads");
 		goto out;
 	}
@@ -165,6 +169,7 @@ out:
 	ratelimit_free(app.activation_by_login);
 	ratelimit_free(app.admin_by_ip);
 	sodium_memzero(app.code_key, sizeof(app.code_key));
+	sodium_memzero(app.collapse_key, sizeof(app.collapse_key));
 	metrics_free(app.metrics);
 	return rc;
 }

@@ -28,6 +28,7 @@ struct maintenance {
 	pthread_cond_t wake;
 	bool stopping;
 	const struct config *cfg;
+	const unsigned char *collapse_key; /* borrowed; NULL: none */
 };
 
 static int single_int(PGconn *conn, const char *sql, int nparams, const char *const *params, bool *ok)
@@ -86,7 +87,7 @@ fail:
 	return false;
 }
 
-static void run(const struct config *cfg)
+static void run(const struct config *cfg, const unsigned char *collapse_key)
 {
 	char err[512];
 	int created, dropped;
@@ -103,7 +104,7 @@ static void run(const struct config *cfg)
 	}
 	/* a unit added to the roster by any means gets its waiting events routed */
 	long long routed = 0, alerts = 0;
-	if (fanout_reroute(conn, cfg, &routed, &alerts) && routed > 0) {
+	if (fanout_reroute(conn, cfg, collapse_key, &routed, &alerts) && routed > 0) {
 		LOG_FIELDS(LOG_INFO, "routed events of units new to the roster", LOG_I("events_routed", routed),
 			   LOG_I("alerts_created", alerts));
 	}
@@ -115,7 +116,7 @@ static void *maintenance_main(void *arg)
 	struct maintenance *m = arg;
 
 	for (;;) {
-		run(m->cfg);
+		run(m->cfg, m->collapse_key);
 		struct timespec until;
 		clock_mono_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
 		pthread_mutex_lock(&m->lock);
@@ -129,7 +130,7 @@ static void *maintenance_main(void *arg)
 	}
 }
 
-bool maintenance_start(const struct config *cfg, struct maintenance **out)
+bool maintenance_start(const struct config *cfg, const unsigned char *collapse_key, struct maintenance **out)
 {
 	struct maintenance *m = calloc(1, sizeof(*m));
 
@@ -140,6 +141,7 @@ bool maintenance_start(const struct config *cfg, struct maintenance **out)
 		free(m);
 		return false;
 	}
+	m->collapse_key = collapse_key;
 	pthread_mutex_init(&m->lock, NULL);
 	if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
 		pthread_mutex_destroy(&m->lock);

@@ -1,7 +1,8 @@
 /*
  * ratelimit.c - token buckets in a small open-addressing table under one
- * mutex. The table holds at most RATELIMIT_SLOTS keys (ingest sources are
- * few); when full, the least recently used bucket is recycled.
+ * mutex (see ratelimit.h for what a full table does). A slot once used stays
+ * used (it is only recycled in place), so a lookup may stop at the first
+ * unused slot of its probe sequence.
  *
  * Refill is measured on the monotonic clock of the limiter's clock source:
  * on the wall clock a backwards step would stop every bucket refilling for
@@ -13,8 +14,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
-
-#define RATELIMIT_SLOTS 256
 
 struct bucket {
 	int64_t key;
@@ -28,6 +27,7 @@ struct ratelimit {
 	double rate;
 	double burst;
 	const struct clock_source *clock;
+	struct bucket spill; /* an upper bound on the bucket of every key not in the table */
 	struct bucket slots[RATELIMIT_SLOTS];
 };
 
@@ -41,6 +41,8 @@ struct ratelimit *ratelimit_new(double rate, double burst, const struct clock_so
 	rl->rate = rate;
 	rl->burst = burst;
 	rl->clock = clock ? clock : clock_system();
+	rl->spill.tokens = burst; /* no key has been forgotten yet */
+	rl->spill.last_us = rl->clock->mono_us(rl->clock->arg);
 	return rl;
 }
 
@@ -52,29 +54,65 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
+/* b's tokens at now. */
+static double level(const struct ratelimit *rl, const struct bucket *b, int64_t now_us)
+{
+	double t = b->tokens;
+
+	if (now_us > b->last_us)
+		t += (double)(now_us - b->last_us) / 1e6 * rl->rate;
+	return t > rl->burst ? rl->burst : t;
+}
+
+/* Bring b's tokens up to now. */
+static void refill(const struct ratelimit *rl, struct bucket *b, int64_t now_us)
+{
+	if (now_us <= b->last_us)
+		return;
+	b->tokens = level(rl, b, now_us);
+	b->last_us = now_us;
+}
+
+/*
+ * key's bucket, refilled to now. A key not in the table takes the first
+ * unused slot of its probe sequence or, when the table is full, the slot
+ * whose forgetting costs least (most tokens now, then least recently used),
+ * whose tokens then also bound the spill bucket; the newcomer starts with
+ * the spill bucket's tokens, never more.
+ */
 static struct bucket *find(struct ratelimit *rl, int64_t key, int64_t now_us)
 {
-	struct bucket *oldest = &rl->slots[0];
+	struct bucket *victim = NULL, *b = NULL;
+	double victim_tokens = 0;
 	size_t start = (size_t)((uint64_t)key * 11400714819323198485ull >> 56) % RATELIMIT_SLOTS;
 
 	for (size_t i = 0; i < RATELIMIT_SLOTS; i++) {
-		struct bucket *b = &rl->slots[(start + i) % RATELIMIT_SLOTS];
-		if (b->used && b->key == key)
-			return b;
-		if (!b->used) {
-			b->used = true;
-			b->key = key;
-			b->tokens = rl->burst;
-			b->last_us = now_us;
-			return b;
+		struct bucket *s = &rl->slots[(start + i) % RATELIMIT_SLOTS];
+		if (!s->used) {
+			b = s;
+			break;
 		}
-		if (b->last_us < oldest->last_us)
-			oldest = b;
+		if (s->key == key) {
+			refill(rl, s, now_us);
+			return s;
+		}
+		double t = level(rl, s, now_us);
+		if (!victim || t > victim_tokens || (t == victim_tokens && s->last_us < victim->last_us)) {
+			victim = s;
+			victim_tokens = t;
+		}
 	}
-	oldest->key = key;
-	oldest->tokens = rl->burst;
-	oldest->last_us = now_us;
-	return oldest;
+	refill(rl, &rl->spill, now_us);
+	if (!b) {
+		b = victim;
+		if (victim_tokens < rl->spill.tokens)
+			rl->spill.tokens = victim_tokens; /* the forgotten key comes back with no more than it has now */
+	}
+	b->used = true;
+	b->key = key;
+	b->tokens = rl->spill.tokens;
+	b->last_us = now_us;
+	return b;
 }
 
 bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_after_s)
@@ -86,12 +124,6 @@ bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_afte
 		n = rl->burst;
 	pthread_mutex_lock(&rl->lock);
 	struct bucket *b = find(rl, key, now_us);
-	if (now_us > b->last_us) {
-		b->tokens += (double)(now_us - b->last_us) / 1e6 * rl->rate;
-		if (b->tokens > rl->burst)
-			b->tokens = rl->burst;
-		b->last_us = now_us;
-	}
 	ok = b->tokens >= n;
 	if (ok) {
 		b->tokens -= n;

@@ -45,6 +45,7 @@ struct ingest_writer {
 	bool stopping;
 	const struct config *cfg;
 	struct metrics *metrics;
+	const unsigned char *collapse_key; /* borrowed; NULL: none */
 	size_t nthreads;
 	struct writer_thread *threads;
 };
@@ -197,7 +198,7 @@ static bool fan_out(struct writer_thread *t, struct ordered *all, size_t n)
 		evs[k].event = it->event;
 		k++;
 	}
-	ok = fanout_events(t->conn, t->w->cfg, evs, k, &alerts);
+	ok = fanout_events(t->conn, t->w->cfg, t->w->collapse_key, evs, k, &alerts);
 	if (ok)
 		metrics_count(t->w->metrics, METRIC_ALERTS_CREATED, (unsigned long long)alerts);
 	free(evs);
@@ -344,7 +345,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, struct ingest_writer **out)
+bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+			 struct ingest_writer **out)
 {
 	struct ingest_writer *w = calloc(1, sizeof(*w));
 
@@ -356,6 +358,7 @@ bool ingest_writer_start(const struct config *cfg, struct metrics *metrics, stru
 	}
 	w->cfg = cfg;
 	w->metrics = metrics;
+	w->collapse_key = collapse_key;
 	w->nthreads = (size_t)cfg->ingest_writers;
 	w->threads = calloc(w->nthreads, sizeof(*w->threads));
 	pthread_mutex_init(&w->lock, NULL);

@@ -69,6 +69,18 @@ static bool stopping_cb(void *arg)
 /*
  * Claim due rows: a lease makes them ours until recorded or expired. The
  * columns are those dispatch_send_batch reads (DISPATCH_COL_*).
+ *
+ * High-priority rows (risk alerts, the new-device warning) first, then by
+ * due time: 'high' sorts before 'normal' (the only two values), in the order
+ * of push_outbox_priority_claim_idx (migration 0010), so a backlog of
+ * information alerts never delays a warning.
+ *
+ * The warning of a new activation is still delivered to a sibling device
+ * revoked less than DISPATCH_WARNING_GRACE_MINUTES after that activation
+ * (DISPATCH_COL_WARN_REVOKED): otherwise whoever activated the new phone
+ * could revoke the siblings at once and so cancel the warnings meant for the
+ * real owner. Only while the revoked device still has its push token and no
+ * active device holds that token now (it would reach another binding).
  */
 static PGresult *claim(struct worker *w)
 {
@@ -81,13 +93,17 @@ static PGresult *claim(struct worker *w)
 	return db_exec(w->conn,
 		       "WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"
 		       "   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"
-		       "   ORDER BY due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+		       "   ORDER BY priority, due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"
 		       " UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"
 		       "   attempts = o.attempts + 1"
 		       " FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"
 		       " RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"
 		       "   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"
-		       "   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token",
+		       "   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token,"
+		       "   d.state = 'revoked' AND a.kind = 'security.new_device' AND d.push_token IS NOT NULL"
+		       "   AND d.state_changed_at < a.created_at + make_interval(mins => " DISPATCH_WARNING_GRACE_MINUTES ")"
+		       "   AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.id <> d.id AND t.state = 'active'"
+		       "     AND t.platform = d.platform AND t.push_token = d.push_token)",
 		       4, params);
 }
 

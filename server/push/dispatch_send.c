@@ -68,6 +68,7 @@ static void load_job(const struct dispatch_ctx *ctx, PGresult *rows, int r, long
 {
 	enum alert_lang lang = alertfmt_lang(col(rows, r, DISPATCH_COL_LANG));
 	const char *state = col(rows, r, DISPATCH_COL_DEVICE_STATE);
+	bool warn_revoked = strcmp(col(rows, r, DISPATCH_COL_WARN_REVOKED), "t") == 0;
 
 	j->id = strtoll(col(rows, r, DISPATCH_COL_ID), NULL, 10);
 	j->alert_text = col(rows, r, DISPATCH_COL_ALERT);
@@ -95,7 +96,7 @@ static void load_job(const struct dispatch_ctx *ctx, PGresult *rows, int r, long
 		j->msg.title = alertfmt_message("privacy.title", lang);
 		j->msg.body = alertfmt_message(j->msg.risk ? "privacy.body_risk" : "privacy.body", lang);
 	}
-	if (!state || strcmp(state, "active") != 0)
+	if ((!state || strcmp(state, "active") != 0) && !warn_revoked)
 		finish(j, PUSH_FAILED, PUSH_R_DEVICE_NOT_ACTIVE, "the device was revoked or retired after the alert was made");
 	else if (!j->msg.token)
 		finish(j, PUSH_FAILED, PUSH_R_NO_TOKEN, "the device has no push token");
@@ -107,12 +108,14 @@ static void load_job(const struct dispatch_ctx *ctx, PGresult *rows, int r, long
 		finish(j, PUSH_RETIRE, PUSH_R_BAD_TOKEN, "apns: the device token is not hex");
 }
 
-static int by_device_then_id(const void *a, const void *b)
+static int by_device_priority_id(const void *a, const void *b)
 {
 	const struct job *x = a, *y = b;
 
 	if (x->device != y->device)
 		return x->device < y->device ? -1 : 1;
+	if (x->msg.high_priority != y->msg.high_priority)
+		return x->msg.high_priority ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -136,7 +139,7 @@ static void send_log(struct job *jobs, size_t n)
 	}
 }
 
-/* Pick this round's jobs: the first unfinished one of each device (jobs sorted by device, id). */
+/* Pick this round's jobs: the first unfinished one of each device (jobs sorted by device, priority, id). */
 static size_t pick_round(struct job *jobs, size_t n, size_t *picked)
 {
 	size_t k = 0;
@@ -364,7 +367,7 @@ json_t *dispatch_send_batch(const struct dispatch_ctx *ctx, PGresult *rows)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		load_job(ctx, rows, (int)i, now, &jobs[i]);
-	qsort(jobs, n, sizeof(*jobs), by_device_then_id);
+	qsort(jobs, n, sizeof(*jobs), by_device_priority_id);
 	if (!ctx->client)
 		send_log(jobs, n);
 	else

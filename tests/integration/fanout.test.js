@@ -79,7 +79,8 @@ test('balance.changed: one alert per user of the unit (none elsewhere), one outb
   assert.deepEqual(out.map((o) => `${o.login}:${o.provider}`), ['b.chief:fcm', 'c.acct:apns', 'c.acct:fcm']);
   for (const o of out) {
     assert.equal(o.priority, 'normal');
-    assert.equal(o.collapse, 'bal-9523.1.1012345');
+    assert.match(o.collapse, /^bal-[0-9a-f]{32}$/, 'an opaque key, not the account');
+    assert.equal(o.collapse, out[0].collapse);
     assert.equal(o.state, 'pending');
     assert.ok(Math.abs(o.dueIn) <= 5);
   }

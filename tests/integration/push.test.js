@@ -120,7 +120,10 @@ test('a balance change reaches every device: exact FCM and APNs requests, locali
   assert.equal(chief.path, `/v1/projects/${mock.sa.project_id}/messages:send`);
   assert.equal(chief.headers.authorization, 'Bearer');
   assert.match(chief.headers['content-type'], /^application\/json/);
-  const collapse = 'bal-9523.1.1012345';
+  // the collapse key is opaque: a keyed hash of the account, never the account itself
+  const collapse = chief.body.message.android.collapse_key;
+  assert.match(collapse, /^bal-[0-9a-f]{32}$/);
+  assert.ok(!collapse.includes('1012345'), `the account is in the collapse key ${collapse}`);
   assert.deepEqual(chief.body, {
     message: {
       token: tokens.chief,
@@ -206,6 +209,43 @@ test('a risk alert is high priority and time-sensitive; privacy mode sends only 
   } finally {
     q(`UPDATE budget_units SET privacy_mode = false WHERE code = '1000001'`);
   }
+});
+
+// What may never reach Google or Apple in privacy mode: the accounts, amounts, balances, names of
+// the unit, its people, the beneficiary and the signers, the voucher's identity and the free text.
+const PRIVATE = ['9523.1.1012345', '1012345', '…2345', '1500000', '1.500.000', '1,500,000', '120000000', '120.000.000',
+  '50000000', '50.000.000', 'Trường THCS', 'Nguyễn', 'Lê Văn', 'Phạm Thu Hà', 'Trần Thị', 'Vietcombank', '0123456789',
+  '000456', 'HS-2026', 'Chi lương', '1000001', 'b.chief', 'c.acct', 'Pixel'];
+
+test('privacy mode: no request that reaches the mock (path, headers, body) holds an account, amount, name or note', async () => {
+  q(`UPDATE budget_units SET privacy_mode = true WHERE code = '1000001'`);
+  let ids;
+  try {
+    ids = [await post(h.balanceEvent()), await post(h.voucherEvent()), await post(h.balanceEvent())];
+    for (const id of ids) await waitSettled(id, 10000);
+    const reqs = (await mock.requests()).filter((r) => r.api === 'fcm' || r.api === 'apns');
+    assert.ok(reqs.length >= 9, `${reqs.length} pushes`);
+    for (const r of reqs) {
+      const wire = JSON.stringify({ path: r.path, headers: r.headers, body: r.body });
+      for (const s of PRIVATE) assert.ok(!wire.includes(s), `${s} reached ${r.api}: ${wire}`);
+    }
+    // balance alerts still collapse per account: the same opaque key for the same account
+    const keys = new Set(reqs.filter((r) => r.api === 'fcm').map((r) => r.body.message.android.collapse_key).filter(Boolean));
+    const ios = new Set(reqs.filter((r) => r.api === 'apns').map((r) => r.headers['apns-collapse-id']).filter(Boolean));
+    assert.deepEqual([...keys], [...ios]);
+    assert.equal(keys.size, 1, [...keys].join(' '));
+    assert.match([...keys][0], /^bal-[0-9a-f]{32}$/);
+  } finally {
+    q(`UPDATE budget_units SET privacy_mode = false WHERE code = '1000001'`);
+  }
+  // another account collapses under another key
+  await mock.control('DELETE', '/requests');
+  const other = await post(h.balanceEvent({ data: { account: '9527.1.1012345', amount: 1000, balance_after: 2000 } }));
+  await waitSettled(other, 10000);
+  const [o] = fcmFor(await mock.requests(), tokens.chief);
+  assert.match(o.body.message.android.collapse_key, /^bal-[0-9a-f]{32}$/);
+  const first = q(`SELECT DISTINCT collapse_key FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${ids[0]}`);
+  assert.notEqual(o.body.message.android.collapse_key, first);
 });
 
 test('dead tokens retire their device: FCM UNREGISTERED and INVALID_ARGUMENT, APNs Unregistered', async () => {
@@ -422,6 +462,75 @@ test('a provider that never answers in time: the row is retried later, not marke
   } finally {
     await srv.stop();
     srv = await h.startServer({ db, config: config() });
+  }
+});
+
+test('a high-priority row is sent before a backlog of information rows that were due earlier', async () => {
+  // one worker, so the order of the requests is the order of the claims
+  await srv.stop();
+  srv = await h.startServer({ db, config: config({ workers: 1 }) });
+  try {
+    // in one transaction: 300 balance rows due an hour ago (quiet hours just ended), then one risk row due now
+    const alertFor = (kind, sev, rule, prio, due, body) => `WITH a AS (INSERT INTO alerts (user_id, unit_code, office_code, kind, severity, risk_rule, lang, title, body)
+        SELECT d.user_id, '1000001', '0011', '${kind}', '${sev}', ${rule}, 'vi', 'T', '${body}' || g FROM devices d, generate_series(1, ${prio === 'high' ? 1 : 300}) g
+        WHERE d.push_token = '${tokens.chief}' RETURNING id)
+      INSERT INTO push_outbox (alert_id, device_id, provider, priority, due_at)
+        SELECT a.id, d.id, 'fcm', '${prio}', ${due} FROM a, devices d WHERE d.push_token = '${tokens.chief}';`;
+    q(alertFor('balance.changed', 'info', 'NULL', 'normal', "now() - interval '1 hour'", 'backlog ') +
+      alertFor('voucher.status_changed', 'risk', "'cash_withdrawal'", 'high', 'now()', 'risk ') + 'NOTIFY alertd_outbox;');
+    const risk = q("SELECT max(id) FROM alerts WHERE body = 'risk 1'");
+    await h.eventually(() => q("SELECT count(*) FROM push_outbox WHERE state = 'pending'") === '0', 30000, 100);
+    const sent = fcmFor(await mock.requests(), tokens.chief).filter((r) => r.status === 200);
+    assert.equal(sent.length, 301);
+    const at = sent.findIndex((r) => r.body.message.data.alert_id === risk);
+    assert.equal(at, 0, `the risk alert was sent as number ${at + 1} of 301`);
+  } finally {
+    await srv.stop();
+    srv = await h.startServer({ db, config: config() });
+  }
+});
+
+test('a sibling revoked by the new phone within 10 minutes still gets its security.new_device warning', async () => {
+  const r = h.runAlertd(['admin-key', 'add', 'push-it', '--config', h.writeConfig(config())]);
+  assert.equal(r.code, 0, r.stderr);
+  const adminKey = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
+  // the siblings' first attempt fails and waits 3 s, so the revoke surely comes before the push
+  await mock.control('POST', '/faults', [
+    { api: 'apns', match: { token: tokens.acctIos }, response: 'TooManyRequests', times: 1, retry_after: 3 },
+    { api: 'fcm', match: { token: tokens.acctAndroid }, response: 'UNAVAILABLE', times: 1, retry_after: 3 },
+  ]);
+  const code = await h.request(srv.url, 'POST', '/v1/admin/users/c.acct/activation-code', { headers: { authorization: `Bearer ${adminKey}` } });
+  assert.equal(code.status, 201, code.body);
+  const act = await h.request(srv.url, 'POST', '/v1/app/activate', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: 'c.acct', activation_code: code.json.activation_code, device: { platform: 'android', push_token: 'fcm-intruder_9:APA91b-new', model: 'Unknown' } }),
+  });
+  assert.equal(act.status, 201, act.body);
+  const newDevice = act.json.device_id;
+  try {
+    const ios = q(`SELECT id FROM devices WHERE push_token = '${tokens.acctIos}'`);
+    const del = await h.request(srv.url, 'DELETE', `/v1/app/devices/${ios}`, { headers: { authorization: `Bearer ${act.json.access_token}` } });
+    assert.equal(del.status, 204, del.body);
+    assert.equal(q(`SELECT state FROM devices WHERE id = ${ios}`), 'revoked');
+    const warning = q(`SELECT id FROM alerts WHERE kind = 'security.new_device' ORDER BY id DESC LIMIT 1`);
+    await h.eventually(() => q(`SELECT count(*) FROM push_outbox WHERE alert_id = ${warning} AND state = 'pending'`) === '0', 15000, 100);
+    assert.equal(q(`SELECT string_agg(provider || ':' || state, ',' ORDER BY provider) FROM push_outbox WHERE alert_id = ${warning}`), 'apns:sent,fcm:sent');
+    const pushed = apnsFor(await mock.requests(), tokens.acctIos).filter((x) => x.status === 200);
+    assert.equal(pushed.length, 1);
+    assert.equal(pushed[0].body.kind, 'security.new_device');
+    assert.equal(pushed[0].body.alert_id, warning);
+
+    // past the 10 minutes, or for anything but the warning, a revoked device gets nothing
+    q(`UPDATE alerts SET created_at = now() - interval '11 minutes' WHERE id = ${warning};
+       UPDATE push_outbox SET state = 'pending', sent_at = NULL, attempts = 0 WHERE alert_id = ${warning} AND provider = 'apns'`);
+    await h.eventually(() => q(`SELECT state FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`) !== 'pending', 10000, 100);
+    assert.equal(q(`SELECT state || ' ' || split_part(last_error, ':', 1) FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`), 'failed device_not_active');
+    const id = await post(h.balanceEvent());
+    await waitSettled(id);
+    assert.equal(outbox(id)[tokens.acctIos], undefined, 'no new rows for a revoked device');
+  } finally {
+    q(`DELETE FROM push_outbox WHERE device_id = ${newDevice}; DELETE FROM device_state_changes WHERE device_id = ${newDevice};
+       DELETE FROM devices WHERE id = ${newDevice}`);
   }
 });
 

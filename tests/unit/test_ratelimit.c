@@ -2,7 +2,8 @@
  * test_ratelimit.c - token buckets under an injected clock: refill, burst,
  * Retry-After, and that a wall-clock step (backwards or forwards) neither
  * blocks a key nor hands it a full bucket, because refill is measured on
- * the monotonic clock.
+ * the monotonic clock; and that a full table never hands a key a fresh
+ * burst by recycling a bucket.
  */
 #include "core/clock.h"
 #include "http/ratelimit.h"
@@ -85,6 +86,59 @@ static void test_wall_clock_step_forward_grants_nothing_extra(void)
 	ratelimit_free(rl);
 }
 
+/*
+ * 256 drained keys fill the table. A 257th key, and then a key recycled out
+ * of the table, must get no more than they would have had with a bucket of
+ * their own: an attacker cycling addresses gains nothing by overflowing the
+ * table. With time the forgotten keys refill at the normal rate.
+ */
+static void test_recycled_key_gets_no_fresh_burst(void)
+{
+	struct fake_clock fc = { 5000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(1.0, 3.0, &src); /* 1 token/s, burst 3 */
+	int retry = 0, granted = 0;
+
+	for (int64_t k = 1; k <= RATELIMIT_SLOTS; k++)
+		CHECK(ratelimit_take(rl, k, 3, &retry));	    /* each drains its own burst */
+	CHECK(!ratelimit_take(rl, RATELIMIT_SLOTS + 1, 1, &retry)); /* no room: no fresh burst either */
+	CHECK(retry == 1);
+	CHECK(!ratelimit_take(rl, 1, 1, &retry)); /* key 1, maybe recycled meanwhile, is still drained */
+	/* cycling many new keys grants nothing at all */
+	for (int64_t k = 1000; k < 1000 + 4 * RATELIMIT_SLOTS; k++)
+		granted += ratelimit_take(rl, k, 1, &retry);
+	CHECK(granted == 0);
+	for (int64_t k = 1; k <= RATELIMIT_SLOTS; k++)
+		granted += ratelimit_take(rl, k, 1, &retry);
+	CHECK(granted == 0);
+	/* one second later a key has one token, not a burst of three */
+	pass(&fc, 1000000);
+	CHECK(ratelimit_take(rl, 5000, 1, &retry));
+	CHECK(!ratelimit_take(rl, 5000, 1, &retry));
+	CHECK(retry == 1);
+	/* once everything has refilled, keys get their full burst again */
+	pass(&fc, 10 * 1000000LL);
+	CHECK(ratelimit_take(rl, 6000, 3, &retry));
+	CHECK(ratelimit_take(rl, 7, 3, &retry));
+	ratelimit_free(rl);
+}
+
+/* A table of keys that are idle and full again: a new key gets its full burst at once. */
+static void test_full_table_of_idle_keys_admits_new_keys(void)
+{
+	struct fake_clock fc = { 5000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(1.0, 3.0, &src);
+	int retry = 0;
+
+	for (int64_t k = 1; k <= RATELIMIT_SLOTS; k++)
+		CHECK(ratelimit_take(rl, k, 1, &retry));
+	pass(&fc, 2 * 1000000LL); /* every bucket is full again */
+	for (int64_t k = 10000; k < 10000 + RATELIMIT_SLOTS; k++)
+		CHECK(ratelimit_take(rl, k, 3, &retry));
+	ratelimit_free(rl);
+}
+
 static void test_system_clock_is_monotonic(void)
 {
 	const struct clock_source *sys = clock_system();
@@ -101,6 +155,8 @@ int main(void)
 	RUN(test_refill_and_retry_after);
 	RUN(test_wall_clock_step_back_still_refills);
 	RUN(test_wall_clock_step_forward_grants_nothing_extra);
+	RUN(test_recycled_key_gets_no_fresh_burst);
+	RUN(test_full_table_of_idle_keys_admits_new_keys);
 	RUN(test_system_clock_is_monotonic);
 	TEST_SUMMARY("test_ratelimit");
 }
