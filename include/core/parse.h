@@ -1,7 +1,8 @@
 /*
  * parse.h - the small text checks alertd applies to names and numbers that
- * come from outside: operator-chosen names (ingest sources, admin keys) and
- * decimal ids and timestamps in paths, queries and headers.
+ * come from outside: operator-chosen names (ingest sources, admin keys),
+ * decimal ids and timestamps in paths, queries and headers, and whether
+ * text is well-formed UTF-8.
  */
 #ifndef ALERTD_PARSE_H
 #define ALERTD_PARSE_H
@@ -28,5 +29,15 @@ bool parse_decimal(const char *s, size_t max_digits, long long *out) __attribute
 
 /* A database id: parse_decimal with at most PARSE_ID_MAX_DIGITS digits, and at least 1. */
 bool parse_id(const char *s, long long *out) __attribute__((warn_unused_result));
+
+/*
+ * The length (1 to 4) of the one well-formed UTF-8 character at s, which has
+ * len bytes left; 0 when s does not start one (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF, no sequence cut short) or len is 0.
+ */
+size_t parse_utf8_char(const char *s, size_t len);
+
+/* True when s[0..len) is well-formed UTF-8 throughout (NUL bytes included: they are characters). */
+bool parse_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -5,7 +5,8 @@
  *
  * Patterns are literal segments and {name} captures, e.g.
  * "/v1/ingest/{source}/events". A capture matches one non-empty segment of
- * at most ROUTER_MAX_PARAM_LEN bytes.
+ * at most ROUTER_MAX_PARAM_LEN bytes of well-formed UTF-8 without control
+ * characters (anything else is 404).
  */
 #ifndef ALERTD_ROUTER_H
 #define ALERTD_ROUTER_H
@@ -16,6 +17,9 @@
 #define ROUTER_MAX_PARAMS 4
 #define ROUTER_MAX_PARAM_LEN 128
 #define ROUTER_MAX_PATH 1024
+/* The raw request target (path and query, still percent-encoded) and its query arguments. */
+#define ROUTER_MAX_TARGET 4096
+#define ROUTER_MAX_QUERY_PARAMS 32
 
 /* Every route must say how callers prove who they are. */
 enum auth_kind {
@@ -78,6 +82,19 @@ enum router_result { ROUTER_OK, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
  */
 enum router_result router_match(const struct route *routes, size_t n, const char *method, const char *path,
 				struct route_match *m, char *allow, size_t allowlen);
+
+enum router_target {
+	ROUTER_TARGET_OK,
+	ROUTER_TARGET_NUL,	       /* "%00" somewhere: a NUL once decoded */
+	ROUTER_TARGET_TOO_LONG,	       /* more than ROUTER_MAX_TARGET bytes */
+	ROUTER_TARGET_TOO_MANY_PARAMS, /* more than ROUTER_MAX_QUERY_PARAMS query arguments */
+};
+
+/*
+ * Check the raw request target as received, before percent-decoding: an
+ * encoded NUL (400), its length and the number of query arguments (414).
+ */
+enum router_target router_check_target(const char *target);
 
 /* Value of capture name in m, or NULL. */
 const char *router_param(const struct route_match *m, const char *name);

@@ -18,16 +18,42 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* The longest field name and message an error carries, in bytes (longer ones are cut, see validate_utf8_fit). */
+#define VALIDATE_FIELD_MAX 128
+#define VALIDATE_MESSAGE_MAX 255
+
 /*
- * Append {"field": field, "message": message} to errors (a JSON array). False
- * when it could not be added: out of memory, errors not an array, or field
- * or message not UTF-8. Callers that must tell an empty list from a failed
- * one (event.c) check it.
+ * Write s (len bytes) into out (outlen bytes) as well-formed UTF-8 and
+ * NUL-terminated: every byte that does not begin a well-formed character
+ * becomes U+FFFD, and when it does not fit it is cut on a character
+ * boundary and ends with U+2026 ("..."), all within outlen - 1 bytes.
+ * Returns the bytes written. The one place text from outside is shortened,
+ * so that no cut ever splits a character: jansson refuses such a string,
+ * and the error carrying it would be lost.
+ */
+size_t validate_utf8_fit(char *out, size_t outlen, const char *s, size_t len);
+
+/*
+ * Append {"field": field, "message": message} to errors (a JSON array),
+ * each made to fit VALIDATE_FIELD_MAX / VALIDATE_MESSAGE_MAX bytes of
+ * UTF-8 by validate_utf8_fit, so a long or malformed name is still
+ * reported. False only when it could not be added (out of memory, errors
+ * not an array, field or message NULL): the caller must then fail the
+ * request (HTTP_FAILED) rather than carry on as if the input were valid.
  */
 bool validate_error(json_t *errors, const char *field, const char *message);
 
-/* validate_error() with a printf-style message of at most 255 bytes. */
+/* validate_error() with a printf-style message of at most VALIDATE_MESSAGE_MAX bytes. */
 bool validate_errorf(json_t *errors, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* validate_error() for the member key of an object whose path is prefix (e.g. "device."): field prefix + key. */
+bool validate_member_error(json_t *errors, const char *prefix, const char *key, const char *message);
+
+/*
+ * An "unknown field" error (validate_member_error) for every member of obj
+ * not named in known (NULL-terminated). False when one could not be added.
+ */
+bool validate_unknown_members(json_t *errors, json_t *obj, const char *prefix, const char *const *known);
 
 /* Answer 422 validation_failed carrying errors (borrowed) as "errors"; detail may be NULL. */
 void validate_reply(struct http_resp *resp, const struct http_req *req, const char *detail, json_t *errors);

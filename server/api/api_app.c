@@ -22,26 +22,44 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Input checks of one request: the errors found so far, the path prefix of
+ * the object being checked ("device." or ""), and whether every error could
+ * be recorded (false: the request fails rather than pass as valid).
+ */
+struct check {
+	json_t *errors;
+	const char *prefix;
+	bool ok;
+};
+
+static void bad(struct check *c, const char *key, const char *message)
+{
+	c->ok &= validate_member_error(c->errors, c->prefix, key, message);
+}
+
 /* Optional string member of at most max bytes made of printable characters; NULL when absent. */
-static const char *opt_text(json_t *obj, const char *key, const char *field, size_t max, json_t *errors)
+static const char *opt_text(struct check *c, json_t *obj, const char *key, size_t max)
 {
 	json_t *v = json_object_get(obj, key);
+	char message[64];
 
 	if (!v || json_is_null(v))
 		return NULL;
 	if (!json_is_string(v)) {
-		validate_error(errors, field, "must be a string");
+		bad(c, key, "must be a string");
 		return NULL;
 	}
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
 	if (len == 0 || len > max || strlen(s) != len) {
-		validate_errorf(errors, field, "must be 1 to %zu bytes of UTF-8", max);
+		snprintf(message, sizeof(message), "must be 1 to %zu bytes of UTF-8", max);
+		bad(c, key, message);
 		return NULL;
 	}
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			validate_error(errors, field, "must not contain control characters");
+			bad(c, key, "must not contain control characters");
 			return NULL;
 		}
 	return s;
@@ -76,44 +94,34 @@ static bool push_token_ok(const char *s)
 	return true;
 }
 
-/* The device fields shared by activation and the heartbeat. */
-static void device_fields(json_t *dev, const char *prefix, bool require_platform, struct activation_device *out, json_t *errors)
+/* The device fields shared by activation and the heartbeat, checked with c's prefix. */
+static void device_fields(struct check *c, json_t *dev, bool require_platform, struct activation_device *out)
 {
-	char f[64];
+	static const char *const known[] = { "platform", "push_token", "app_version", "os_version",
+					     "model",	 "locale",     NULL };
 
 	memset(out, 0, sizeof(*out));
-#define FIELD(name) (snprintf(f, sizeof(f), "%s%s", prefix, name), f)
 	if (require_platform) {
 		const char *p = json_string_value(json_object_get(dev, "platform"));
 		if (!p || (strcmp(p, "android") != 0 && strcmp(p, "ios") != 0))
-			validate_error(errors, FIELD("platform"), "must be android or ios");
+			bad(c, "platform", "must be android or ios");
 		else
 			out->platform = p;
 	}
-	out->push_token = opt_text(dev, "push_token", FIELD("push_token"), 4096, errors);
+	out->push_token = opt_text(c, dev, "push_token", 4096);
 	if (out->push_token && !push_token_ok(out->push_token)) {
-		validate_error(errors, FIELD("push_token"), "must be printable ASCII without spaces");
+		bad(c, "push_token", "must be printable ASCII without spaces");
 		out->push_token = NULL;
 	}
-	out->app_version = opt_text(dev, "app_version", FIELD("app_version"), 32, errors);
-	out->os_version = opt_text(dev, "os_version", FIELD("os_version"), 64, errors);
-	out->model = opt_text(dev, "model", FIELD("model"), 128, errors);
-	out->locale = opt_text(dev, "locale", FIELD("locale"), 35, errors);
+	out->app_version = opt_text(c, dev, "app_version", 32);
+	out->os_version = opt_text(c, dev, "os_version", 64);
+	out->model = opt_text(c, dev, "model", 128);
+	out->locale = opt_text(c, dev, "locale", 35);
 	if (out->locale && !locale_ok(out->locale)) {
-		validate_error(errors, FIELD("locale"), "must be a locale such as vi-VN or en");
+		bad(c, "locale", "must be a locale such as vi-VN or en");
 		out->locale = NULL;
 	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(dev, key, v) {
-		static const char *known[] = { "platform", "push_token", "app_version", "os_version", "model", "locale" };
-		bool ok = false;
-		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			ok |= strcmp(key, known[i]) == 0;
-		if (!ok)
-			validate_error(errors, FIELD(key), "unknown field");
-	}
-#undef FIELD
+	c->ok &= validate_unknown_members(c->errors, dev, c->prefix, known);
 }
 
 static bool hash_key(const char *s, int64_t *key)
@@ -166,27 +174,36 @@ static json_t *user_and_unit(PGconn *conn, long long user_id)
 	return out;
 }
 
-/* The activation body's checks; the errors found are added to errors. */
-static void check_activation(json_t *body, const char *login, struct activation_device *dev, json_t *errors)
+/*
+ * The whole activation body's checks, all before the code is looked at: the
+ * errors found are added to errors. False when one could not be recorded.
+ */
+static bool check_activation(json_t *body, const char *login, struct activation_device *dev, json_t *errors)
 {
+	static const char *const known[] = { "login", "activation_code", "device", NULL };
+	struct check top = { errors, "", true }, device = { errors, "device.", true };
+
 	if (!json_is_object(body)) {
-		validate_error(errors, "", "must be an object");
-		return;
+		bad(&top, "", "must be an object");
+		return top.ok;
 	}
 	if (!login || json_string_length(json_object_get(body, "login")) > 128 || !*login)
-		validate_error(errors, "login", "is required (1 to 128 characters)");
+		bad(&top, "login", "is required (1 to 128 characters)");
 	const char *code = json_string_value(json_object_get(body, "activation_code"));
 	if (!code || strlen(code) > 32)
-		validate_error(errors, "activation_code", "is required");
+		bad(&top, "activation_code", "is required");
+	top.ok &= validate_unknown_members(errors, body, "", known);
 	json_t *d = json_object_get(body, "device");
-	if (!json_is_object(d))
-		validate_error(errors, "device", "is required and must be an object");
-	else
-		device_fields(d, "device.", true, dev, errors);
+	if (!json_is_object(d)) {
+		bad(&top, "device", "is required and must be an object");
+		return top.ok;
+	}
+	device_fields(&device, d, true, dev);
 	/* a device without a push token could never be alerted: refuse it (null included) */
 	json_t *pt = json_object_get(d, "push_token");
-	if (json_is_object(d) && (!pt || json_is_null(pt)))
-		validate_error(errors, "device.push_token", "is required");
+	if (!pt || json_is_null(pt))
+		bad(&device, "push_token", "is required");
+	return top.ok && device.ok;
 }
 
 enum http_outcome api_app_activate(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -203,9 +220,8 @@ enum http_outcome api_app_activate(const struct app *app, struct http_req *req, 
 	if (!activation_rate_ok(app, req, login, resp))
 		return HTTP_DONE;
 	errors = json_array();
-	if (!errors)
+	if (!errors || !check_activation(body, login, &dev, errors))
 		goto out;
-	check_activation(body, login, &dev, errors);
 	result = HTTP_DONE;
 	if (json_array_size(errors) > 0) {
 		validate_reply(resp, req, NULL, errors);
@@ -308,12 +324,15 @@ enum http_outcome api_app_device_put(const struct app *app, struct http_req *req
 	memset(&dev, 0, sizeof(dev));
 	if (!errors)
 		goto out;
+	struct check c = { errors, "", true };
 	if (!json_is_object(body))
-		validate_error(errors, "", "must be an object");
+		bad(&c, "", "must be an object");
 	else
-		device_fields(body, "", false, &dev, errors);
+		device_fields(&c, body, false, &dev);
 	if (json_object_get(body, "platform"))
-		validate_error(errors, "platform", "cannot change; activate the other device instead");
+		bad(&c, "platform", "cannot change; activate the other device instead");
+	if (!c.ok)
+		goto out; /* an error could not be recorded: 500, never a pass */
 	if (json_array_size(errors) > 0) {
 		validate_reply(resp, req, NULL, errors);
 		result = HTTP_DONE;

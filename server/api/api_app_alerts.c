@@ -163,31 +163,33 @@ static bool hhmm(const char *s)
 	       s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && (s[0] < '2' || s[1] <= '3');
 }
 
-/* Check a PUT body; fills the SQL parameters (NULL = leave as is). */
-static void check_prefs(json_t *body, json_t *errors, const char **lang, char *min_amount, size_t mlen,
+/*
+ * Check a PUT body; fills the SQL parameters (NULL = leave as is). False when
+ * an error could not be recorded (the request must fail, not pass).
+ */
+static bool check_prefs(json_t *body, json_t *errors, const char **lang, char *min_amount, size_t mlen,
 			const char **qfrom, const char **qto, bool *quiet_set, char **toggles_text)
 {
 	const char *key;
 	json_t *v;
+	bool ok = true;
 
 	*lang = NULL;
 	*qfrom = *qto = NULL;
 	*quiet_set = false;
 	*toggles_text = NULL;
 	min_amount[0] = '\0';
-	if (!json_is_object(body)) {
-		validate_error(errors, "", "must be an object");
-		return;
-	}
+	if (!json_is_object(body))
+		return validate_error(errors, "", "must be an object");
 	json_object_foreach(body, key, v) {
 		if (strcmp(key, "lang") == 0) {
 			*lang = json_string_value(v);
 			if (!*lang || (strcmp(*lang, "vi") != 0 && strcmp(*lang, "en") != 0))
-				validate_error(errors, "lang", "must be vi or en");
+				ok &= validate_error(errors, "lang", "must be vi or en");
 		} else if (strcmp(key, "min_amount") == 0) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9000000000000000LL)
-				validate_error(errors, "min_amount",
-					       "must be a whole number of VND from 0 to 9000000000000000");
+				ok &= validate_error(errors, "min_amount",
+						     "must be a whole number of VND from 0 to 9000000000000000");
 			else
 				snprintf(min_amount, mlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		} else if (strcmp(key, "quiet_hours") == 0) {
@@ -197,42 +199,41 @@ static void check_prefs(json_t *body, json_t *errors, const char **lang, char *m
 			*qfrom = json_string_value(json_object_get(v, "from"));
 			*qto = json_string_value(json_object_get(v, "to"));
 			if (!json_is_object(v) || !hhmm(*qfrom) || !hhmm(*qto) || strcmp(*qfrom, *qto) == 0)
-				validate_error(
+				ok &= validate_error(
 					errors, "quiet_hours",
 					"must be null or {\"from\":\"HH:MM\",\"to\":\"HH:MM\"} (local time, from before to, may wrap midnight)");
 		} else if (strcmp(key, "toggles") == 0) {
 			const char *t;
 			json_t *tv;
 			if (!json_is_object(v)) {
-				validate_error(errors, "toggles", "must be an object of alert type: true|false");
+				ok &= validate_error(errors, "toggles", "must be an object of alert type: true|false");
 				continue;
 			}
 			json_object_foreach(v, t, tv) {
-				char field[96];
 				bool known = false;
-				snprintf(field, sizeof(field), "toggles.%s", t);
 				for (size_t i = 0; i < N_TOGGLEABLE; i++)
 					known |= strcmp(t, toggleable[i]) == 0;
 				if ((strcmp(t, "risk") == 0 || strcmp(t, "security.new_device") == 0) && !json_is_true(tv))
-					validate_error(errors, field,
-						       strcmp(t, "risk") == 0 ? "risk alerts cannot be switched off"
-									      : "security alerts cannot be switched off");
+					ok &= validate_member_error(errors, "toggles.", t,
+								    strcmp(t, "risk") == 0
+									    ? "risk alerts cannot be switched off"
+									    : "security alerts cannot be switched off");
 				else if (!json_is_boolean(tv))
-					validate_error(errors, field, "must be true or false");
+					ok &= validate_member_error(errors, "toggles.", t, "must be true or false");
 				else if (!known && strcmp(t, "risk") != 0 && strcmp(t, "security.new_device") != 0)
-					validate_error(errors, field, "unknown alert type");
+					ok &= validate_member_error(errors, "toggles.", t, "unknown alert type");
 			}
 			json_t *copy = json_deep_copy(v);
 			json_object_del(copy, "risk");
 			json_object_del(copy, "security.new_device");
 			*toggles_text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
 			json_decref(copy);
+			ok &= *toggles_text != NULL;
 		} else {
-			char field[80];
-			snprintf(field, sizeof(field), "%.70s", key);
-			validate_error(errors, field, "unknown field");
+			ok &= validate_member_error(errors, "", key, "unknown field");
 		}
 	}
+	return ok;
 }
 
 enum http_outcome api_app_preferences_put(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -246,10 +247,9 @@ enum http_outcome api_app_preferences_put(const struct app *app, struct http_req
 	enum http_outcome result = HTTP_FAILED;
 
 	(void)app;
-	if (!errors)
-		goto out;
-	check_prefs(req->json, errors, &u.lang, min_amount, sizeof(min_amount), &u.quiet_from, &u.quiet_to, &u.quiet_set,
-		    &toggles);
+	if (!errors || !check_prefs(req->json, errors, &u.lang, min_amount, sizeof(min_amount), &u.quiet_from,
+				    &u.quiet_to, &u.quiet_set, &toggles))
+		goto out; /* an error that could not be recorded is a 500, never a pass */
 	if (json_array_size(errors) > 0) {
 		validate_reply(resp, req, NULL, errors);
 		result = HTTP_DONE;

@@ -1,5 +1,5 @@
 /*
- * parse.c - name and number checks for outside input (see parse.h). No
+ * parse.c - name, number and UTF-8 checks for outside input (see parse.h). No
  * strtoll: its sign, leading spaces and locale are exactly what these
  * checks exist to refuse, and 18 digits cannot overflow a long long.
  */
@@ -48,5 +48,49 @@ bool parse_id(const char *s, long long *out)
 	if (!parse_decimal(s, PARSE_ID_MAX_DIGITS, &v) || v < 1)
 		return false;
 	*out = v;
+	return true;
+}
+
+size_t parse_utf8_char(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned long cp, min;
+	size_t n;
+
+	if (len == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		n = 2, cp = u[0] & 0x1fu, min = 0x80;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		n = 3, cp = u[0] & 0x0fu, min = 0x800;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		n = 4, cp = u[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0; /* a continuation byte, 0xc0/0xc1 (always overlong) or 0xf5 and up */
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((u[i] & 0xc0u) != 0x80u)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool parse_utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = parse_utf8_char(s + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
 	return true;
 }

@@ -10,6 +10,12 @@
  * answer (the one place a failed handler becomes a 503 or a 500). Bodies
  * that are refused early (404, 405, 413 by Content-Length) are never read:
  * libmicrohttpd closes such connections.
+ *
+ * Before any of that, each request's raw target is checked as it arrives
+ * (on_uri) and its framing once the headers are in (framing_refused):
+ * encoded NULs, too many query arguments and request-smuggling shapes are
+ * answered with a problem, at once. What libmicrohttpd still answers itself
+ * is listed in docs/errors.md.
  */
 #include "http/http.h"
 #include "core/app.h"
@@ -33,6 +39,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/*
+ * Each connection's memory pool in libmicrohttpd. It holds the read buffer
+ * (half the pool at first, grown while the request line and headers need
+ * it; when they cannot fit, libmicrohttpd answers 414 or 431 itself), a
+ * 56-byte record per header and query argument (at most
+ * ROUTER_MAX_QUERY_PARAMS of those, see on_uri), then the response's
+ * headers. 64 KiB is twice the default: every request line up to far past
+ * ROUTER_MAX_TARGET reaches on_uri and gets our 414, and ingest's signature
+ * headers have room.
+ */
+#define HTTP_CONNECTION_MEMORY (64 * 1024)
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	MHD_socket quiesced; /* closed only after MHD_stop_daemon, as libmicrohttpd requires */
@@ -43,6 +61,8 @@ struct http_server {
 struct request_ctx {
 	struct http_req req; /* first: http_suspend() finds the context from it */
 	struct http_server *srv;
+	bool started;		   /* the handler has been called once; before, only on_uri has run */
+	enum router_target target; /* the raw target's check, made by on_uri */
 	struct http_resp resp;
 	struct buf body;
 	struct timespec start;
@@ -112,7 +132,11 @@ const char *http_header(const struct http_req *req, const char *name)
 
 const char *http_query(const struct http_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *value = NULL;
+
+	if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value, NULL) != MHD_YES)
+		return NULL;
+	return value ? value : ""; /* "?name" without '=' is given, and empty */
 }
 
 void http_resp_header(struct http_resp *resp, const char *name, const char *value)
@@ -313,15 +337,140 @@ static bool declared_too_large(struct request_ctx *rc, long long cap)
 	return errno == ERANGE || (end != cl && n > (unsigned long long)cap);
 }
 
-static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Connection *conn, const char *url,
-					 const char *method)
+/*
+ * libmicrohttpd calls this with the raw request target, before it decodes
+ * it and before it splits the query into arguments; what it returns is the
+ * request's context (*con_cls) from then on. The target is checked here,
+ * while its bytes are as sent: once decoded, a %00 is a NUL that silently
+ * ends the path or value.
+ *
+ * A refused target also loses its query, here, in place. libmicrohttpd
+ * 0.9.75 stores each argument in the connection's memory pool right after
+ * this call, and when the pool runs out (about 500 arguments) it neither
+ * answers nor closes: the client holds the connection until the timeout.
+ * Ending the target after its '?' leaves it no argument to store, and
+ * on_request answers the 414 or 400 at once. The buffer is libmicrohttpd's
+ * writable read buffer (the const is the callback's signature); 0.9.75 and
+ * 0.9.76 both find the '?' before this call and parse the arguments after
+ * it. tests/integration/hostile_http.test.js pins the outcome.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct request_ctx *rc = calloc(1, sizeof(*rc));
+	enum router_target target = router_check_target(uri);
+	struct request_ctx *rc;
 
+	(void)conn;
+	if (target != ROUTER_TARGET_OK) {
+		char *query = strchr(uri, '?');
+		if (query)
+			query[1] = '\0';
+	}
+	rc = calloc(1, sizeof(*rc));
 	if (!rc)
-		return NULL;
+		return NULL; /* on_request closes the connection */
+	rc->srv = cls;
+	rc->target = target;
+	return rc;
+}
+
+static bool is_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+struct header_count {
+	int content_length, host, transfer_encoding;
+	const char *transfer_encoding_value;
+	bool bad_name;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_count *c = cls;
+	size_t i = 0;
+
+	(void)kind;
+	while (is_tchar(key[i]))
+		i++;
+	if (i == 0 || key[i] != '\0')
+		c->bad_name = true;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		c->content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		c->host++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		c->transfer_encoding++;
+		c->transfer_encoding_value = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+/*
+ * The framing rules of RFC 9112 that libmicrohttpd 0.9.75 leaves to us:
+ * each is a way for alertd and a proxy in front of it to disagree on where
+ * a request ends or whom it is for (request smuggling). libmicrohttpd takes
+ * the first Content-Length, accepts a header name with a space before the
+ * colon as another header, and reads an unknown Transfer-Encoding until the
+ * client closes. Refused with 400 (501 for a transfer coding other than
+ * chunked) and Connection: close, before routing; true when refused.
+ */
+static bool framing_refused(struct request_ctx *rc, const char *version)
+{
+	struct header_count c = { 0 };
+	enum problem_code code = PROBLEM_BAD_REQUEST;
+	const char *why = NULL;
+
+	MHD_get_connection_values(rc->req.conn, MHD_HEADER_KIND, count_header, &c);
+	if (c.bad_name)
+		why = "a header name is not a token (a space before the colon, or an empty name)";
+	else if (c.content_length > 1)
+		why = "more than one Content-Length header";
+	else if (c.content_length && c.transfer_encoding)
+		why = "both Content-Length and Transfer-Encoding";
+	else if (c.host > 1)
+		why = "more than one Host header";
+	else if (c.host == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		why = "HTTP/1.1 requires a Host header";
+	else if (c.transfer_encoding > 1 || (c.transfer_encoding && strcasecmp(c.transfer_encoding_value, "chunked") != 0)) {
+		code = PROBLEM_UNSUPPORTED_TRANSFER_ENCODING;
+		why = "the only transfer coding accepted is a single \"Transfer-Encoding: chunked\"";
+	}
+	if (!why)
+		return false;
+	http_resp_problem(&rc->resp, &rc->req, code, why, NULL);
+	http_resp_header(&rc->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	return true;
+}
+
+/* The answer to a target on_uri refused; false when it was fine. */
+static bool target_refused(struct request_ctx *rc)
+{
+	char detail[96];
+
+	switch (rc->target) {
+	case ROUTER_TARGET_OK:
+		return false;
+	case ROUTER_TARGET_NUL:
+		http_resp_problem(&rc->resp, &rc->req, PROBLEM_BAD_REQUEST,
+				  "the request target holds an encoded NUL (%00)", NULL);
+		return true;
+	case ROUTER_TARGET_TOO_LONG:
+		snprintf(detail, sizeof(detail), "the request target is longer than %d bytes", ROUTER_MAX_TARGET);
+		break;
+	case ROUTER_TARGET_TOO_MANY_PARAMS:
+		snprintf(detail, sizeof(detail), "more than %d query parameters", ROUTER_MAX_QUERY_PARAMS);
+		break;
+	}
+	http_resp_problem(&rc->resp, &rc->req, PROBLEM_URI_TOO_LONG, detail, NULL);
+	return true;
+}
+
+/* The first call of on_request for rc: the headers are in. */
+static void begin_request(struct request_ctx *rc, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	rc->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &rc->start);
-	rc->srv = srv;
 	rc->req.conn = conn;
 	rc->req.method = method;
 	rc->req.path = url;
@@ -329,8 +478,7 @@ static struct request_ctx *begin_request(struct http_server *srv, struct MHD_Con
 	assign_request_id(rc);
 	fill_remote(rc);
 	forwarded_remote(rc);
-	atomic_fetch_add(&srv->inflight, 1);
-	return rc;
+	atomic_fetch_add(&rc->srv->inflight, 1);
 }
 
 /*
@@ -394,12 +542,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request_ctx *rc = *con_cls;
 	const struct app *app = srv->app;
 
-	(void)version;
-	if (!rc) {
-		rc = begin_request(srv, conn, url, method);
-		if (!rc)
-			return MHD_NO;
-		*con_cls = rc;
+	if (!rc)
+		return MHD_NO; /* on_uri could not allocate the context */
+	if (!rc->started) {
+		begin_request(rc, conn, url, method);
+		if (framing_refused(rc, version) || target_refused(rc))
+			return send_response(rc);
 		/* routing reads no body; it decides which cap applies */
 		rc->routed =
 			router_match(app->routes, app->nroutes, method, url, &rc->req.match, rc->allow, sizeof(rc->allow));
@@ -483,6 +631,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!rc)
 		return;
+	if (!rc->started) { /* libmicrohttpd refused the request itself (and logged why) */
+		free(rc);
+		*con_cls = NULL;
+		return;
+	}
 	double secs = elapsed_seconds(&rc->start);
 	const struct app *app = srv->app;
 	/* match.route stays NULL when the request was answered before or without routing */
@@ -535,8 +688,9 @@ bool http_start(const struct app *app, struct http_server **out)
 				       (const struct sockaddr *)&cfg->http_listen_addr, MHD_OPTION_THREAD_POOL_SIZE,
 				       (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
 				       (unsigned int)cfg->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-				       (unsigned int)cfg->http_connection_timeout_seconds, MHD_OPTION_NOTIFY_COMPLETED,
-				       on_completed, srv, MHD_OPTION_END);
+				       (unsigned int)cfg->http_connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				       (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		log_error("http: cannot listen on %s", cfg->http_listen);
 		free(srv);

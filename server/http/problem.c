@@ -21,6 +21,8 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_INTERNAL_ERROR] = { "internal_error", 500, "Internal server error" },
 	[PROBLEM_DATABASE_UNAVAILABLE] = { "database_unavailable", 503, "Database unavailable" },
 	[PROBLEM_NOT_READY] = { "not_ready", 503, "Service not ready" },
+	[PROBLEM_URI_TOO_LONG] = { "uri_too_long", 414, "Request target too long" },
+	[PROBLEM_UNSUPPORTED_TRANSFER_ENCODING] = { "unsupported_transfer_encoding", 501, "Transfer-Encoding not supported" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

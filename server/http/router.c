@@ -3,9 +3,12 @@
  *
  * Matching walks pattern and path segment by segment; no regular
  * expressions, no allocation. Paths with empty segments ("//", trailing "/")
- * or dot segments never match, so there is exactly one spelling per resource.
+ * or dot segments never match, so there is exactly one spelling per resource,
+ * and a capture that is not well-formed UTF-8 or holds a control character
+ * matches nothing: no handler, query or log line ever sees such bytes.
  */
 #include "http/router.h"
+#include "core/parse.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +20,15 @@ static bool segment_ok(const char *seg, size_t len)
 	if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
 		return false;
 	return true;
+}
+
+/* A capture's text: well-formed UTF-8 without C0 controls or DEL. */
+static bool capture_ok(const char *seg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)seg[i] < 0x20 || seg[i] == 0x7f)
+			return false;
+	return parse_utf8_valid(seg, len);
 }
 
 /* Returns true and fills captures when path matches pattern. */
@@ -41,7 +53,7 @@ static bool match_one(const char *pattern, const char *path, struct route_match 
 			return false;
 		if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
 			if (m->nparams >= ROUTER_MAX_PARAMS || slen > ROUTER_MAX_PARAM_LEN ||
-			    plen - 2 >= sizeof(m->params[0].name))
+			    plen - 2 >= sizeof(m->params[0].name) || !capture_ok(s, slen))
 				return false;
 			struct route_param *rp = &m->params[m->nparams++];
 			memcpy(rp->name, p + 1, plen - 2);
@@ -101,6 +113,23 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 		}
 	}
 	return path_seen ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;
+}
+
+enum router_target router_check_target(const char *target)
+{
+	const char *query = strchr(target, '?');
+	size_t params = 0;
+
+	/* libmicrohttpd decodes %00 into a NUL that silently ends the path or value */
+	if (strstr(target, "%00"))
+		return ROUTER_TARGET_NUL;
+	if (strlen(target) > ROUTER_MAX_TARGET)
+		return ROUTER_TARGET_TOO_LONG;
+	if (query && query[1]) /* one argument, and one more after each '&' (empty ones included) */
+		for (const char *p = query; p; p = strchr(p + 1, '&'))
+			if (++params > ROUTER_MAX_QUERY_PARAMS)
+				return ROUTER_TARGET_TOO_MANY_PARAMS;
+	return ROUTER_TARGET_OK;
 }
 
 const char *router_param(const struct route_match *m, const char *name)

@@ -1,6 +1,6 @@
 /*
- * test_parse.c - the one name validator, decimal/id parser and file reader
- * (data-driven). Where the old copies disagreed the stricter rule won: an
+ * test_parse.c - the one name validator, decimal/id parser, UTF-8 check and
+ * file reader (data-driven). Where the old copies disagreed the stricter rule won: an
  * admin-key name may no longer contain '.', and CLI ids refuse signs,
  * spaces and leading zeros as the path ids always did.
  */
@@ -84,6 +84,56 @@ static void test_ids_and_decimals(void)
 	CHECK(!parse_decimal("0123", 12, &v));
 	CHECK(!parse_decimal("1234567890123", 12, &v));
 	CHECK(!parse_decimal("1", 19, &v)); /* more digits than a long long is sure to hold */
+}
+
+static void test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		size_t first; /* parse_utf8_char of the first byte */
+		bool valid;
+	} cases[] = {
+		{ "a", 1, 1, true },
+		{ "", 0, 0, true },
+		{ "\0x", 2, 1, true }, /* NUL is a character */
+		{ "\xc3\xa9", 2, 2, true },
+		{ "\xe1\xbb\x9f", 3, 3, true },
+		{ "\xef\xbf\xbd", 3, 3, true },
+		{ "\xf0\x9f\x98\x80", 4, 4, true },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, true }, /* U+10FFFF */
+		{ "\xc2\x80", 2, 2, true },	    /* smallest two-byte */
+		{ "\xe0\xa0\x80", 3, 3, true },	    /* smallest three-byte */
+		{ "\xf0\x90\x80\x80", 4, 4, true }, /* smallest four-byte */
+		{ "\xff", 1, 0, false },
+		{ "\x80", 1, 0, false },
+		{ "\xc3", 1, 0, false },	     /* cut short */
+		{ "\xe1\xbb", 2, 0, false },	     /* cut short */
+		{ "\xc3\x28", 2, 0, false },	     /* bad continuation */
+		{ "\xc0\x80", 2, 0, false },	     /* overlong NUL */
+		{ "\xc1\xbf", 2, 0, false },	     /* overlong */
+		{ "\xe0\x9f\xbf", 3, 0, false },     /* overlong */
+		{ "\xf0\x8f\xbf\xbf", 4, 0, false }, /* overlong */
+		{ "\xed\xa0\x80", 3, 0, false },     /* surrogate */
+		{ "\xed\xbf\xbf", 3, 0, false },     /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0, false }, /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 4, 0, false },
+		{ "a\xc3\xa9\xff", 4, 1, false }, /* bad at the end */
+		{ "\xc3\xa9"
+		  "a\xe1\xbb",
+		  5, 2, false }, /* cut at the end */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t first = parse_utf8_char(cases[i].s, cases[i].len);
+		bool valid = parse_utf8_valid(cases[i].s, cases[i].len);
+		if (first != cases[i].first || valid != cases[i].valid) {
+			fprintf(stderr, "  utf8 case %zu: char %zu valid %d, expected %zu %d\n", i, first, valid,
+				cases[i].first, cases[i].valid);
+			tl_current_failed = 1;
+		}
+	}
+	CHECK(parse_utf8_char("\xc3\xa9", 1) == 0); /* len bounds the read */
 }
 
 static void test_file_reader(void)
@@ -193,6 +243,7 @@ int main(void)
 {
 	RUN(test_names);
 	RUN(test_ids_and_decimals);
+	RUN(test_utf8);
 	RUN(test_file_reader);
 	RUN(test_file_reader_refuses_fifo);
 	RUN(test_private_reader);

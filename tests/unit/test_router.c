@@ -1,6 +1,8 @@
 /*
- * test_router.c - path matching, 404/405 decisions, and the rule that every
- * route other than the health checks declares its authentication.
+ * test_router.c - path matching, 404/405 decisions, captures that must be
+ * well-formed UTF-8 without control characters, the raw request target's
+ * checks (encoded NUL, length, number of query arguments), and the rule
+ * that every route other than the health checks declares its authentication.
  */
 #include "api/api_routes.h"
 #include "http/router.h"
@@ -93,6 +95,83 @@ static void test_method_not_allowed(void)
 	CHECK_STR(router_param(&m, "id"), "7");
 }
 
+/* A capture is well-formed UTF-8 without controls: anything else is no resource at all (404). */
+static void test_captures_are_utf8(void)
+{
+	static const struct {
+		const char *source;
+		bool ok;
+	} cases[] = {
+		{ "t\xc3\xa0i", true },	      /* "tài" */
+		{ "\xe1\xbb\x9f", true },     /* ở */
+		{ "\xf0\x9f\x98\x80", true }, /* U+1F600 */
+		{ "a b", true },	      /* a space names no source, but is text: the handler says 404 */
+		{ "\xff", false },
+		{ "a\xc3", false },	       /* cut character */
+		{ "\xc3\xa0\xa0", false },     /* stray continuation byte */
+		{ "\xc0\xaf", false },	       /* overlong '/' */
+		{ "\xe0\x80\xaf", false },     /* overlong '/' */
+		{ "\xed\xa0\x80", false },     /* UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", false }, /* above U+10FFFF */
+		{ "a\x01"
+		  "b",
+		  false },
+		{ "a\x1f", false },
+		{ "\x7f", false },
+		{ "a\tb", false },
+	};
+	struct route_match m;
+	char allow[64], path[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "/v1/ingest/%s/events", cases[i].source);
+		enum router_result r = match("POST", path, &m, allow);
+		if ((r == ROUTER_OK) != cases[i].ok) {
+			fprintf(stderr, "  capture case %zu: expected %s\n", i, cases[i].ok ? "a match" : "no match");
+			tl_current_failed = 1;
+		}
+		if (r == ROUTER_OK)
+			CHECK_STR(router_param(&m, "source"), cases[i].source);
+	}
+	CHECK(match("GET", "/v1/app/alerts/\xff", &m, allow) == ROUTER_NOT_FOUND);
+	CHECK(match("POST", "/v1/app/alerts/\xff/read", &m, allow) == ROUTER_NOT_FOUND);
+}
+
+/* The raw target, as received: %00 anywhere is a NUL once decoded; length and argument count are capped. */
+static void test_raw_target(void)
+{
+	char big[ROUTER_MAX_TARGET + 2];
+
+	CHECK(router_check_target("/healthz") == ROUTER_TARGET_OK);
+	CHECK(router_check_target("/v1/app/alerts?limit=5&before=9") == ROUTER_TARGET_OK);
+	CHECK(router_check_target("/healthz?") == ROUTER_TARGET_OK);
+	CHECK(router_check_target("/healthz%00") == ROUTER_TARGET_NUL);
+	CHECK(router_check_target("/v1/app/alerts/1%00junk") == ROUTER_TARGET_NUL);
+	CHECK(router_check_target("/v1/app/alerts?limit=1%00") == ROUTER_TARGET_NUL);
+	CHECK(router_check_target("/v1/app/alerts?%00=1") == ROUTER_TARGET_NUL);
+	CHECK(router_check_target("/healthz%2500") == ROUTER_TARGET_OK); /* the text "%00" */
+	CHECK(router_check_target("/healthz%0") == ROUTER_TARGET_OK);
+
+	/* ROUTER_MAX_QUERY_PARAMS arguments pass, one more does not; empty ones count, as libmicrohttpd stores them */
+	char q[400] = "/healthz?";
+	for (int i = 1; i < ROUTER_MAX_QUERY_PARAMS; i++)
+		strcat(q, "a=1&");
+	strcat(q, "z=1");
+	CHECK(router_check_target(q) == ROUTER_TARGET_OK);
+	strcat(q, "&");
+	CHECK(router_check_target(q) == ROUTER_TARGET_TOO_MANY_PARAMS);
+	snprintf(q, sizeof(q), "/healthz?%s", "&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&&");
+	CHECK(router_check_target(q) == ROUTER_TARGET_TOO_MANY_PARAMS);
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[ROUTER_MAX_TARGET] = '\0';
+	CHECK(router_check_target(big) == ROUTER_TARGET_OK);
+	big[ROUTER_MAX_TARGET] = 'a';
+	big[ROUTER_MAX_TARGET + 1] = '\0';
+	CHECK(router_check_target(big) == ROUTER_TARGET_TOO_LONG);
+}
+
 /* The real table: only /healthz and /readyz may be open, and both must exist. */
 static void test_every_route_declares_auth(void)
 {
@@ -124,6 +203,8 @@ int main(void)
 	RUN(test_literal_and_params);
 	RUN(test_not_found);
 	RUN(test_method_not_allowed);
+	RUN(test_captures_are_utf8);
+	RUN(test_raw_target);
 	RUN(test_every_route_declares_auth);
 	TEST_SUMMARY("test_router");
 }

@@ -8,6 +8,7 @@
 #include "api/api_routes.h"
 #include "http/http.h"
 #include "http/validate.h"
+#include "core/parse.h"
 #include "store/devices.h"
 #include "store/store.h"
 #include "testlib.h"
@@ -61,7 +62,6 @@ static void test_error_list_and_reply(void)
 	memset(&resp, 0, sizeof(resp));
 	CHECK(validate_error(errors, "device.locale", "must be a locale such as vi-VN or en"));
 	CHECK(validate_errorf(errors, "model", "must be 1 to %zu bytes of UTF-8", (size_t)128));
-	CHECK(!validate_error(errors, "bad \xff", "not UTF-8")); /* refused, nothing added */
 	CHECK(!validate_error(NULL, "f", "m"));
 	char *text = json_dumps(errors, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	/* the exact shape event.c and the handlers have always produced */
@@ -83,6 +83,94 @@ static void test_error_list_and_reply(void)
 
 	validate_reply_one(&resp, &req, "limit", "must be 1 to 100");
 	check_one_error(&resp, "limit", "must be 1 to 100");
+}
+
+/* Text cut to fit, on character boundaries, always well-formed UTF-8 (the one helper every error name goes through). */
+static void test_utf8_fit(void)
+{
+	static const struct {
+		const char *in;
+		size_t outlen;
+		const char *out;
+	} cases[] = {
+		{ "abc", 10, "abc" },
+		{ "abcdefghi", 10, "abcdefghi" },	    /* exactly fits */
+		{ "abcdefghij", 10, "abcdef\xe2\x80\xa6" }, /* cut: 6 + "…" */
+		{ "abcde\xc3\xa9"
+		  "fghi",
+		  10, "abcde\xe2\x80\xa6" },					/* é would need 2 of the last 4 */
+		{ "abcdef\xc3\xa9", 10, "abcdef\xc3\xa9" },			/* 8 bytes: fits */
+		{ "abcdefg\xe1\xbb\x9f", 10, "abcdef\xe2\x80\xa6" },		/* never half of ở */
+		{ "bad \xff", 10, "bad \xef\xbf\xbd" },				/* a stray byte is U+FFFD */
+		{ "a\xc3", 10, "a\xef\xbf\xbd" },				/* cut character */
+		{ "\xed\xa0\x80", 20, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* surrogate: three stray bytes */
+		{ "abcdef", 3, "ab" },						/* no room for "…" */
+		{ "abc", 1, "" },
+	};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'X', sizeof(out));
+		size_t n = validate_utf8_fit(out, cases[i].outlen, cases[i].in, strlen(cases[i].in));
+		CHECK(n == strlen(out) && n < cases[i].outlen);
+		if (strcmp(out, cases[i].out) != 0) {
+			fprintf(stderr, "  fit case %zu: \"%s\", expected \"%s\"\n", i, out, cases[i].out);
+			tl_current_failed = 1;
+		}
+		CHECK(parse_utf8_valid(out, n));
+	}
+	CHECK(validate_utf8_fit(out, 0, "abc", 3) == 0);
+}
+
+/*
+ * Unknown members are reported however long or odd their name: a name cut
+ * inside a character used to make jansson refuse the error, which was then
+ * lost and the request passed (issue 11, finding 8).
+ */
+static void test_member_errors(void)
+{
+	static const char *const known[] = { "platform", "locale", NULL };
+	json_t *errors = json_array();
+	json_t *obj = json_object();
+	char name[400];
+	const char *field;
+
+	/* 69 'a' and an é: the old "%.70s" cut fell inside the é */
+	memset(name, 'a', 69);
+	snprintf(name + 69, sizeof(name) - 69, "\xc3\xa9");
+	json_object_set_new(obj, name, json_integer(1));
+	json_object_set_new(obj, "platform", json_string("ios"));
+	CHECK(validate_unknown_members(errors, obj, "device.", known));
+	CHECK(json_array_size(errors) == 1);
+	field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
+	CHECK(field && strncmp(field, "device.aaaa", 11) == 0 && strlen(field) == 7 + 71);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 0), "message")), "unknown field");
+
+	/* longer than VALIDATE_FIELD_MAX: cut on a boundary with "…", still reported */
+	memset(name, 'b', 300);
+	snprintf(name + 300, sizeof(name) - 300, "\xe1\xbb\x9f");
+	CHECK(validate_member_error(errors, "toggles.", name, "unknown alert type"));
+	CHECK(json_array_size(errors) == 2);
+	field = json_string_value(json_object_get(json_array_get(errors, 1), "field"));
+	CHECK(field && strlen(field) <= VALIDATE_FIELD_MAX && strncmp(field, "toggles.bbb", 11) == 0);
+	CHECK(field && strcmp(field + strlen(field) - 3, "\xe2\x80\xa6") == 0);
+
+	/* a field or message that is not UTF-8 (a caller's own cut) is still reported */
+	CHECK(validate_error(errors, "bad \xff", "msg \xc3"));
+	CHECK(json_array_size(errors) == 3);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 2), "field")), "bad \xef\xbf\xbd");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(errors, 2), "message")), "msg \xef\xbf\xbd");
+
+	/* nothing unknown: nothing added */
+	json_t *fine = json_pack("{s:s,s:s}", "platform", "android", "locale", "vi");
+	CHECK(validate_unknown_members(errors, fine, "", known));
+	CHECK(json_array_size(errors) == 3);
+	/* an error that cannot be added says so */
+	CHECK(!validate_unknown_members(NULL, obj, "", known));
+	CHECK(!validate_member_error(NULL, "", "x", "m"));
+	json_decref(fine);
+	json_decref(obj);
+	json_decref(errors);
 }
 
 static void test_path_id(void)
@@ -318,6 +406,8 @@ static void test_route_needs(void)
 int main(void)
 {
 	RUN(test_error_list_and_reply);
+	RUN(test_utf8_fit);
+	RUN(test_member_errors);
 	RUN(test_path_id);
 	RUN(test_query_int);
 	RUN(test_query_bool_and_enum);
