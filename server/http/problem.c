@@ -21,6 +21,7 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_INTERNAL_ERROR] = { "internal_error", 500, "Internal server error" },
 	[PROBLEM_DATABASE_UNAVAILABLE] = { "database_unavailable", 503, "Database unavailable" },
 	[PROBLEM_NOT_READY] = { "not_ready", 503, "Service not ready" },
+	[PROBLEM_OUT_OF_SCOPE] = { "out_of_scope", 403, "Unit outside the source's scope" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

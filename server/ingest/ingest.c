@@ -4,10 +4,11 @@
  * The whole batch goes to PostgreSQL as one jsonb array built by joining the
  * rows the handlers prepared (so the single writer thread does no JSON
  * serialisation), and alertd_ingest_batch() answers one row per event in
- * input order. The statement runs in its own implicit transaction: when the
- * result arrives, the batch is committed. If the batch fails for a reason
- * other than a lost connection, each job is retried alone so that one bad
- * job cannot sink the others.
+ * input order, including out_of_scope for an event its source may not write
+ * (0009_source_scopes.sql: not stored, audited in the same statement). The
+ * statements and the fan-out run in one transaction. If the batch fails for
+ * a reason other than a lost connection, each job is retried alone so that
+ * one bad job cannot sink the others.
  */
 #include "ingest/ingest.h"
 #include "core/clock.h"
@@ -51,7 +52,8 @@ struct ingest_writer {
 
 const char *ingest_status_name(enum ingest_status st)
 {
-	static const char *names[] = { "pending", "accepted", "duplicate", "conflict", "unavailable", "failed" };
+	static const char *names[] = { "pending",     "accepted", "duplicate",	 "conflict",
+				       "unavailable", "failed",	  "out_of_scope" };
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }
 
@@ -72,6 +74,9 @@ static void finish(struct ingest_writer *w, struct ingest_job *job, enum ingest_
 			break;
 		case INGEST_CONFLICT:
 			metrics_count(w->metrics, METRIC_INGEST_CONFLICT, 1);
+			break;
+		case INGEST_OUT_OF_SCOPE:
+			metrics_count(w->metrics, METRIC_INGEST_OUT_OF_SCOPE, 1);
 			break;
 		default:
 			metrics_count(w->metrics, METRIC_INGEST_NOT_STORED, 1);
@@ -165,9 +170,10 @@ static enum batch_outcome run_round(struct writer_thread *t, struct ingest_item 
 			continue;
 		it->event_id = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
 		it->routed = strcmp(PQgetvalue(res, (int)i, 3), "t") == 0;
-		it->status = strcmp(st, "accepted") == 0    ? INGEST_ACCEPTED
-			     : strcmp(st, "duplicate") == 0 ? INGEST_DUPLICATE
-							    : INGEST_CONFLICT;
+		it->status = strcmp(st, "accepted") == 0       ? INGEST_ACCEPTED
+			     : strcmp(st, "duplicate") == 0    ? INGEST_DUPLICATE
+			     : strcmp(st, "out_of_scope") == 0 ? INGEST_OUT_OF_SCOPE
+							       : INGEST_CONFLICT;
 	}
 	metrics_count(w->metrics, METRIC_INGEST_COMMITS, 1);
 	metrics_count(w->metrics, METRIC_INGEST_COMMITTED_EVENTS, n);
@@ -193,6 +199,7 @@ static bool fan_out(struct writer_thread *t, struct ordered *all, size_t n)
 		if (it->status != INGEST_ACCEPTED || !it->routed || !it->event)
 			continue;
 		evs[k].event_id = it->event_id;
+		evs[k].source_id = it->source_id;
 		evs[k].unit_code = it->unit_code;
 		evs[k].event = it->event;
 		k++;
