@@ -26,6 +26,9 @@
 
 
 #define OUT_OF_SCOPE_DETAIL "this source may not send events for this unit; nothing was stored"
+/* the connection broke while COMMIT was in flight: a retry is answered duplicate if it did commit */
+#define UNKNOWN_DETAIL "the outcome is unknown; retry with the same id"
+
 struct pending {
 	struct ingest_job job;
 	struct http_req *req;
@@ -166,6 +169,9 @@ static enum http_outcome single_resume(const struct app *app, struct http_req *r
 	case INGEST_UNAVAILABLE:
 		http_resp_unavailable(resp, req, "nothing was stored; retry later");
 		break;
+	case INGEST_UNKNOWN:
+		http_resp_unavailable(resp, req, UNKNOWN_DETAIL);
+		break;
 	default:
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
 		break;
@@ -250,10 +256,13 @@ static enum http_outcome batch_resume(const struct app *app, struct http_req *re
 	for (size_t k = 0; k < p->job.nitems; k++) {
 		struct ingest_item *it = &p->items[k];
 		json_t *r = json_array_get(p->results, p->positions[k]);
-		if (it->status == INGEST_UNAVAILABLE || it->status == INGEST_FAILED || it->status == INGEST_PENDING) {
-			/* the batch is one transaction: nothing of it was stored */
+		if (it->status == INGEST_UNAVAILABLE || it->status == INGEST_FAILED || it->status == INGEST_PENDING ||
+		    it->status == INGEST_UNKNOWN) {
+			/* the batch is one transaction: all of it or nothing was stored */
 			if (it->status == INGEST_UNAVAILABLE)
 				http_resp_unavailable(resp, req, "nothing was stored; retry later");
+			else if (it->status == INGEST_UNKNOWN)
+				http_resp_unavailable(resp, req, "the outcome is unknown; retry with the same ids");
 			else
 				http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
 			goto out;
