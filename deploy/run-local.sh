@@ -63,10 +63,15 @@ if [ "$(psql -X -q -tA -h "$pg/run" -U alertd -d alertd -c 'SELECT count(*) FROM
 	echo "make run: loaded the sample roster (deploy/sample/roster.csv)"
 fi
 
-# A fresh database gets a `dev` ingest source; its secret is kept (mode 0600) for `alertd sign`.
-if ! build/alertd source list --config "$conf" | awk '{print $1}' | grep -qx dev; then
-	(umask 077 && build/alertd source add dev --config "$conf" | awk '/^secret:/ {print $2}' >"$var/dev-source.secret")
+# A fresh database gets a `dev` ingest source, scoped to the sample roster's central office 0001 (so
+# every unit); its secret is kept (mode 0600) for `alertd sign`. A `dev` source made before source
+# scopes existed (migration 0009) has none, and could write nothing: it gets the same scope.
+sources=$(build/alertd source list --config "$conf")
+if ! echo "$sources" | awk '{print $1}' | grep -qx dev; then
+	(umask 077 && build/alertd source add dev --office 0001 --config "$conf" | awk '/^secret:/ {print $2}' >"$var/dev-source.secret")
 	echo "make run: created ingest source 'dev' (secret in var/dev-source.secret)"
+elif echo "$sources" | awk '$1 == "dev" {print $3}' | grep -qx none; then
+	build/alertd source scope dev --office 0001 --config "$conf"
 fi
 
 cat <<INFO

@@ -30,6 +30,7 @@ struct config;
 
 struct fanout_event {
 	long long event_id;
+	long long source_id; /* the rules' history is this source's events only */
 	const char *unit_code;
 	const json_t *event; /* the event object as received (borrowed) */
 };

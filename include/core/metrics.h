@@ -20,9 +20,11 @@ enum metrics_counter {
 	METRIC_INGEST_DUPLICATE,
 	METRIC_INGEST_CONFLICT,
 	METRIC_INGEST_REJECTED,	  /* failed validation */
-	METRIC_INGEST_NOT_STORED, /* database unavailable or refused */
+	METRIC_INGEST_NOT_STORED, /* database unavailable (before COMMIT) or refused */
 	METRIC_INGEST_RATE_LIMITED,
-	METRIC_INGEST_UNROUTED, /* accepted for a unit not (yet) in the roster */
+	METRIC_INGEST_OUT_OF_SCOPE,    /* for a unit outside the source's scope: refused, audited */
+	METRIC_INGEST_OUTCOME_UNKNOWN, /* the connection broke during COMMIT */
+	METRIC_INGEST_UNROUTED,	       /* accepted for a unit not (yet) in the roster */
 	METRIC_INGEST_COMMITS,
 	METRIC_INGEST_COMMITTED_EVENTS,
 	METRIC_ALERTS_CREATED,

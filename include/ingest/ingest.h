@@ -28,8 +28,10 @@ enum ingest_status {
 	INGEST_ACCEPTED,
 	INGEST_DUPLICATE,
 	INGEST_CONFLICT,
-	INGEST_UNAVAILABLE, /* the database could not be reached: nothing stored */
-	INGEST_FAILED,	    /* the database refused the batch: nothing stored */
+	INGEST_UNAVAILABLE,  /* the database could not be reached before COMMIT: nothing stored */
+	INGEST_FAILED,	     /* the database refused the batch: nothing stored */
+	INGEST_OUT_OF_SCOPE, /* the unit is outside the source's scope: nothing stored, audited */
+	INGEST_UNKNOWN,	     /* the connection broke during COMMIT: stored or not, nobody can tell */
 };
 
 struct ingest_item {

@@ -123,7 +123,14 @@ static bool load_recipients(PGconn *conn, const struct fanout_event *events, siz
 	return *out != NULL;
 }
 
-/* History for new_beneficiary / rapid_repeat, one row per voucher event with a beneficiary, keyed by index. */
+/*
+ * History for new_beneficiary / rapid_repeat and "seen before", one row per
+ * voucher event, keyed by index. Only earlier events of the event's own
+ * source count, so that another source (scoped to the same unit, or leaked)
+ * cannot switch the rules off in advance with a forged voucher or payment.
+ * "Seen before" is the same voucher: the same number and the same
+ * dossier_code (both absent counts as the same), since numbers are reused.
+ */
 static bool load_history(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n,
 			 bool *paid_before, bool *recent, bool *seen_before)
 {
@@ -144,10 +151,11 @@ static bool load_history(PGconn *conn, const struct config *cfg, const struct fa
 			continue;
 		/* arrays travel as JSON, built by jansson, so no value needs escaping by hand */
 		json_t *row =
-			json_pack("[i,s,I,s?,s,I,s]", (int)i, events[i].unit_code, (json_int_t)events[i].event_id, a,
+			json_pack("[i,s,I,s?,s,I,s,I,s?]", (int)i, events[i].unit_code, (json_int_t)events[i].event_id, a,
 				  str_at(json_object_get(ev, "data"), "voucher", "number", NULL),
 				  json_integer_value(member_at(json_object_get(ev, "data"), "voucher", "amount", NULL)),
-				  json_string_value(json_object_get(ev, "occurred_at")));
+				  json_string_value(json_object_get(ev, "occurred_at")), (json_int_t)events[i].source_id,
+				  str_at(json_object_get(ev, "data"), "voucher", "dossier_code", NULL));
 		char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
 		json_decref(row);
 		if (!text)
@@ -165,17 +173,21 @@ static bool load_history(PGconn *conn, const struct config *cfg, const struct fa
 	const char *params[2] = { k.data, window };
 	res = db_exec(conn,
 		      "SELECT (i->>0)::int,"
-		      " EXISTS (SELECT 1 FROM events e WHERE e.unit_code = i->>1 AND e.type = 'voucher.status_changed'"
+		      " EXISTS (SELECT 1 FROM events e WHERE e.source_id = (i->>7)::bigint AND e.unit_code = i->>1"
+		      "   AND e.type = 'voucher.status_changed'"
 		      "   AND (e.payload->'data'->'voucher'->'beneficiary'->>'account') = i->>3 AND e.id <> (i->>2)::bigint"
 		      "   AND e.payload->'data'->'voucher'->>'number' <> i->>4 AND e.occurred_at <= (i->>6)::timestamptz),"
-		      " EXISTS (SELECT 1 FROM events e WHERE e.unit_code = i->>1 AND e.type = 'voucher.status_changed'"
+		      " EXISTS (SELECT 1 FROM events e WHERE e.source_id = (i->>7)::bigint AND e.unit_code = i->>1"
+		      "   AND e.type = 'voucher.status_changed'"
 		      "   AND (e.payload->'data'->'voucher'->'beneficiary'->>'account') = i->>3 AND e.id <> (i->>2)::bigint"
 		      "   AND e.payload->'data'->'voucher'->>'number' <> i->>4"
 		      "   AND (e.payload->'data'->'voucher'->>'amount')::bigint = (i->>5)::bigint"
 		      "   AND e.occurred_at > (i->>6)::timestamptz - make_interval(mins => $2::int)"
 		      "   AND e.occurred_at <= (i->>6)::timestamptz),"
-		      " EXISTS (SELECT 1 FROM events e WHERE e.unit_code = i->>1 AND e.type = 'voucher.status_changed'"
-		      "   AND e.payload->'data'->'voucher'->>'number' = i->>4 AND e.id < (i->>2)::bigint)"
+		      " EXISTS (SELECT 1 FROM events e WHERE e.source_id = (i->>7)::bigint AND e.unit_code = i->>1"
+		      "   AND e.type = 'voucher.status_changed' AND e.payload->'data'->'voucher'->>'number' = i->>4"
+		      "   AND e.payload->'data'->'voucher'->>'dossier_code' IS NOT DISTINCT FROM i->>8"
+		      "   AND e.id < (i->>2)::bigint)"
 		      " FROM jsonb_array_elements($1::jsonb) AS i",
 		      2, params);
 	if (!res)
@@ -467,12 +479,17 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, const unsigned char 
 	snprintf(hours, sizeof(hours), "%lld", cfg->alerts_reroute_max_age_hours);
 	if (!db_begin(conn))
 		return false;
-	/* every unrouted event whose unit is now known gets routed; only young ones get alerts */
+	/*
+	 * every unrouted event whose unit is now known gets routed, if its source's scope covers
+	 * the unit's office (others stay unrouted); only young ones get alerts
+	 */
 	const char *params[1] = { hours };
 	res = db_exec(conn,
 		      "UPDATE events e SET routed_at = now() FROM budget_units b"
 		      " WHERE e.routed_at IS NULL AND b.code = e.unit_code AND b.active"
-		      " RETURNING e.id, e.unit_code, e.payload::text, e.occurred_at > now() - make_interval(hours => $1::int)",
+		      "   AND alertd_source_covers(e.source_id, e.unit_code, e.office_code)"
+		      " RETURNING e.id, e.unit_code, e.payload::text, e.occurred_at > now() - make_interval(hours => $1::int),"
+		      "   e.source_id",
 		      1, params);
 	if (!res)
 		goto out;
@@ -490,6 +507,7 @@ bool fanout_reroute(PGconn *conn, const struct config *cfg, const unsigned char 
 		if (!parsed[young])
 			continue;
 		evs[young].event_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		evs[young].source_id = strtoll(PQgetvalue(res, r, 4), NULL, 10);
 		evs[young].unit_code = PQgetvalue(res, r, 1);
 		evs[young].event = parsed[young];
 		young++;

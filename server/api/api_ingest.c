@@ -25,6 +25,10 @@
 #include <time.h>
 
 
+#define OUT_OF_SCOPE_DETAIL "this source may not send events for this unit; nothing was stored"
+/* the connection broke while COMMIT was in flight: a retry is answered duplicate if it did commit */
+#define UNKNOWN_DETAIL "the outcome is unknown; retry with the same id"
+
 struct pending {
 	struct ingest_job job;
 	struct http_req *req;
@@ -59,17 +63,22 @@ static int64_t max_age_us(const struct app *app)
 	return ((int64_t)now - (int64_t)cutoff) * 1000000;
 }
 
-/* The element alertd_ingest_batch() takes for one event. NULL on allocation failure. */
-static char *build_row(long long source_id, const struct event_input *in, json_t *ev, size_t *len)
+/*
+ * The element alertd_ingest_batch() takes for one event; the request id and
+ * the client address go into the audit row if the event is out of scope.
+ * NULL on allocation failure.
+ */
+static char *build_row(const struct http_req *req, const struct event_input *in, json_t *ev, size_t *len)
 {
 	char hex[65];
 	char *text;
 	json_t *row;
 
 	sodium_bin2hex(hex, sizeof(hex), in->sha256, sizeof(in->sha256));
-	row = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:O,s:s}", "s", (json_int_t)source_id, "x", in->id, "t", in->type_name,
-			"o", in->occurred_at, "u", in->unit_code, "f", in->office_code[0] ? in->office_code : NULL, "p",
-			ev, "h", hex);
+	row = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:O,s:s,s:s,s:s?}", "s", (json_int_t)req->principal_id, "x", in->id,
+			"t", in->type_name, "o", in->occurred_at, "u", in->unit_code, "f",
+			in->office_code[0] ? in->office_code : NULL, "p", ev, "h", hex, "q", req->request_id, "a",
+			req->remote[0] ? req->remote : NULL);
 	if (!row)
 		return NULL;
 	text = json_dumps(row, JSON_COMPACT);
@@ -154,8 +163,14 @@ static enum http_outcome single_resume(const struct app *app, struct http_req *r
 		http_resp_problem(resp, req, PROBLEM_EVENT_ID_CONFLICT,
 				  "this source already sent an event with this id and different content", NULL);
 		break;
+	case INGEST_OUT_OF_SCOPE:
+		http_resp_problem(resp, req, PROBLEM_OUT_OF_SCOPE, OUT_OF_SCOPE_DETAIL, NULL);
+		break;
 	case INGEST_UNAVAILABLE:
 		http_resp_unavailable(resp, req, "nothing was stored; retry later");
+		break;
+	case INGEST_UNKNOWN:
+		http_resp_unavailable(resp, req, UNKNOWN_DETAIL);
 		break;
 	default:
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
@@ -201,7 +216,7 @@ enum http_outcome api_ingest_event(const struct app *app, struct http_req *req, 
 	snprintf(p->items[0].unit_code, sizeof(p->items[0].unit_code), "%s", in.unit_code);
 	p->items[0].event = ev;
 	p->held = json_incref(ev);
-	p->items[0].row = build_row(req->principal_id, &in, ev, &p->items[0].row_len);
+	p->items[0].row = build_row(req, &in, ev, &p->items[0].row_len);
 	if (!p->results || !p->items[0].row)
 		goto out;
 	http_suspend(req, single_resume, p);
@@ -235,15 +250,19 @@ static enum http_outcome batch_resume(const struct app *app, struct http_req *re
 {
 	struct pending *p = arg;
 	bool stored = false;
+	size_t out_of_scope = 0;
 
 	(void)app;
 	for (size_t k = 0; k < p->job.nitems; k++) {
 		struct ingest_item *it = &p->items[k];
 		json_t *r = json_array_get(p->results, p->positions[k]);
-		if (it->status == INGEST_UNAVAILABLE || it->status == INGEST_FAILED || it->status == INGEST_PENDING) {
-			/* the batch is one transaction: nothing of it was stored */
+		if (it->status == INGEST_UNAVAILABLE || it->status == INGEST_FAILED || it->status == INGEST_PENDING ||
+		    it->status == INGEST_UNKNOWN) {
+			/* the batch is one transaction: all of it or nothing was stored */
 			if (it->status == INGEST_UNAVAILABLE)
 				http_resp_unavailable(resp, req, "nothing was stored; retry later");
+			else if (it->status == INGEST_UNKNOWN)
+				http_resp_unavailable(resp, req, "the outcome is unknown; retry with the same ids");
 			else
 				http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "nothing was stored", NULL);
 			goto out;
@@ -255,6 +274,10 @@ static enum http_outcome batch_resume(const struct app *app, struct http_req *re
 		} else if (it->status == INGEST_DUPLICATE) {
 			json_object_set_new(r, "status", json_string("duplicate"));
 			stored = true;
+		} else if (it->status == INGEST_OUT_OF_SCOPE) {
+			json_object_set_new(r, "status", json_string("rejected"));
+			json_object_set_new(r, "problem", item_problem(PROBLEM_OUT_OF_SCOPE, OUT_OF_SCOPE_DETAIL, NULL));
+			out_of_scope++;
 		} else {
 			json_object_set_new(r, "status", json_string("rejected"));
 			json_object_set_new(r, "problem",
@@ -265,8 +288,13 @@ static enum http_outcome batch_resume(const struct app *app, struct http_req *re
 	if (stored) {
 		http_resp_json(resp, 200, json_pack("{s:O}", "results", p->results));
 	} else {
+		/* every event of the batch out of scope: the batch is, as a single event would be */
+		bool all_out = out_of_scope == json_array_size(p->results);
 		json_t *extra = json_pack("{s:O}", "results", p->results);
-		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "no event of the batch was stored", extra);
+		http_resp_problem(resp, req, all_out ? PROBLEM_OUT_OF_SCOPE : PROBLEM_VALIDATION_FAILED,
+				  all_out ? "this source may not send events for these units; nothing was stored"
+					  : "no event of the batch was stored",
+				  extra);
 		json_decref(extra);
 	}
 out:
@@ -353,7 +381,7 @@ enum http_outcome api_ingest_batch(const struct app *app, struct http_req *req, 
 		snprintf(p->items[valid].id, sizeof(p->items[valid].id), "%s", in.id);
 		snprintf(p->items[valid].unit_code, sizeof(p->items[valid].unit_code), "%s", in.unit_code);
 		p->items[valid].event = ev;
-		p->items[valid].row = build_row(req->principal_id, &in, ev, &p->items[valid].row_len);
+		p->items[valid].row = build_row(req, &in, ev, &p->items[valid].row_len);
 		event_input_free(&in);
 		if (!p->items[valid].row)
 			goto out;

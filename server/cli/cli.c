@@ -30,10 +30,27 @@
 #define SIGN_MAX_FILE (16 * 1024 * 1024 - 1)
 #define SIGN_MAX_SECRET_FILE 1023
 
-static const char source_usage[] = "usage: alertd source add NAME            create a source; prints its first secret once\n"
-				   "       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
-				   "       alertd source revoke-secret NAME ID\n"
-				   "       alertd source list\n";
+static const char source_usage[] =
+	"usage: alertd source add NAME --office CODE [--office CODE...]\n"
+	"                                         create a source that may write events for the units of\n"
+	"                                         these offices and their sub-offices; prints its first secret once\n"
+	"       alertd source scope NAME --office CODE [--office CODE...]\n"
+	"                                         replace the offices a source may write events for\n"
+	"       alertd source rotate NAME         add another secret (the old ones stay valid)\n"
+	"       alertd source revoke-secret NAME ID\n"
+	"       alertd source list\n";
+
+/* args[from..] as "--office CODE" pairs into offices (at most SOURCES_MAX_OFFICES); false on anything else. */
+static bool office_args(char **args, int nargs, int from, const char **offices, size_t *n)
+{
+	*n = 0;
+	for (int i = from; i < nargs; i += 2) {
+		if (strcmp(args[i], "--office") != 0 || i + 1 >= nargs || *n >= SOURCES_MAX_OFFICES)
+			return false;
+		offices[(*n)++] = args[i + 1];
+	}
+	return *n > 0;
+}
 
 void cli_actor(char *out, size_t len)
 {
@@ -76,14 +93,18 @@ int cli_source(const struct config *cfg, char **args, int nargs)
 	PGconn *conn = NULL;
 	int rc = 1;
 	const char *verb = nargs > 0 ? args[0] : "";
-	bool needs_kek = strcmp(verb, "add") == 0 || strcmp(verb, "rotate") == 0;
+	bool add = strcmp(verb, "add") == 0, scope = strcmp(verb, "scope") == 0;
+	bool needs_kek = add || strcmp(verb, "rotate") == 0;
+	const char *offices[SOURCES_MAX_OFFICES];
+	size_t noffices = 0;
 
-	if (!((needs_kek && nargs == 2) || (strcmp(verb, "revoke-secret") == 0 && nargs == 3) ||
+	if (!(((add || scope) && nargs >= 4 && office_args(args, nargs, 2, offices, &noffices)) ||
+	      (strcmp(verb, "rotate") == 0 && nargs == 2) || (strcmp(verb, "revoke-secret") == 0 && nargs == 3) ||
 	      (strcmp(verb, "list") == 0 && nargs == 1))) {
 		fputs(source_usage, stderr);
 		return 2;
 	}
-	if (nargs == 3 && !parse_id(args[2], &revoke_id)) {
+	if (strcmp(verb, "revoke-secret") == 0 && !parse_id(args[2], &revoke_id)) {
 		fprintf(stderr, "alertd: source: '%s' is not a secret id (see alertd source list)\n", args[2]);
 		return 2;
 	}
@@ -110,10 +131,17 @@ int cli_source(const struct config *cfg, char **args, int nargs)
 		if (!sources_revoke_secret(conn, args[1], revoke_id, actor, err, sizeof(err)))
 			goto fail;
 		printf("revoked secret %lld of source %s\n", revoke_id, args[1]);
+	} else if (scope) {
+		if (!sources_scope(conn, args[1], offices, noffices, actor, err, sizeof(err)))
+			goto fail;
+		printf("source %s may now write events for the units of:", args[1]);
+		for (size_t i = 0; i < noffices; i++)
+			printf(" %s", offices[i]);
+		printf(" (and their sub-offices)\n");
 	} else {
-		bool ok = strcmp(verb, "add") == 0
-				  ? sources_add(conn, &kek, args[1], actor, secret, &secret_id, err, sizeof(err))
-				  : sources_rotate(conn, &kek, args[1], actor, secret, &secret_id, err, sizeof(err));
+		bool ok = add ? sources_add(conn, &kek, args[1], offices, noffices, actor, secret, &secret_id, err,
+					    sizeof(err))
+			      : sources_rotate(conn, &kek, args[1], actor, secret, &secret_id, err, sizeof(err));
 		if (!ok)
 			goto fail;
 		printf("source:    %s\nsecret_id: %lld\nsecret:    %s\n", args[1], secret_id, secret);

@@ -48,6 +48,8 @@ static const struct {
 	[METRIC_INGEST_REJECTED] = { "alertd_ingest_events_total", "result=\"rejected\"", NULL },
 	[METRIC_INGEST_NOT_STORED] = { "alertd_ingest_events_total", "result=\"not_stored\"", NULL },
 	[METRIC_INGEST_RATE_LIMITED] = { "alertd_ingest_events_total", "result=\"rate_limited\"", NULL },
+	[METRIC_INGEST_OUT_OF_SCOPE] = { "alertd_ingest_events_total", "result=\"out_of_scope\"", NULL },
+	[METRIC_INGEST_OUTCOME_UNKNOWN] = { "alertd_ingest_events_total", "result=\"unknown\"", NULL },
 	[METRIC_INGEST_UNROUTED] = { "alertd_ingest_unrouted_events_total", "",
 				     "Accepted events whose unit is not in the roster (stored, not routed)." },
 	[METRIC_INGEST_COMMITS] = { "alertd_ingest_commits_total", "", "Group-commit transactions of the ingest writer." },

@@ -23,6 +23,7 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_NOT_READY] = { "not_ready", 503, "Service not ready" },
 	[PROBLEM_URI_TOO_LONG] = { "uri_too_long", 414, "Request target too long" },
 	[PROBLEM_UNSUPPORTED_TRANSFER_ENCODING] = { "unsupported_transfer_encoding", 501, "Transfer-Encoding not supported" },
+	[PROBLEM_OUT_OF_SCOPE] = { "out_of_scope", 403, "Unit outside the source's scope" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

@@ -4,10 +4,13 @@
  * The whole batch goes to PostgreSQL as one jsonb array built by joining the
  * rows the handlers prepared (so the single writer thread does no JSON
  * serialisation), and alertd_ingest_batch() answers one row per event in
- * input order. The statement runs in its own implicit transaction: when the
- * result arrives, the batch is committed. If the batch fails for a reason
- * other than a lost connection, each job is retried alone so that one bad
- * job cannot sink the others.
+ * input order, including out_of_scope for an event its source may not write
+ * (0009_source_scopes.sql: not stored, audited in the same statement). The
+ * statements and the fan-out run in one transaction. If the batch fails for
+ * a reason other than a lost connection, each job is retried alone so that
+ * one bad job cannot sink the others. A connection lost before COMMIT was
+ * sent means nothing was stored (UNAVAILABLE); lost while COMMIT was in
+ * flight, the transaction may or may not have committed (UNKNOWN).
  */
 #include "ingest/ingest.h"
 #include "core/clock.h"
@@ -52,7 +55,8 @@ struct ingest_writer {
 
 const char *ingest_status_name(enum ingest_status st)
 {
-	static const char *names[] = { "pending", "accepted", "duplicate", "conflict", "unavailable", "failed" };
+	static const char *names[] = { "pending",     "accepted", "duplicate",	  "conflict",
+				       "unavailable", "failed",	  "out_of_scope", "unknown" };
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }
 
@@ -73,6 +77,12 @@ static void finish(struct ingest_writer *w, struct ingest_job *job, enum ingest_
 			break;
 		case INGEST_CONFLICT:
 			metrics_count(w->metrics, METRIC_INGEST_CONFLICT, 1);
+			break;
+		case INGEST_OUT_OF_SCOPE:
+			metrics_count(w->metrics, METRIC_INGEST_OUT_OF_SCOPE, 1);
+			break;
+		case INGEST_UNKNOWN:
+			metrics_count(w->metrics, METRIC_INGEST_OUTCOME_UNKNOWN, 1);
 			break;
 		default:
 			metrics_count(w->metrics, METRIC_INGEST_NOT_STORED, 1);
@@ -103,7 +113,8 @@ static bool ensure_connection(struct writer_thread *t)
 	return true;
 }
 
-enum batch_outcome { BATCH_OK, BATCH_UNAVAILABLE, BATCH_FAILED };
+/* UNAVAILABLE: the connection broke before COMMIT was sent; UNKNOWN: while it was in flight. */
+enum batch_outcome { BATCH_OK, BATCH_UNAVAILABLE, BATCH_FAILED, BATCH_UNKNOWN };
 
 /* Sort key: idempotency key, then arrival order. */
 struct ordered {
@@ -166,9 +177,10 @@ static enum batch_outcome run_round(struct writer_thread *t, struct ingest_item 
 			continue;
 		it->event_id = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
 		it->routed = strcmp(PQgetvalue(res, (int)i, 3), "t") == 0;
-		it->status = strcmp(st, "accepted") == 0    ? INGEST_ACCEPTED
-			     : strcmp(st, "duplicate") == 0 ? INGEST_DUPLICATE
-							    : INGEST_CONFLICT;
+		it->status = strcmp(st, "accepted") == 0       ? INGEST_ACCEPTED
+			     : strcmp(st, "duplicate") == 0    ? INGEST_DUPLICATE
+			     : strcmp(st, "out_of_scope") == 0 ? INGEST_OUT_OF_SCOPE
+							       : INGEST_CONFLICT;
 	}
 	metrics_count(w->metrics, METRIC_INGEST_COMMITS, 1);
 	metrics_count(w->metrics, METRIC_INGEST_COMMITTED_EVENTS, n);
@@ -194,6 +206,7 @@ static bool fan_out(struct writer_thread *t, struct ordered *all, size_t n)
 		if (it->status != INGEST_ACCEPTED || !it->routed || !it->event)
 			continue;
 		evs[k].event_id = it->event_id;
+		evs[k].source_id = it->source_id;
 		evs[k].unit_code = it->unit_code;
 		evs[k].event = it->event;
 		k++;
@@ -265,15 +278,20 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 		outcome = BATCH_FAILED;
 		goto rollback;
 	}
-	if (!fan_out(t, all, n) || !db_commit(t->conn)) {
+	if (!fan_out(t, all, n)) {
 		outcome = db_broken(t->conn) ? BATCH_UNAVAILABLE : BATCH_FAILED;
+		goto rollback;
+	}
+	/* the connection was sound when COMMIT went out: if it breaks now, the commit may have happened */
+	if (!db_commit(t->conn)) {
+		outcome = db_broken(t->conn) ? BATCH_UNKNOWN : BATCH_FAILED;
 		goto rollback;
 	}
 	outcome = BATCH_OK;
 	goto out;
 rollback:
 	db_rollback(t->conn);
-	/* nothing of this transaction happened: its items are pending again */
+	/* nothing of this transaction is known to have happened: its items are pending again */
 	for (size_t i = 0; i < n; i++)
 		all[i].it->status = INGEST_PENDING;
 out:
@@ -293,7 +311,10 @@ static void process(struct writer_thread *t, struct ingest_job *batch)
 		enum batch_outcome own = outcome;
 		if (isolate) /* the database refused the batch: retry each job alone so one bad job cannot sink the rest */
 			own = store(t, j, next);
-		finish(t->w, j, own == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE : INGEST_FAILED);
+		finish(t->w, j,
+		       own == BATCH_UNAVAILABLE ? INGEST_UNAVAILABLE
+		       : own == BATCH_UNKNOWN	? INGEST_UNKNOWN
+						: INGEST_FAILED);
 	}
 }
 

@@ -1,13 +1,16 @@
 /*
- * sources.c - ingest source management and the verification-key cache.
+ * sources.c - ingest source management (secrets and scopes) and the
+ * verification-key cache.
  */
 #include "ingest/sources.h"
+#include "core/buf.h"
 #include "core/parse.h"
 #include "core/clock.h"
 #include "db/audit.h"
 #include "db/db.h"
 #include "core/log.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,18 +73,123 @@ static bool find_source(PGconn *conn, const char *name, char id[24], char *err, 
 	return ok;
 }
 
-bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *actor,
-		 char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
+enum step { STEP_OK, STEP_REFUSED, STEP_FAILED };
+
+/* An office code as the roster has it: 4 characters of 0-9 A-Z. */
+static bool office_code_valid(const char *s)
+{
+	return strlen(s) == 4 && strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 4;
+}
+
+/*
+ * The codes as a PostgreSQL array literal into arr (each checked first, so
+ * none needs quoting) and as a sorted JSON array without repeats into *json
+ * (the audit detail). False, with err set, for a bad list.
+ */
+static bool office_list(const char *const *offices, size_t n, struct buf *arr, json_t **json, char *err, size_t errlen)
+{
+	if (n < 1 || n > SOURCES_MAX_OFFICES) {
+		snprintf(err, errlen, "give 1 to %d offices (--office CODE)", SOURCES_MAX_OFFICES);
+		return false;
+	}
+	*json = json_array();
+	buf_append(arr, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (!office_code_valid(offices[i])) {
+			snprintf(err, errlen, "invalid office code '%.16s': 4 characters of 0-9 A-Z", offices[i]);
+			return false;
+		}
+		buf_printf(arr, "%s%s", i ? "," : "", offices[i]);
+		size_t k, at = json_array_size(*json);
+		json_t *v;
+		bool seen = false;
+		json_array_foreach(*json, k, v) {
+			int c = strcmp(json_string_value(v), offices[i]);
+			seen = seen || c == 0;
+			if (c > 0 && at == json_array_size(*json))
+				at = k;
+		}
+		if (!seen && json_array_insert_new(*json, at, json_string(offices[i])) != 0)
+			goto oom;
+	}
+	buf_append(arr, "}", 1);
+	if (buf_ok(arr))
+		return true;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return false;
+}
+
+/* {"offices": [...], "previous": [...]} (previous left out when NULL) for the audit row; NULL on OOM. */
+static char *audit_details(json_t *offices, json_t *previous)
+{
+	json_t *d = json_pack("{s:O,s:O*}", "offices", offices, "previous", previous);
+	char *text = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(d);
+	return text;
+}
+
+/*
+ * Replace the scope of the locked source source_id by the offices in arr
+ * (an array literal from office_list). Every office must be in the roster.
+ * *previous receives the old scope as a JSON array (sorted).
+ */
+static enum step set_scope(PGconn *conn, const char *source_id, const char *arr, json_t **previous, char *err, size_t errlen)
+{
+	const char *params[2] = { source_id, arr };
+	PGresult *res = db_exec(conn,
+				"SELECT c FROM unnest($1::text[]) c WHERE NOT EXISTS (SELECT 1 FROM offices o WHERE o.code = c)"
+				" ORDER BY c LIMIT 1",
+				1, params + 1);
+	json_error_t je;
+
+	if (!res)
+		return STEP_FAILED;
+	if (PQntuples(res) == 1) {
+		snprintf(err, errlen, "no office '%s' in the roster (import the roster first: alertd roster import)",
+			 PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return STEP_REFUSED;
+	}
+	PQclear(res);
+	res = db_exec(conn,
+		      "WITH old AS (DELETE FROM ingest_source_offices WHERE source_id = $1 RETURNING office_code)"
+		      " SELECT COALESCE(json_agg(office_code ORDER BY office_code), '[]')::text FROM old",
+		      1, params);
+	if (!res)
+		return STEP_FAILED;
+	*previous = json_loads(PQgetvalue(res, 0, 0), 0, &je);
+	PQclear(res);
+	if (!*previous)
+		return STEP_FAILED;
+	return db_run(conn,
+		      "INSERT INTO ingest_source_offices (source_id, office_code)"
+		      " SELECT DISTINCT $1::bigint, c FROM unnest($2::text[]) c",
+		      2, params)
+		       ? STEP_OK
+		       : STEP_FAILED;
+}
+
+bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *const *offices, size_t noffices,
+		 const char *actor, char secret[SECRETS_TEXT_MAX], long long *secret_id, char *err, size_t errlen)
 {
 	const char *params[1] = { name };
 	PGresult *res = NULL;
 	char id[24];
+	struct buf arr;
+	json_t *scope = NULL, *previous = NULL;
+	char *details = NULL;
+	enum step st;
 
+	buf_init(&arr, 1024);
 	if (!parse_is_name(name)) {
 		snprintf(err, errlen,
 			 "invalid source name '%.80s': use 1-63 of a-z 0-9 _ -, starting with a letter or digit", name);
-		return false;
+		goto refused;
 	}
+	if (!office_list(offices, noffices, &arr, &scope, err, errlen))
+		goto refused;
 	if (!db_begin(conn))
 		goto fail;
 	res = db_exec(conn, "INSERT INTO ingest_sources (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", 1,
@@ -93,22 +201,73 @@ bool sources_add(PGconn *conn, const struct secrets_kek *kek, const char *name, 
 		goto rollback;
 	}
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	if (!insert_secret(conn, kek, id, secret, secret_id) || !audit(conn, actor, "source.add", name, NULL))
+	st = set_scope(conn, id, arr.data, &previous, err, errlen);
+	if (st == STEP_REFUSED)
+		goto rollback;
+	if (st == STEP_OK)
+		details = audit_details(scope, NULL);
+	if (!details || !insert_secret(conn, kek, id, secret, secret_id) || !audit(conn, actor, "source.add", name, details))
 		goto fail;
 	if (!db_commit(conn))
 		goto fail;
 	PQclear(res);
+	free(details);
+	json_decref(scope);
+	json_decref(previous);
+	buf_free(&arr);
 	return true;
 fail:
 	snprintf(err, errlen, "database error (see log)");
 rollback:
-	PQclear(res);
 	db_rollback(conn);
+refused:
+	PQclear(res);
+	free(details);
+	json_decref(scope);
+	json_decref(previous);
+	buf_free(&arr);
 	sodium_memzero(secret, SECRETS_TEXT_MAX);
 	return false;
 }
 
-enum step { STEP_OK, STEP_REFUSED, STEP_FAILED };
+bool sources_scope(PGconn *conn, const char *name, const char *const *offices, size_t noffices, const char *actor,
+		   char *err, size_t errlen)
+{
+	char id[24];
+	struct buf arr;
+	json_t *scope = NULL, *previous = NULL;
+	char *details = NULL;
+	enum step st;
+	bool ok = false;
+
+	buf_init(&arr, 1024);
+	if (!office_list(offices, noffices, &arr, &scope, err, errlen))
+		goto out;
+	if (!db_begin(conn))
+		goto fail;
+	if (!find_source(conn, name, id, err, errlen))
+		goto rollback;
+	st = set_scope(conn, id, arr.data, &previous, err, errlen);
+	if (st == STEP_REFUSED)
+		goto rollback;
+	if (st == STEP_FAILED)
+		goto fail;
+	details = audit_details(scope, previous);
+	if (!details || !audit(conn, actor, "source.scope", name, details) || !db_commit(conn))
+		goto fail;
+	ok = true;
+	goto out;
+fail:
+	snprintf(err, errlen, "database error (see log)");
+rollback:
+	db_rollback(conn);
+out:
+	free(details);
+	json_decref(scope);
+	json_decref(previous);
+	buf_free(&arr);
+	return ok;
+}
 
 /* Add a secret to the locked source source_id unless it has SOURCES_MAX_ACTIVE_SECRETS already. */
 static enum step rotate_step(PGconn *conn, const struct secrets_kek *kek, const char *name, const char *source_id,
@@ -209,7 +368,9 @@ bool sources_revoke_secret(PGconn *conn, const char *name, long long secret_id, 
 bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 {
 	PGresult *res = db_exec(conn,
-				"SELECT s.name, s.active, k.id, k.created_at, k.revoked_at"
+				"SELECT s.name, s.active, k.id, k.created_at, k.revoked_at,"
+				" COALESCE((SELECT string_agg(o.office_code, ',' ORDER BY o.office_code)"
+				"   FROM ingest_source_offices o WHERE o.source_id = s.id), 'none')"
 				" FROM ingest_sources s LEFT JOIN ingest_secrets k ON k.source_id = s.id"
 				" ORDER BY s.name, k.id",
 				0, NULL);
@@ -218,11 +379,12 @@ bool sources_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "database error (see log)");
 		return false;
 	}
-	fprintf(out, "%-24s %-7s %-10s %-32s %s\n", "SOURCE", "ACTIVE", "SECRET_ID", "CREATED", "REVOKED");
+	/* SCOPE "none": the source can write no event until 'alertd source scope' gives it offices */
+	fprintf(out, "%-24s %-7s %-16s %-10s %-32s %s\n", "SOURCE", "ACTIVE", "SCOPE", "SECRET_ID", "CREATED", "REVOKED");
 	for (int r = 0; r < PQntuples(res); r++)
-		fprintf(out, "%-24s %-7s %-10s %-32s %s\n", PQgetvalue(res, r, 0),
-			strcmp(PQgetvalue(res, r, 1), "t") == 0 ? "yes" : "no", PQgetvalue(res, r, 2),
-			PQgetvalue(res, r, 3), PQgetisnull(res, r, 4) ? "-" : PQgetvalue(res, r, 4));
+		fprintf(out, "%-24s %-7s %-16s %-10s %-32s %s\n", PQgetvalue(res, r, 0),
+			strcmp(PQgetvalue(res, r, 1), "t") == 0 ? "yes" : "no", PQgetvalue(res, r, 5),
+			PQgetvalue(res, r, 2), PQgetvalue(res, r, 3), PQgetisnull(res, r, 4) ? "-" : PQgetvalue(res, r, 4));
 	PQclear(res);
 	return true;
 }

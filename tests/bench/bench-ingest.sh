@@ -54,7 +54,9 @@ level = info
 token_sha256 = $(printf %s bench | sha256sum | cut -d' ' -f1)
 CONF
 build/alertd migrate --config "$tmp/alertd.conf" 2>/dev/null
-build/alertd source add bench --config "$tmp/alertd.conf" | awk '/^secret:/ {print $2}' >"$tmp/secret"
+# the bench unit is not in the roster: a central office in the source's scope covers it
+psqlb -c "INSERT INTO offices (code, name, level) VALUES ('0001', 'Bench central office', 1)"
+build/alertd source add bench --office 0001 --config "$tmp/alertd.conf" | awk '/^secret:/ {print $2}' >"$tmp/secret"
 source_id=$(psqlb -tAc "SELECT id FROM ingest_sources WHERE name = 'bench'")
 
 # --- raw: pgbench inserting the same rows, 100 events per transaction ---

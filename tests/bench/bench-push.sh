@@ -224,7 +224,8 @@ CONF
 } >"$tmp/alertd.conf"
 "$ALERTD" check-config --config "$tmp/alertd.conf" >/dev/null
 "$ALERTD" migrate --config "$tmp/alertd.conf" 2>/dev/null
-"$ALERTD" source add bench --config "$tmp/alertd.conf" | awk '/^secret:/ {print $2}' >"$tmp/secret"
+psqlb -c "INSERT INTO offices (code, name, level) VALUES ('B000', 'Bench office', 1)"
+"$ALERTD" source add bench --office B000 --config "$tmp/alertd.conf" | awk '/^secret:/ {print $2}' >"$tmp/secret"
 source_id=$(psqlb -tAc "SELECT id FROM ingest_sources WHERE name = 'bench'")
 
 # --- phase 0: fixture ---
@@ -232,7 +233,6 @@ t=$SECONDS
 units=$(( (DEVICES + 49) / 50 ))
 psqlb <<SQL
 BEGIN;
-INSERT INTO offices (code, name, level) VALUES ('B000', 'Bench office', 1);
 INSERT INTO budget_units (code, name, office_code)
 SELECT (3000000 + g)::text, 'Bench unit ' || g, 'B000' FROM generate_series(0, $units - 1) g;
 INSERT INTO users (dvctt_login, unit_code, full_name)

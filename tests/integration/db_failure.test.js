@@ -197,7 +197,7 @@ test.before(async () => {
   const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--config', cfg]);
   assert.equal(k.code, 0, k.stderr);
   adminKey = k.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
-  const s = h.sourceCmd(db, kek, ['add', 'tabmis']);
+  const s = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']);
   assert.equal(s.code, 0, s.stderr);
   ingestSecret = s.secret;
   srv = await h.startServer({

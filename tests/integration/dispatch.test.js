@@ -39,7 +39,7 @@ test.before(() => {
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-secret-token-b1' FROM users WHERE dvctt_login = 'b.chief';
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'ios', 'apns-secret-token-c1' FROM users WHERE dvctt_login = 'c.acct';
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-secret-token-c2' FROM users WHERE dvctt_login = 'c.acct';`);
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis']).secret;
+  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
 });
 
 test('an ingested event is pushed at once (woken by NOTIFY, not polling) and recorded as sent', async () => {

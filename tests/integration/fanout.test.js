@@ -57,7 +57,7 @@ test.before(async () => {
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-c2' FROM users WHERE dvctt_login = 'c.acct';
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-z1' FROM users WHERE dvctt_login = 'z.other';`);
   for (const l of ['a.holder', 'b.chief', 'c.acct']) users[l] = Number(q(`SELECT id FROM users WHERE dvctt_login = '${l}'`));
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis']).secret;
+  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']).secret;
   srv = await h.startServer({ db, config: h.ingestConfig(db, kek) });
 });
 test.after(async () => {

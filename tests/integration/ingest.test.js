@@ -19,7 +19,8 @@ test.before(async () => {
   db = h.createDatabase('ingest');
   kek = h.createKek();
   h.migrate(db);
-  const add = h.sourceCmd(db, kek, ['add', 'tabmis']);
+  h.psql(db, "INSERT INTO offices (code, name, level) VALUES ('0001', 'KBNN', 1) ON CONFLICT DO NOTHING"); // the source's scope (migration 0009)
+  const add = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']);
   assert.equal(add.code, 0, add.stderr);
   secret = add.secret;
   srv = await h.startServer({
@@ -51,7 +52,7 @@ test('source add prints a whsec_ secret of 32 random bytes, stored only encrypte
   assert.ok(!stored.includes(secret.slice(6)), 'the secret is stored in the clear');
   const audit = h.psql(db, "SELECT action || ' ' || target FROM audit_log WHERE action = 'source.add'");
   assert.equal(audit, 'source.add tabmis');
-  const again = h.sourceCmd(db, kek, ['add', 'tabmis']);
+  const again = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already exists/);
 });
@@ -307,7 +308,8 @@ test('events land in their monthly partition; maintenance creates partitions ahe
 test('past the per-source rate limit: 429 with Retry-After', async () => {
   const db2 = h.createDatabase('ingestrl');
   h.migrate(db2);
-  const add = h.sourceCmd(db2, kek, ['add', 'ledger']);
+  h.psql(db2, "INSERT INTO offices (code, name, level) VALUES ('0001', 'KBNN', 1)");
+  const add = h.sourceCmd(db2, kek, ['add', 'ledger', '--office', '0001']);
   const limited = await h.startServer({ db: db2, config: h.ingestConfig(db2, kek, { ingest: { rate_limit_per_second: 1, rate_limit_burst: 3 } }) });
   try {
     const codes = [];

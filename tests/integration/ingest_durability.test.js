@@ -13,7 +13,8 @@ async function setup(prefix, extra = {}) {
   const db = h.createDatabase(prefix);
   const kek = h.createKek();
   h.migrate(db);
-  const { secret } = h.sourceCmd(db, kek, ['add', 'tabmis']);
+  h.psql(db, "INSERT INTO offices (code, name, level) VALUES ('0001', 'KBNN', 1) ON CONFLICT DO NOTHING"); // the source's scope (migration 0009)
+  const { secret } = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']);
   const srv = await h.startServer({ db, config: h.ingestConfig(db, kek, extra) });
   return { db, kek, secret, srv };
 }

@@ -88,7 +88,7 @@ test.before(async () => {
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', '${tokens.chief}' FROM users WHERE dvctt_login = 'b.chief';
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', '${tokens.acctAndroid}' FROM users WHERE dvctt_login = 'c.acct';
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'ios', '${tokens.acctIos}' FROM users WHERE dvctt_login = 'c.acct';`);
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis']).secret;
+  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
   mock = await h.startMock();
   // Each alertd start signs its own APNs provider token; the mock (stricter than Apple, which
   // counts per connection) refuses a new one within 20 minutes across all connections.
