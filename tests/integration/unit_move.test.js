@@ -61,7 +61,7 @@ test.before(async () => {
   const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--config', cfg()]);
   assert.equal(k.code, 0, k.stderr);
   adminKey = k.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis']).secret;
+  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
   srv = await h.startServer({ db, config: h.ingestConfig(db, kek) });
 });
 
