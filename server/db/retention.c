@@ -147,6 +147,76 @@ static bool array_close(struct buf *b)
 	return buf_ok(b);
 }
 
+/* The most text[] parameters a pseudonymising rule writes back, besides the ids. */
+#define MAX_ARRAYS 3
+
+/*
+ * A pseudonymising rule: a batch is selected under FOR UPDATE (first column
+ * the id), fill() adds each row's pseudonyms (or NULL: keep) to the arrays,
+ * and update_sql writes them back ($1 the ids, $2... the arrays) and
+ * returns the count, all in one transaction.
+ */
+struct pseudonymise {
+	const char *select_sql; /* $1 the period in days, $2 the batch size */
+	int ncols;		/* columns select_sql returns */
+	const char *update_sql;
+	int narrays;
+	bool audit_mode; /* set alertd.audit_pseudonymise for the guard trigger of migration 0011 */
+	void (*fill)(const struct run *r, const PGresult *res, int row, struct buf arrays[MAX_ARRAYS]);
+};
+
+static bool pseudonymise_batch(struct run *r, const struct pseudonymise *p, long long *n)
+{
+	struct buf ids, arrays[MAX_ARRAYS];
+	PGresult *res = NULL;
+	bool ok = false;
+
+	*n = 0;
+	array_open(&ids);
+	for (int a = 0; a < MAX_ARRAYS; a++)
+		array_open(&arrays[a]);
+	const char *sel[2] = { r->period, r->batch };
+	if (!db_begin(r->conn) ||
+	    (p->audit_mode && !db_run(r->conn, "SELECT set_config('alertd.audit_pseudonymise', 'on', true)", 0, NULL)))
+		goto out;
+	res = db_exec(r->conn, p->select_sql, 2, sel);
+	if (!res || PQnfields(res) != p->ncols)
+		goto out;
+	if (PQntuples(res) == 0) {
+		ok = db_commit(r->conn);
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+		p->fill(r, res, i, arrays);
+	}
+	bool built = array_close(&ids);
+	for (int a = 0; a < p->narrays; a++)
+		built = array_close(&arrays[a]) && built;
+	if (!built)
+		goto out;
+	const char *upd[1 + MAX_ARRAYS] = { ids.data, arrays[0].data, arrays[1].data, arrays[2].data };
+	ok = count_of(r->conn, p->update_sql, 1 + p->narrays, upd, n) && db_commit(r->conn);
+out:
+	if (!ok)
+		db_rollback(r->conn);
+	PQclear(res);
+	buf_free(&ids);
+	for (int a = 0; a < MAX_ARRAYS; a++)
+		buf_free(&arrays[a]);
+	return ok;
+}
+
+enum { USER_COL_ID, USER_COL_LOGIN, USER__COLS };
+
+static void fill_user(const struct run *r, const PGresult *res, int row, struct buf arrays[MAX_ARRAYS])
+{
+	char p[TOKENS_PSEUDONYM_LEN + 1];
+
+	tokens_pseudonym(r->key, PQgetvalue(res, row, USER_COL_LOGIN), (size_t)PQgetlength(res, row, USER_COL_LOGIN), p);
+	array_item(&arrays[0], p);
+}
+
 /*
  * Deactivated users past their period: login and name become the login's
  * pseudonym (the audit rows about the person carry the same one), e-mail
@@ -155,41 +225,12 @@ static bool array_close(struct buf *b)
  * its roles and its device rows stay: alerts, outbox rows, device history
  * and install coverage refer to them.
  */
-static bool users_batch(struct run *r, long long *n)
-{
-	enum { COL_ID, COL_LOGIN, COLS };
-	struct buf ids, pseudonyms;
-	char p[TOKENS_PSEUDONYM_LEN + 1];
-	PGresult *res = NULL;
-	bool ok = false;
-
-	*n = 0;
-	array_open(&ids);
-	array_open(&pseudonyms);
-	const char *sel[2] = { r->period, r->batch };
-	if (!db_begin(r->conn))
-		goto out;
-	res = db_exec(r->conn,
-		      "SELECT id, dvctt_login FROM users WHERE NOT active AND pseudonymised_at IS NULL"
+static const struct pseudonymise users_rule = {
+	.select_sql = "SELECT id, dvctt_login FROM users WHERE NOT active AND pseudonymised_at IS NULL"
 		      " AND deactivated_at < now() - make_interval(days => $1::int)"
 		      " ORDER BY deactivated_at LIMIT $2::int FOR UPDATE SKIP LOCKED",
-		      2, sel);
-	if (!res || PQnfields(res) != COLS)
-		goto out;
-	if (PQntuples(res) == 0) {
-		ok = db_commit(r->conn);
-		goto out;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, COL_ID));
-		tokens_pseudonym(r->key, PQgetvalue(res, i, COL_LOGIN), (size_t)PQgetlength(res, i, COL_LOGIN), p);
-		array_item(&pseudonyms, p);
-	}
-	if (!array_close(&ids) || !array_close(&pseudonyms))
-		goto out;
-	const char *upd[2] = { ids.data, pseudonyms.data };
-	ok = count_of(r->conn,
-		      "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS v(id, pseudonym)),"
+	.ncols = USER__COLS,
+	.update_sql = "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS v(id, pseudonym)),"
 		      " u AS (UPDATE users x SET dvctt_login = v.pseudonym, full_name = v.pseudonym, email = NULL,"
 		      "   phone = NULL, pseudonymised_at = now() FROM v WHERE x.id = v.id RETURNING x.id),"
 		      " d AS (UPDATE devices d SET push_token = NULL, app_version = NULL, os_version = NULL,"
@@ -197,16 +238,9 @@ static bool users_batch(struct run *r, long long *n)
 		      " p AS (DELETE FROM user_preferences p USING u WHERE p.user_id = u.id RETURNING 1),"
 		      " c AS (DELETE FROM activation_codes c USING u WHERE c.user_id = u.id RETURNING 1)"
 		      " SELECT count(*) FROM u",
-		      2, upd, n) &&
-	     db_commit(r->conn);
-out:
-	if (!ok)
-		db_rollback(r->conn);
-	PQclear(res);
-	buf_free(&ids);
-	buf_free(&pseudonyms);
-	return ok;
-}
+	.narrays = 1,
+	.fill = fill_user,
+};
 
 /* Actors that are people (an app user or device, a staff member, an operator at the CLI). */
 static bool actor_is_person(const char *kind)
@@ -220,68 +254,42 @@ static bool target_is_person(const char *action)
 	return strncmp(action, "activation.", 11) == 0 || strncmp(action, "device.", 7) == 0;
 }
 
+enum { AUDIT_COL_ID, AUDIT_COL_KIND, AUDIT_COL_ACTOR, AUDIT_COL_ACTION, AUDIT_COL_TARGET, AUDIT_COL_IP, AUDIT__COLS };
+
+static void fill_audit(const struct run *r, const PGresult *res, int row, struct buf arrays[MAX_ARRAYS])
+{
+	char pa[TOKENS_PSEUDONYM_LEN + 1], pt[TOKENS_PSEUDONYM_LEN + 1], pi[TOKENS_PSEUDONYM_LEN + 1];
+
+	array_item(&arrays[0], actor_is_person(PQgetvalue(res, row, AUDIT_COL_KIND))
+				       ? pseudonym_of(r, res, row, AUDIT_COL_ACTOR, pa)
+				       : NULL);
+	array_item(&arrays[1], target_is_person(PQgetvalue(res, row, AUDIT_COL_ACTION))
+				       ? pseudonym_of(r, res, row, AUDIT_COL_TARGET, pt)
+				       : NULL);
+	array_item(&arrays[2], pseudonym_of(r, res, row, AUDIT_COL_IP, pi));
+}
+
 /*
  * Audit rows past their period: the personal fields become pseudonyms,
  * once per row (pseudonymised_at); the rest of the row is untouched, and
- * the guard trigger of migration 0011 refuses anything else.
+ * the guard trigger of migration 0011 refuses anything else. NULL in an
+ * array: the field keeps its value (empty, not personal, or a pseudonym
+ * already).
  */
-static bool audit_batch(struct run *r, long long *n)
-{
-	enum { COL_ID, COL_KIND, COL_ACTOR, COL_ACTION, COL_TARGET, COL_IP, COLS };
-	struct buf ids, actors, targets, ips;
-	char pa[TOKENS_PSEUDONYM_LEN + 1], pt[TOKENS_PSEUDONYM_LEN + 1], pi[TOKENS_PSEUDONYM_LEN + 1];
-	PGresult *res = NULL;
-	bool ok = false;
-
-	*n = 0;
-	array_open(&ids);
-	array_open(&actors);
-	array_open(&targets);
-	array_open(&ips);
-	const char *sel[2] = { r->period, r->batch };
-	if (!db_begin(r->conn) || !db_run(r->conn, "SELECT set_config('alertd.audit_pseudonymise', 'on', true)", 0, NULL))
-		goto out;
-	res = db_exec(r->conn,
-		      "SELECT id, actor_kind, actor_id, action, target, ip FROM audit_log"
+static const struct pseudonymise audit_rule = {
+	.select_sql = "SELECT id, actor_kind, actor_id, action, target, ip FROM audit_log"
 		      " WHERE pseudonymised_at IS NULL AND at < now() - make_interval(days => $1::int)"
 		      " ORDER BY at LIMIT $2::int FOR UPDATE SKIP LOCKED",
-		      2, sel);
-	if (!res || PQnfields(res) != COLS)
-		goto out;
-	if (PQntuples(res) == 0) {
-		ok = db_commit(r->conn);
-		goto out;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, COL_ID));
-		array_item(&actors,
-			   actor_is_person(PQgetvalue(res, i, COL_KIND)) ? pseudonym_of(r, res, i, COL_ACTOR, pa) : NULL);
-		array_item(&targets,
-			   target_is_person(PQgetvalue(res, i, COL_ACTION)) ? pseudonym_of(r, res, i, COL_TARGET, pt) : NULL);
-		array_item(&ips, pseudonym_of(r, res, i, COL_IP, pi));
-	}
-	if (!array_close(&ids) || !array_close(&actors) || !array_close(&targets) || !array_close(&ips))
-		goto out;
-	/* NULL in an array: the field keeps its value (empty, not personal, or a pseudonym already) */
-	const char *upd[4] = { ids.data, actors.data, targets.data, ips.data };
-	ok = count_of(r->conn,
-		      "WITH u AS (UPDATE audit_log a SET actor_id = COALESCE(v.actor_id, a.actor_id),"
+	.ncols = AUDIT__COLS,
+	.update_sql = "WITH u AS (UPDATE audit_log a SET actor_id = COALESCE(v.actor_id, a.actor_id),"
 		      "   target = COALESCE(v.target, a.target), ip = COALESCE(v.ip, a.ip), pseudonymised_at = now()"
 		      "   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS v(id, actor_id, target, ip)"
 		      "   WHERE a.id = v.id RETURNING 1)"
 		      " SELECT count(*) FROM u",
-		      4, upd, n) &&
-	     db_commit(r->conn);
-out:
-	if (!ok)
-		db_rollback(r->conn);
-	PQclear(res);
-	buf_free(&ids);
-	buf_free(&actors);
-	buf_free(&targets);
-	buf_free(&ips);
-	return ok;
-}
+	.narrays = 3,
+	.audit_mode = true,
+	.fill = fill_audit,
+};
 
 /* One rule: batches until one changes fewer rows than a batch, or max_batches_per_run ran. */
 static bool apply_rule(struct run *r, const struct config *cfg, enum retention_rule rule, long long *total)
@@ -306,10 +314,10 @@ static bool apply_rule(struct run *r, const struct config *cfg, enum retention_r
 			ok = simple_batch(r, activation_codes_sql, 2, &n);
 			break;
 		case RETENTION_USERS:
-			ok = users_batch(r, &n);
+			ok = pseudonymise_batch(r, &users_rule, &n);
 			break;
 		case RETENTION_AUDIT:
-			ok = audit_batch(r, &n);
+			ok = pseudonymise_batch(r, &audit_rule, &n);
 			break;
 		default:
 			ok = false;
