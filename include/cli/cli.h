@@ -1,6 +1,7 @@
 /*
  * cli.h - operator commands beyond serve/migrate: ingest sources and their
- * secrets, request signing for integrators, unrouted events, maintenance.
+ * secrets, request signing for integrators, unrouted events, maintenance,
+ * pseudonyms.
  *
  * Each returns the process exit code: 0 success, 1 failure (reason on
  * stderr), 2 usage error. args/nargs are the words after the command.
@@ -20,5 +21,7 @@ int cli_source(const struct config *cfg, char **args, int nargs);
 int cli_sign(char **args, int nargs);
 int cli_events(const struct config *cfg, char **args, int nargs);
 int cli_maintenance(const struct config *cfg);
+/* Print the pseudonym retention gives VALUE, to find a person's pseudonymised rows (docs/privacy.md). */
+int cli_pseudonym(const struct config *cfg, char **args, int nargs);
 
 #endif

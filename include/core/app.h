@@ -30,8 +30,9 @@ struct app {
 	struct ingest_writer *ingest;	 /* group-commit writer */
 	struct ratelimit *activation_by_ip;
 	struct ratelimit *activation_by_login;
-	struct ratelimit *admin_by_ip; /* before any database work, so refused keys cannot flood the audit log */
-	unsigned char code_key[32];    /* activation-code HMAC key, derived from the KEK */
+	struct ratelimit *activation_global; /* one bucket for every client: the ceiling IPv6 rotation cannot dodge */
+	struct ratelimit *admin_by_ip;	     /* before any database work, so refused keys cannot flood the audit log */
+	unsigned char code_key[32];	     /* activation-code HMAC key, derived from the KEK */
 	bool code_key_set;
 	unsigned char collapse_key[32]; /* key of balance pushes' opaque collapse keys, derived from the KEK */
 	bool collapse_key_set;

@@ -57,9 +57,11 @@ struct config {
 	long long ingest_group_commit_max_wait_us;
 
 	long long app_token_ttl_days;
+	long long app_token_max_lifetime_days; /* from activation (devices.first_seen_at), heartbeats or not */
 	long long app_activation_code_ttl_hours;
 	long long app_activation_per_ip_per_minute;
 	long long app_activation_per_login_per_minute;
+	long long app_activation_global_per_minute;
 	long long coverage_active_days;
 	long long admin_requests_per_ip_per_minute;
 
@@ -95,6 +97,16 @@ struct config {
 	long long events_retention_months; /* 0 = keep forever */
 	long long events_partitions_ahead_months;
 	long long events_maintenance_interval_seconds;
+
+	/* retention.*: 0 = the rule is off (docs/privacy.md) */
+	long long retention_alerts_months;
+	long long retention_outbox_days;
+	long long retention_device_token_days;
+	long long retention_deactivated_user_days;
+	long long retention_activation_code_days;
+	long long retention_audit_personal_days;
+	long long retention_batch_size;
+	long long retention_max_batches_per_run;
 };
 
 struct config_option {

@@ -56,4 +56,17 @@ void tokens_collapse_key(const struct secrets_kek *kek, unsigned char key[32]);
 /* HMAC-SHA256 of a normalised code under key. */
 void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1], unsigned char out[TOKENS_HASH_BYTES]);
 
+/* A pseudonym: "~" and 32 lower-case hex digits (the form migration 0011's audit guard accepts). */
+#define TOKENS_PSEUDONYM_LEN 33
+
+/* Key for pseudonyms of personal data past its retention period, derived from the KEK. */
+void tokens_pseudonym_key(const struct secrets_kek *kek, unsigned char key[32]);
+
+/*
+ * The pseudonym of text: "~" and the first 16 bytes of HMAC-SHA256(key,
+ * text) in hex. The same text gives the same pseudonym, so one person's
+ * rows still correlate; without the key it cannot be reversed or guessed.
+ */
+void tokens_pseudonym(const unsigned char key[32], const char *text, size_t len, char out[TOKENS_PSEUDONYM_LEN + 1]);
+
 #endif

@@ -1,11 +1,14 @@
 /*
- * maintenance.h - periodic upkeep of the events table: monthly partitions
- * created ahead of time, and partitions past events.retention_months
- * dropped. Safe with several instances: each run takes a transaction-level
- * advisory lock and skips when another instance holds it.
+ * maintenance.h - periodic upkeep: monthly event partitions created ahead
+ * of time, partitions past events.retention_months dropped, and the
+ * personal-data retention rules (retention.h). Safe with several instances:
+ * each run holds an advisory lock for its whole length and is skipped when
+ * another instance holds it.
  */
 #ifndef ALERTD_MAINTENANCE_H
 #define ALERTD_MAINTENANCE_H
+
+#include "db/retention.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -13,21 +16,32 @@
 
 struct config;
 struct maintenance;
+struct metrics;
+
+struct maintenance_report {
+	bool skipped; /* another instance was running it: nothing done */
+	int partitions_created, partitions_dropped;
+	struct retention_counts retention;
+};
 
 /*
- * One run on conn. *created and *dropped count partitions. *skipped is true
- * when another instance was running it. False with err on database errors.
+ * One run on conn (outside any transaction): partitions in one
+ * transaction, then the retention rules in batches. pseudonym_key as
+ * retention_run() takes it (NULL without a KEK). False with err on
+ * database errors; *out then still counts what was committed.
  */
-bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped, char *err,
-			  size_t errlen) __attribute__((warn_unused_result));
+bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned char *pseudonym_key,
+			  struct maintenance_report *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Start the background thread: a run now, then every
- * events.maintenance_interval_seconds. collapse_key (for rerouted events'
- * alerts, see fanout.h; NULL: none) is borrowed and must outlive the thread.
+ * events.maintenance_interval_seconds; what retention changed is counted
+ * in metrics. collapse_key (for rerouted events' alerts, see fanout.h; NULL:
+ * none) is borrowed and must outlive the thread; pseudonym_key (NULL
+ * without a KEK) is copied.
  */
-bool maintenance_start(const struct config *cfg, const unsigned char *collapse_key, struct maintenance **out)
-	__attribute__((warn_unused_result));
+bool maintenance_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+		       const unsigned char *pseudonym_key, struct maintenance **out) __attribute__((warn_unused_result));
 
 /* Wake and join the thread; returns promptly even mid-interval. */
 void maintenance_stop(struct maintenance *m);

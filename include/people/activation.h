@@ -52,11 +52,17 @@ struct activation_outcome {
  * code counts an attempt (committed); after ACTIVATION_MAX_ATTEMPTS the
  * code is locked until a new one is issued. On success the code is used up,
  * any other active device holding the same push token is revoked, and the
- * user's other active devices get a new-device security alert. Every
- * outcome is audited.
+ * user's other active devices get a new-device security alert. A success
+ * and a code locked by this attempt are audited at once; every failure is
+ * counted per hour, user (or unknown login) and client address in
+ * activation_failures, which maintenance turns into one audit row each.
+ * token_ttl_days is capped by token_max_lifetime_days; privacy_mode
+ * (alerts.privacy_mode) makes the new-device push generic, as the unit's own
+ * privacy_mode does.
  */
-enum activation_result activation_redeem(PGconn *conn, const unsigned char key[32], const char *login, const char *typed_code,
-					 const struct activation_device *dev, long long token_ttl_days,
+enum activation_result activation_redeem(PGconn *conn, const unsigned char key[32], const char *login,
+					 const char *typed_code, const struct activation_device *dev,
+					 long long token_ttl_days, long long token_max_lifetime_days, bool privacy_mode,
 					 const struct activation_actor *actor, struct activation_outcome *out);
 
 #endif

@@ -34,13 +34,20 @@ enum devices_col {
 	DEVICES_COL__COUNT
 };
 
+enum devices_auth {
+	DEVICES_AUTH_OK,	   /* *device_id and *user_id are set */
+	DEVICES_AUTH_NONE,	   /* no such token, or it expired, or its device or user is no longer active */
+	DEVICES_AUTH_LIFETIME_OVER /* the device was activated max_lifetime_days ago or earlier: activate again */
+};
+
 /*
  * The device whose access token hashes to token_hash_hex (hex of
- * tokens_hash()), if it is active or token_invalid, its token unexpired and
- * its user active: *found, and then *device_id and *user_id.
+ * tokens_hash()): OK if it is active or token_invalid, its token unexpired,
+ * its activation (first_seen_at: a device row is one activation) younger
+ * than max_lifetime_days and its user active.
  */
-bool devices_authenticate(PGconn *conn, const char *token_hash_hex, bool *found, long long *device_id, long long *user_id)
-	__attribute__((warn_unused_result));
+bool devices_authenticate(PGconn *conn, const char *token_hash_hex, long long max_lifetime_days, enum devices_auth *result,
+			  long long *device_id, long long *user_id) __attribute__((warn_unused_result));
 
 /* The user's devices, newest first, at most 100. On true *out holds the rows (devices_col). */
 bool devices_list(PGconn *conn, long long user_id, PGresult **out) __attribute__((warn_unused_result));
@@ -49,8 +56,9 @@ bool devices_list(PGconn *conn, long long user_id, PGresult **out) __attribute__
 struct devices_heartbeat {
 	long long device_id, user_id; /* the caller: from its access token */
 	const char *push_token, *app_version, *os_version, *model, *locale;
-	long long token_ttl_days;	 /* the access token's expiry moves to now + this */
-	const struct store_actor *actor; /* named in the audit row of a refused push token */
+	long long token_ttl_days;	   /* the access token's expiry moves to now + this ... */
+	long long token_max_lifetime_days; /* ... but never past first_seen_at + this */
+	const struct store_actor *actor;   /* named in the audit row of a refused push token */
 };
 
 /*

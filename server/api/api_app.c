@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "http/http.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/ratelimit.h"
 #include "http/validate.h"
 #include "store/devices.h"
@@ -133,20 +134,33 @@ static bool hash_key(const char *s, int64_t *key)
 	return true;
 }
 
-/* Per-IP and per-login throttles, before any database work. */
+/*
+ * Per-IP, per-login and global throttles, before any database work. The
+ * global ceiling holds however many addresses a client rotates through
+ * (an IPv6 prefix has billions); it is taken last, so one noisy address
+ * spends only its own budget.
+ */
 static bool activation_rate_ok(const struct app *app, const struct http_req *req, const char *login, struct http_resp *resp)
 {
 	int64_t ip_key, login_key;
 	int retry = 60;
 	char value[16];
+	bool global = false;
 
 	hash_key(req->remote, &ip_key);
 	hash_key(login ? login : "", &login_key);
 	if (ratelimit_take(app->activation_by_ip, ip_key, 1, &retry) &&
-	    ratelimit_take(app->activation_by_login, login_key, 1, &retry))
-		return true;
+	    ratelimit_take(app->activation_by_login, login_key, 1, &retry)) {
+		if (ratelimit_take(app->activation_global, 0, 1, &retry))
+			return true;
+		global = true;
+		metrics_count(app->metrics, METRIC_ACTIVATION_GLOBAL_LIMITED, 1);
+	}
 	snprintf(value, sizeof(value), "%d", retry);
-	http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many activation attempts; wait and try again", NULL);
+	http_resp_problem(resp, req, PROBLEM_RATE_LIMITED,
+			  global ? "too many activation attempts on this service right now; wait and try again"
+				 : "too many activation attempts; wait and try again",
+			  NULL);
 	http_resp_header(resp, "Retry-After", value);
 	return false;
 }
@@ -238,7 +252,8 @@ enum http_outcome api_app_activate(const struct app *app, struct http_req *req, 
 	struct activation_actor actor = { .kind = "app", .id = login, .ip = req->remote, .request_id = req->request_id };
 	enum activation_result r =
 		activation_redeem(conn, app->code_key, login, json_string_value(json_object_get(body, "activation_code")),
-				  &dev, app->cfg->app_token_ttl_days, &actor, &outcome);
+				  &dev, app->cfg->app_token_ttl_days, app->cfg->app_token_max_lifetime_days,
+				  app->cfg->alerts_privacy_mode, &actor, &outcome);
 	if (r == ACTIVATION_DB_ERROR)
 		goto out;
 	result = HTTP_DONE;
@@ -348,6 +363,7 @@ enum http_outcome api_app_device_put(const struct app *app, struct http_req *req
 					.model = dev.model,
 					.locale = dev.locale,
 					.token_ttl_days = app->cfg->app_token_ttl_days,
+					.token_max_lifetime_days = app->cfg->app_token_max_lifetime_days,
 					.actor = &actor };
 	if (!conn || !devices_heartbeat(conn, &hb, &conflict, &res))
 		goto out;

@@ -1,5 +1,6 @@
 /*
- * cli.c - operator commands: keygen, source, sign, events, maintenance.
+ * cli.c - operator commands: keygen, source, sign, events, maintenance,
+ * pseudonym.
  *
  * Secrets are printed exactly once, to stdout, when created; nothing here
  * logs them. Management commands are audited (actor_kind "cli", actor the
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,32 +277,51 @@ int cli_events(const struct config *cfg, char **args, int nargs)
 	return res ? 0 : 1;
 }
 
+/*
+ * The pseudonym key from the KEK into key, and the collapse key into
+ * collapse when it is not NULL; *have false without secrets.key_file (both
+ * left alone). False (said on stderr) when the file is set but unreadable.
+ */
+static bool pseudonym_key(const struct config *cfg, const char *what, unsigned char key[32], unsigned char *collapse,
+			  bool *have)
+{
+	struct secrets_kek kek;
+	char err[512];
+
+	*have = false;
+	if (!cfg->secrets_key_file[0])
+		return true;
+	if (!secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
+		fprintf(stderr, "alertd: %s: %s\n", what, err);
+		return false;
+	}
+	tokens_pseudonym_key(&kek, key);
+	if (collapse)
+		tokens_collapse_key(&kek, collapse);
+	sodium_memzero(&kek, sizeof(kek));
+	*have = true;
+	return true;
+}
+
 int cli_maintenance(const struct config *cfg)
 {
 	char err[512];
-	int created, dropped;
-	bool skipped;
-	struct secrets_kek kek;
-	unsigned char collapse_key[FANOUT_COLLAPSE_KEY_BYTES];
-	bool have_key = false;
+	unsigned char key[32], collapse_key[FANOUT_COLLAPSE_KEY_BYTES];
+	bool have_key;
+	struct maintenance_report rep;
 
 	/* rerouted balance alerts collapse like ingested ones (the key comes from the KEK), or not at all without it */
-	if (cfg->secrets_key_file[0]) {
-		if (!secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
-			fprintf(stderr, "alertd: maintenance: %s\n", err);
-			return 1;
-		}
-		tokens_collapse_key(&kek, collapse_key);
-		sodium_memzero(&kek, sizeof(kek));
-		have_key = true;
-	}
+	if (!pseudonym_key(cfg, "maintenance", key, collapse_key, &have_key))
+		return 1;
 	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
-
 	if (!conn) {
 		fprintf(stderr, "alertd: maintenance: cannot connect to the database\n");
+		sodium_memzero(key, sizeof(key));
+		sodium_memzero(collapse_key, sizeof(collapse_key));
 		return 1;
 	}
-	bool ok = maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err));
+	bool ok = maintenance_run_once(conn, cfg, have_key ? key : NULL, &rep, err, sizeof(err));
+	sodium_memzero(key, sizeof(key));
 	long long routed = 0, alerts = 0;
 	if (ok && !fanout_reroute(conn, cfg, have_key ? collapse_key : NULL, &routed, &alerts)) {
 		snprintf(err, sizeof(err), "routing waiting events failed (see log)");
@@ -312,10 +333,38 @@ int cli_maintenance(const struct config *cfg)
 		fprintf(stderr, "alertd: maintenance: %s\n", err);
 		return 1;
 	}
-	if (skipped)
+	if (rep.skipped) {
 		printf("another instance is running maintenance right now; nothing done\n");
-	else
-		printf("partitions created: %d, dropped: %d\n", created, dropped);
+	} else {
+		printf("partitions created: %d, dropped: %d\n", rep.partitions_created, rep.partitions_dropped);
+		printf("retention:");
+		for (int r = 0; r < RETENTION__RULES; r++)
+			printf("%s %s %lld", r ? "," : "", retention_rule_name((enum retention_rule)r),
+			       rep.retention.rows[r]);
+		printf("\n");
+	}
 	printf("events routed: %lld, alerts created: %lld\n", routed, alerts);
+	return 0;
+}
+
+int cli_pseudonym(const struct config *cfg, char **args, int nargs)
+{
+	unsigned char key[32];
+	char out[TOKENS_PSEUDONYM_LEN + 1];
+	bool have_key;
+
+	if (nargs != 1) {
+		fprintf(stderr, "usage: alertd pseudonym VALUE   (a login, an address, an OS user name ...)\n");
+		return 2;
+	}
+	if (!pseudonym_key(cfg, "pseudonym", key, NULL, &have_key))
+		return 1;
+	if (!have_key) {
+		fprintf(stderr, "alertd: pseudonym: secrets.key_file is not set, so there are no lasting pseudonyms\n");
+		return 1;
+	}
+	tokens_pseudonym(key, args[0], strlen(args[0]), out);
+	sodium_memzero(key, sizeof(key));
+	printf("%s\n", out);
 	return 0;
 }

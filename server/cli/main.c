@@ -35,6 +35,7 @@ static const char usage[] =
 	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
 	"  roster import FILE [--dry-run]  import the treasury roster CSV (docs/roster.md)\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
+	"  pseudonym VALUE   print the pseudonym retention gives VALUE (docs/privacy.md)\n"
 	"  config-reference  print the option table (markdown) for docs/config.md\n"
 	"  config-example    print an example config file with every option and its default\n"
 	"  version           print the version\n"
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "admin-key") == 0 ||
-			  strcmp(cmd, "activation-code") == 0 || strcmp(cmd, "roster") == 0;
+			  strcmp(cmd, "activation-code") == 0 || strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0;
 	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
 		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
 	if (!known || (!takes_args && nrest > 0)) {
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 		rc = cli_events(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "maintenance") == 0) {
 		rc = cli_maintenance(&cfg);
+	} else if (strcmp(cmd, "pseudonym") == 0) {
+		rc = cli_pseudonym(&cfg, rest, nrest);
 	} else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "alertd: libcurl failed to initialise\n");
 		rc = 1;

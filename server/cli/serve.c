@@ -75,6 +75,7 @@ int serve_run(const struct config *cfg)
 	struct secrets_kek kek;
 	bool have_kek = false;
 	struct maintenance *upkeep = NULL;
+	unsigned char pseudonym_key[32];
 	struct dispatcher *dispatcher = NULL;
 	char instance[96], host[64] = "host";
 	struct http_server *srv = NULL;
@@ -107,6 +108,8 @@ int serve_run(const struct config *cfg)
 					     (double)cfg->app_activation_per_ip_per_minute, NULL);
 	app.activation_by_login = ratelimit_new((double)cfg->app_activation_per_login_per_minute / 60.0,
 						(double)cfg->app_activation_per_login_per_minute, NULL);
+	app.activation_global = ratelimit_new((double)cfg->app_activation_global_per_minute / 60.0,
+					      (double)cfg->app_activation_global_per_minute, NULL);
 	app.admin_by_ip = ratelimit_new((double)cfg->admin_requests_per_ip_per_minute / 60.0,
 					(double)cfg->admin_requests_per_ip_per_minute, NULL);
 	if (have_kek) {
@@ -114,14 +117,18 @@ int serve_run(const struct config *cfg)
 		app.code_key_set = true;
 		tokens_collapse_key(&kek, app.collapse_key);
 		app.collapse_key_set = true;
+		tokens_pseudonym_key(&kek, pseudonym_key);
 	}
 	const unsigned char *collapse_key = app.collapse_key_set ? app.collapse_key : NULL;
 	sodium_memzero(&kek, sizeof(kek));
-	if (!app.metrics || !app.sources || !app.ingest_limits || !app.activation_by_ip || !app.activation_by_login ||
-	    !app.admin_by_ip ||
-	    !db_pool_new(cfg->database_url, (int)cfg->database_pool_size, (int)cfg->database_connect_timeout_seconds, &app.db) ||
-	    !ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) ||
-	    !maintenance_start(cfg, collapse_key, &upkeep)) {
+	bool started = app.metrics && app.sources && app.ingest_limits && app.activation_by_ip &&
+		       app.activation_by_login && app.activation_global && app.admin_by_ip &&
+		       db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
+				   (int)cfg->database_connect_timeout_seconds, &app.db) &&
+		       ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) &&
+		       maintenance_start(cfg, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep);
+	sodium_memzero(pseudonym_key, sizeof(pseudonym_key));
+	if (!started) {
 		log_error("serve: out of memory or threads");
 		goto out;
 	}
@@ -167,6 +174,7 @@ out:
 	ratelimit_free(app.ingest_limits);
 	ratelimit_free(app.activation_by_ip);
 	ratelimit_free(app.activation_by_login);
+	ratelimit_free(app.activation_global);
 	ratelimit_free(app.admin_by_ip);
 	sodium_memzero(app.code_key, sizeof(app.code_key));
 	sodium_memzero(app.collapse_key, sizeof(app.collapse_key));

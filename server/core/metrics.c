@@ -56,6 +56,16 @@ static const struct {
 	[METRIC_INGEST_COMMITTED_EVENTS] = { "alertd_ingest_committed_events_total", "",
 					     "Events sent in those transactions, including duplicates and repeat rounds (divide for the mean batch)." },
 	[METRIC_ALERTS_CREATED] = { "alertd_alerts_created_total", "", "Alerts created for people (with their outbox rows)." },
+	[METRIC_RETENTION_ACTIVATION_FAILURES] = { "alertd_retention_rows_total", "rule=\"activation_failures_audited\"",
+						   "Rows deleted, erased or pseudonymised by the retention rules (docs/privacy.md)." },
+	[METRIC_RETENTION_OUTBOX] = { "alertd_retention_rows_total", "rule=\"outbox_deleted\"", NULL },
+	[METRIC_RETENTION_ALERTS] = { "alertd_retention_rows_total", "rule=\"alerts_deleted\"", NULL },
+	[METRIC_RETENTION_DEVICE_TOKENS] = { "alertd_retention_rows_total", "rule=\"device_tokens_erased\"", NULL },
+	[METRIC_RETENTION_ACTIVATION_CODES] = { "alertd_retention_rows_total", "rule=\"activation_codes_deleted\"", NULL },
+	[METRIC_RETENTION_USERS] = { "alertd_retention_rows_total", "rule=\"users_pseudonymised\"", NULL },
+	[METRIC_RETENTION_AUDIT] = { "alertd_retention_rows_total", "rule=\"audit_rows_pseudonymised\"", NULL },
+	[METRIC_ACTIVATION_GLOBAL_LIMITED] = { "alertd_activation_global_limited_total", "",
+					       "Activation attempts refused by the ceiling for all clients together." },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)

@@ -82,3 +82,21 @@ void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_L
 	crypto_auth_hmacsha256_final(&st, out);
 	sodium_memzero(&st, sizeof(st));
 }
+
+void tokens_pseudonym_key(const struct secrets_kek *kek, unsigned char key[32])
+{
+	crypto_kdf_derive_from_key(key, 32, 1, "pseudon1", kek->key);
+}
+
+void tokens_pseudonym(const unsigned char key[32], const char *text, size_t len, char out[TOKENS_PSEUDONYM_LEN + 1])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)text, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	out[0] = '~';
+	sodium_bin2hex(out + 1, TOKENS_PSEUDONYM_LEN, mac, (TOKENS_PSEUDONYM_LEN - 1) / 2);
+}

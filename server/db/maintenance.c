@@ -1,5 +1,6 @@
 /*
- * maintenance.c - partition upkeep for events (see maintenance.h).
+ * maintenance.c - partition upkeep for events and the retention rules
+ * (see maintenance.h).
  *
  * Month boundaries follow the database functions from 0002: midnight in
  * Asia/Ho_Chi_Minh, so "this month" here is the treasury's month.
@@ -10,9 +11,11 @@
 #include "db/db.h"
 #include "alerts/fanout.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,9 @@ struct maintenance {
 	bool stopping;
 	const struct config *cfg;
 	const unsigned char *collapse_key; /* borrowed; NULL: none */
+	struct metrics *metrics;
+	unsigned char key[32]; /* the pseudonym key, when key_set */
+	bool key_set;
 };
 
 static int single_int(PGconn *conn, const char *sql, int nparams, const char *const *params, bool *ok)
@@ -45,66 +51,109 @@ static int single_int(PGconn *conn, const char *sql, int nparams, const char *co
 	return v;
 }
 
-bool maintenance_run_once(PGconn *conn, const struct config *cfg, int *created, int *dropped, bool *skipped, char *err,
-			  size_t errlen)
+/* Best effort: on a broken connection the server has released the lock already. */
+static void unlock(PGconn *conn)
+{
+	PQclear(db_exec(conn, "SELECT pg_advisory_unlock(" MAINTENANCE_LOCK_KEY ")", 0, NULL));
+}
+
+bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned char *pseudonym_key,
+			  struct maintenance_report *out, char *err, size_t errlen)
 {
 	char months[24], retention[24];
-	bool ok;
+	bool ok, locked = false;
 
-	*created = *dropped = 0;
-	*skipped = false;
+	memset(out, 0, sizeof(*out));
 	snprintf(months, sizeof(months), "%lld", cfg->events_partitions_ahead_months + 1);
 	snprintf(retention, sizeof(retention), "%lld", cfg->events_retention_months);
-	if (!db_begin(conn))
+	/* a session lock: the retention batches after the partitions commit one by one under it */
+	locked = single_int(conn, "SELECT pg_try_advisory_lock(" MAINTENANCE_LOCK_KEY ")", 0, NULL, &ok);
+	if (!ok)
 		goto fail;
-	if (!single_int(conn, "SELECT pg_try_advisory_xact_lock(" MAINTENANCE_LOCK_KEY ")", 0, NULL, &ok)) {
-		if (!ok)
-			goto fail;
-		*skipped = true;
-		db_rollback(conn); /* nothing was done: another instance holds the lock */
+	if (!locked) {
+		out->skipped = true; /* another instance holds the lock */
 		return true;
 	}
+	if (!db_begin(conn))
+		goto fail;
 	const char *p1[1] = { months };
-	*created = single_int(conn, "SELECT alertd_ensure_event_partitions(" TODAY_VN ", $1::int)", 1, p1, &ok);
+	out->partitions_created =
+		single_int(conn, "SELECT alertd_ensure_event_partitions(" TODAY_VN ", $1::int)", 1, p1, &ok);
 	if (!ok)
 		goto fail;
 	if (cfg->events_retention_months > 0) {
 		const char *p2[1] = { retention };
-		*dropped = single_int(conn,
-				      "SELECT alertd_drop_event_partitions_before((" TODAY_VN
-				      " - make_interval(months => $1::int))::date)",
-				      1, p2, &ok);
+		out->partitions_dropped = single_int(conn,
+						     "SELECT alertd_drop_event_partitions_before((" TODAY_VN
+						     " - make_interval(months => $1::int))::date)",
+						     1, p2, &ok);
 		if (!ok)
 			goto fail;
 	}
 	if (!db_commit(conn))
 		goto fail;
-	return true;
+	ok = retention_run(conn, cfg, pseudonym_key, &out->retention, err, errlen);
+	unlock(conn);
+	return ok;
 fail:
 	snprintf(err, errlen, "partition maintenance failed: %s", PQerrorMessage(conn));
 	err[strcspn(err, "\n")] = '\0';
 	db_rollback(conn);
+	if (locked)
+		unlock(conn);
 	return false;
 }
 
-static void run(const struct config *cfg, const unsigned char *collapse_key)
+/* Metrics and one log line for what a run's retention rules changed. */
+static void report_retention(struct metrics *metrics, const struct retention_counts *c)
 {
+	static const enum metrics_counter counter[RETENTION__RULES] = {
+		[RETENTION_ACTIVATION_FAILURES] = METRIC_RETENTION_ACTIVATION_FAILURES,
+		[RETENTION_OUTBOX] = METRIC_RETENTION_OUTBOX,
+		[RETENTION_ALERTS] = METRIC_RETENTION_ALERTS,
+		[RETENTION_DEVICE_TOKENS] = METRIC_RETENTION_DEVICE_TOKENS,
+		[RETENTION_ACTIVATION_CODES] = METRIC_RETENTION_ACTIVATION_CODES,
+		[RETENTION_USERS] = METRIC_RETENTION_USERS,
+		[RETENTION_AUDIT] = METRIC_RETENTION_AUDIT,
+	};
+	long long any = 0;
+
+	for (int r = 0; r < RETENTION__RULES; r++) {
+		if (metrics && c->rows[r] > 0)
+			metrics_count(metrics, counter[r], (unsigned long long)c->rows[r]);
+		any += c->rows[r];
+	}
+	LOG_FIELDS(any ? LOG_INFO : LOG_DEBUG, "retention applied",
+		   LOG_I(retention_rule_name(RETENTION_ACTIVATION_FAILURES), c->rows[RETENTION_ACTIVATION_FAILURES]),
+		   LOG_I(retention_rule_name(RETENTION_OUTBOX), c->rows[RETENTION_OUTBOX]),
+		   LOG_I(retention_rule_name(RETENTION_ALERTS), c->rows[RETENTION_ALERTS]),
+		   LOG_I(retention_rule_name(RETENTION_DEVICE_TOKENS), c->rows[RETENTION_DEVICE_TOKENS]),
+		   LOG_I(retention_rule_name(RETENTION_ACTIVATION_CODES), c->rows[RETENTION_ACTIVATION_CODES]),
+		   LOG_I(retention_rule_name(RETENTION_USERS), c->rows[RETENTION_USERS]),
+		   LOG_I(retention_rule_name(RETENTION_AUDIT), c->rows[RETENTION_AUDIT]));
+}
+
+static void run(const struct maintenance *m)
+{
+	const struct config *cfg = m->cfg;
 	char err[512];
-	int created, dropped;
-	bool skipped;
+	struct maintenance_report rep;
 	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 
 	if (!conn)
 		return; /* logged by db_connect; the next interval tries again */
-	if (!maintenance_run_once(conn, cfg, &created, &dropped, &skipped, err, sizeof(err))) {
+	bool ok = maintenance_run_once(conn, cfg, m->key_set ? m->key : NULL, &rep, err, sizeof(err));
+	if (!ok)
 		log_error("%s", err);
-	} else if (!skipped) {
-		LOG_FIELDS(created || dropped ? LOG_INFO : LOG_DEBUG, "event partition maintenance",
-			   LOG_I("partitions_created", created), LOG_I("partitions_dropped", dropped));
+	if (!rep.skipped) {
+		LOG_FIELDS(rep.partitions_created || rep.partitions_dropped ? LOG_INFO : LOG_DEBUG,
+			   "event partition maintenance", LOG_I("partitions_created", rep.partitions_created),
+			   LOG_I("partitions_dropped", rep.partitions_dropped));
+		report_retention(m->metrics, &rep.retention);
 	}
 	/* a unit added to the roster by any means gets its waiting events routed */
 	long long routed = 0, alerts = 0;
-	if (fanout_reroute(conn, cfg, collapse_key, &routed, &alerts) && routed > 0) {
+	if (fanout_reroute(conn, cfg, m->collapse_key, &routed, &alerts) && routed > 0) {
 		LOG_FIELDS(LOG_INFO, "routed events of units new to the roster", LOG_I("events_routed", routed),
 			   LOG_I("alerts_created", alerts));
 	}
@@ -116,7 +165,7 @@ static void *maintenance_main(void *arg)
 	struct maintenance *m = arg;
 
 	for (;;) {
-		run(m->cfg, m->collapse_key);
+		run(m);
 		struct timespec until;
 		clock_mono_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
 		pthread_mutex_lock(&m->lock);
@@ -130,7 +179,8 @@ static void *maintenance_main(void *arg)
 	}
 }
 
-bool maintenance_start(const struct config *cfg, const unsigned char *collapse_key, struct maintenance **out)
+bool maintenance_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+		       const unsigned char *pseudonym_key, struct maintenance **out)
 {
 	struct maintenance *m = calloc(1, sizeof(*m));
 
@@ -142,6 +192,11 @@ bool maintenance_start(const struct config *cfg, const unsigned char *collapse_k
 		return false;
 	}
 	m->collapse_key = collapse_key;
+	m->metrics = metrics;
+	if (pseudonym_key) {
+		memcpy(m->key, pseudonym_key, sizeof(m->key));
+		m->key_set = true;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
 		pthread_mutex_destroy(&m->lock);
@@ -164,5 +219,6 @@ void maintenance_stop(struct maintenance *m)
 	pthread_join(m->thread, NULL);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wake);
+	sodium_memzero(m->key, sizeof(m->key));
 	free(m);
 }

@@ -95,7 +95,7 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 	return INGEST_AUTH_DENIED;
 }
 
-enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED };
+enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED, BEARER_LIFETIME_OVER };
 
 /* Admin API key; the check itself writes the audit entry for this use. */
 static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
@@ -124,7 +124,7 @@ static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
 	return r == ADMIN_AUTH_OK ? BEARER_OK : r == ADMIN_AUTH_UNAVAILABLE ? BEARER_UNAVAILABLE : BEARER_DENIED;
 }
 
-/* Device access token: active device, unexpired token, active user. */
+/* Device access token: active device, unexpired token within its lifetime, active user. */
 static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 {
 	const char *token;
@@ -132,7 +132,7 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	unsigned char h[TOKENS_HASH_BYTES];
 	char hex[2 * TOKENS_HASH_BYTES + 1];
 	enum bearer_auth result = BEARER_UNAVAILABLE;
-	bool found = false;
+	enum devices_auth found;
 	PGconn *conn;
 
 	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "at"))
@@ -143,8 +143,11 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
-	if (devices_authenticate(conn, hex, &found, &req->principal_id, &req->principal_user_id))
-		result = found ? BEARER_OK : BEARER_DENIED;
+	if (devices_authenticate(conn, hex, app->cfg->app_token_max_lifetime_days, &found, &req->principal_id,
+				 &req->principal_user_id))
+		result = found == DEVICES_AUTH_OK	       ? BEARER_OK
+			 : found == DEVICES_AUTH_LIFETIME_OVER ? BEARER_LIFETIME_OVER
+							       : BEARER_DENIED;
 	db_release(app->db, conn);
 	return result;
 }
@@ -152,8 +155,7 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 
 bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
 {
-	enum bearer_auth b;
-
+	enum bearer_auth b = BEARER_DENIED;
 	bool ok = false;
 
 	switch (kind) {
@@ -198,7 +200,12 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 		break;
 	}
 	if (!ok) {
-		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED, NULL, NULL);
+		/* only the holder of a once valid token learns this; the app shows it and asks for a new code */
+		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED,
+				  b == BEARER_LIFETIME_OVER ? "this phone's activation has reached its maximum lifetime; activate"
+							      " the app again with a new code from your treasury office"
+							    : NULL,
+				  NULL);
 		/* a 401 must name the scheme the route expects */
 		http_resp_header(resp, "WWW-Authenticate",
 				 kind == AUTH_INGEST ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""

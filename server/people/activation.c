@@ -1,7 +1,8 @@
 /*
  * activation.c - activation codes and device registration (see activation.h).
  *
- * Every path runs inside one transaction that also writes the audit entry,
+ * Every path runs inside one transaction that also writes its trace (the
+ * audit entry, or for a failed redemption its count in activation_failures),
  * so an outcome is never recorded without its effect or the reverse.
  */
 #include "people/activation.h"
@@ -29,6 +30,26 @@ static bool audit(PGconn *conn, const struct activation_actor *a, const char *ac
 
 	snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", reason);
 	return audit_write(conn, &e);
+}
+
+/*
+ * Count a failed redemption in the aggregate row of this hour, user (NULL:
+ * the login named no active user; the typed text is not kept) and client
+ * address. The maintenance job turns each closed hour's row into one audit
+ * row with its counts (db/retention.c), so repeated failures cost one row.
+ */
+static bool count_failure(PGconn *conn, const char *user_id, const struct activation_actor *a, const char *reason)
+{
+	const char *params[4] = { user_id, a->ip, reason, a->request_id };
+
+	return db_run(conn,
+		      "INSERT INTO activation_failures (window_start, user_id, ip, reasons, last_request_id)"
+		      " VALUES (date_trunc('hour', now()), $1::bigint, $2, jsonb_build_object($3::text, 1), $4)"
+		      " ON CONFLICT (window_start, user_id, ip) DO UPDATE SET attempts = activation_failures.attempts + 1,"
+		      " reasons = activation_failures.reasons || jsonb_build_object($3::text,"
+		      "   COALESCE((activation_failures.reasons ->> $3::text)::int, 0) + 1),"
+		      " last_at = now(), last_request_id = EXCLUDED.last_request_id",
+		      4, params);
 }
 
 /*
@@ -108,13 +129,17 @@ out:
 	return rc;
 }
 
-/* The new-device alert for the user's other active devices, in one statement. */
-static int alert_other_devices(PGconn *conn, const char *user_id, const char *device_id, const char *label)
+/*
+ * The new-device alert for the user's other active devices, in one
+ * statement. In privacy mode (service-wide, or the user's unit) its push is
+ * generic like every other (details.push_privacy).
+ */
+static int alert_other_devices(PGconn *conn, const char *user_id, const char *device_id, const char *label, bool privacy)
 {
-	const char *params[3] = { user_id, device_id, label };
+	const char *params[4] = { user_id, device_id, label, privacy ? "true" : "false" };
 	PGresult *res = db_exec(
 		conn,
-		"WITH me AS (SELECT u.id, u.unit_code, b.office_code, COALESCE(p.lang, 'vi') AS lang,"
+		"WITH me AS (SELECT u.id, u.unit_code, b.office_code, COALESCE(p.lang, 'vi') AS lang, b.privacy_mode,"
 		"   to_char(now() AT TIME ZONE 'Asia/Ho_Chi_Minh', 'HH24:MI DD/MM/YYYY') AS at"
 		"   FROM users u JOIN budget_units b ON b.code = u.unit_code"
 		"   LEFT JOIN user_preferences p ON p.user_id = u.id WHERE u.id = $1),"
@@ -127,20 +152,22 @@ static int alert_other_devices(PGconn *conn, const char *user_id, const char *de
 		" If this was not you, contact your treasury office at once.', $3::text, me.at)"
 		"     ELSE format('Tài khoản của bạn vừa được kích hoạt trên thiết bị mới (%s) lúc %s."
 		" Nếu không phải bạn, hãy báo ngay cho Kho bạc.', $3::text, me.at) END,"
-		"     jsonb_build_object('device_id', $2::bigint, 'device', $3::text)"
+		"     jsonb_build_object('device_id', $2::bigint, 'device', $3::text,"
+		"       'push_privacy', $4::boolean OR me.privacy_mode)"
 		"   FROM me WHERE EXISTS (SELECT 1 FROM others) RETURNING id)"
 		" INSERT INTO push_outbox (alert_id, device_id, provider, priority)"
 		" SELECT a.id, o.id, CASE o.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END, 'high' FROM a, others o"
 		" RETURNING device_id",
-		3, params);
+		4, params);
 	int n = res ? PQntuples(res) : -1;
 
 	PQclear(res);
 	return n;
 }
 
-enum activation_result activation_redeem(PGconn *conn, const unsigned char key[32], const char *login, const char *typed_code,
-					 const struct activation_device *dev, long long token_ttl_days,
+enum activation_result activation_redeem(PGconn *conn, const unsigned char key[32], const char *login,
+					 const char *typed_code, const struct activation_device *dev,
+					 long long token_ttl_days, long long token_max_lifetime_days, bool privacy_mode,
 					 const struct activation_actor *actor, struct activation_outcome *out)
 {
 	char code[TOKENS_CODE_LEN + 1], user_id[24], code_id[24], ttl[24], device_id[24], label[200];
@@ -220,7 +247,9 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	tokens_generate("at", out->access_token);
 	tokens_hash(out->access_token, strlen(out->access_token), th);
 	sodium_bin2hex(token_hex, sizeof(token_hex), th, sizeof(th));
-	snprintf(ttl, sizeof(ttl), "%lld", token_ttl_days);
+	/* first_seen_at is this activation's time: the token never outlives it by more than the lifetime */
+	snprintf(ttl, sizeof(ttl), "%lld",
+		 token_ttl_days < token_max_lifetime_days ? token_ttl_days : token_max_lifetime_days);
 	const char *p6[9] = { user_id,		dev->platform,	 dev->push_token,
 			      dev->app_version, dev->os_version, dev->model,
 			      dev->locale,	token_hex,	 ttl };
@@ -238,7 +267,7 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	PQclear(res);
 	res = NULL;
 	snprintf(label, sizeof(label), "%s%s%s", dev->model ? dev->model : "", dev->model ? ", " : "", dev->platform);
-	out->other_devices_alerted = alert_other_devices(conn, user_id, device_id, label);
+	out->other_devices_alerted = alert_other_devices(conn, user_id, device_id, label, privacy_mode);
 	if (out->other_devices_alerted < 0)
 		goto rollback;
 	if (out->other_devices_alerted > 0) {
@@ -254,8 +283,15 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 	rc = ACTIVATION_OK;
 	goto out;
 denied:
-	/* commit the denial: the attempt count and the audit entry must stick */
-	if (!audit(conn, actor, "activation.redeem", login, "denied", out->reason) || !db_commit(conn))
+	/*
+	 * Commit the denial: the attempt count and its trace must stick. A code
+	 * locked just now is a credential's change of state and is audited at
+	 * once; every failure is counted in its hour's aggregate row.
+	 */
+	if (strcmp(out->reason, "wrong_code_now_locked") == 0 &&
+	    !audit(conn, actor, "activation.redeem", login, "denied", out->reason))
+		goto rollback;
+	if (!count_failure(conn, found ? user_id : NULL, actor, out->reason) || !db_commit(conn))
 		goto rollback;
 	rc = ACTIVATION_DENIED;
 	goto out;

@@ -350,6 +350,8 @@ static void add_row(struct roster_state *imp, const char *const f[NCOLS], const 
 			reject(imp, ri, C_LOGIN, "is longer than %d characters", LOGIN_MAX_CHARS);
 		else if (roster_has_control(s, true))
 			reject(imp, ri, C_LOGIN, "contains white space or a control character");
+		else if (s[0] == '~') /* a pseudonymised user's login (docs/privacy.md) must never match a new one */
+			reject(imp, ri, C_LOGIN, "must not start with '~' (reserved for pseudonymised accounts)");
 		else
 			ok[C_LOGIN] = true;
 	}

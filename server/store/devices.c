@@ -19,23 +19,32 @@
 	" to_char(d.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
 	" to_char(d.access_token_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), d.push_token IS NOT NULL"
 
-enum auth_col { AUTH_COL_DEVICE, AUTH_COL_USER, AUTH_COL__COUNT };
+enum auth_col { AUTH_COL_DEVICE, AUTH_COL_USER, AUTH_COL_LIFETIME_OVER, AUTH_COL_EXPIRED, AUTH_COL__COUNT };
 
-bool devices_authenticate(PGconn *conn, const char *token_hash_hex, bool *found, long long *device_id, long long *user_id)
+bool devices_authenticate(PGconn *conn, const char *token_hash_hex, long long max_lifetime_days,
+			  enum devices_auth *result, long long *device_id, long long *user_id)
 {
-	const char *params[1] = { token_hash_hex };
+	char days[STORE_ID_TEXT];
+	const char *params[2] = { token_hash_hex, store_id(days, max_lifetime_days) };
 	PGresult *res = store_query(conn, "devices_authenticate",
-				    "SELECT d.id, d.user_id FROM devices d JOIN users u ON u.id = d.user_id"
+				    "SELECT d.id, d.user_id, d.first_seen_at + make_interval(days => $2::int) <= now(),"
+				    " d.access_token_expires_at <= now()"
+				    " FROM devices d JOIN users u ON u.id = d.user_id"
 				    " WHERE d.access_token_hash = decode($1, 'hex') AND d.state IN ('active', 'token_invalid')"
-				    " AND d.access_token_expires_at > now() AND u.active",
-				    1, params, AUTH_COL__COUNT);
+				    " AND u.active",
+				    2, params, AUTH_COL__COUNT);
 
 	if (!res)
 		return false;
-	*found = PQntuples(res) == 1;
-	if (*found) {
-		*device_id = store_int(res, 0, AUTH_COL_DEVICE);
-		*user_id = store_int(res, 0, AUTH_COL_USER);
+	*result = DEVICES_AUTH_NONE;
+	if (PQntuples(res) == 1) {
+		if (store_bool(res, 0, AUTH_COL_LIFETIME_OVER)) {
+			*result = DEVICES_AUTH_LIFETIME_OVER;
+		} else if (!store_bool(res, 0, AUTH_COL_EXPIRED)) {
+			*result = DEVICES_AUTH_OK;
+			*device_id = store_int(res, 0, AUTH_COL_DEVICE);
+			*user_id = store_int(res, 0, AUTH_COL_USER);
+		}
 	}
 	PQclear(res);
 	return true;
@@ -138,16 +147,22 @@ static bool token_taken_by_other_user(PGconn *conn, const char *device_id, const
 
 bool devices_heartbeat(PGconn *conn, const struct devices_heartbeat *hb, bool *conflict, PGresult **out)
 {
-	char id[STORE_ID_TEXT], ttl[STORE_ID_TEXT];
+	char id[STORE_ID_TEXT], ttl[STORE_ID_TEXT], lifetime[STORE_ID_TEXT];
 	bool taken = false;
 	struct devices_revoked moved;
 
 	*conflict = false;
 	*out = NULL;
 	snprintf(ttl, sizeof(ttl), "%lld", hb->token_ttl_days);
-	const char *params[7] = {
-		store_id(id, hb->device_id), hb->push_token, hb->app_version, hb->os_version, hb->locale, ttl, hb->model
-	};
+	snprintf(lifetime, sizeof(lifetime), "%lld", hb->token_max_lifetime_days);
+	const char *params[8] = { store_id(id, hb->device_id),
+				  hb->push_token,
+				  hb->app_version,
+				  hb->os_version,
+				  hb->locale,
+				  ttl,
+				  hb->model,
+				  lifetime };
 	if (!db_begin(conn))
 		goto fail;
 	/*
@@ -177,13 +192,14 @@ bool devices_heartbeat(PGconn *conn, const struct devices_heartbeat *hb, bool *c
 		if (!devices_revoke(conn, &r, &moved))
 			goto fail;
 	}
-	/* what the phone reports, last_seen and the token's expiry */
+	/* what the phone reports, last_seen and the token's expiry, never past the activation's lifetime */
 	*out = store_query(
 		conn, "devices_heartbeat",
 		"UPDATE devices d SET push_token = COALESCE($2, d.push_token), app_version = COALESCE($3, d.app_version),"
 		" os_version = COALESCE($4, d.os_version), locale = COALESCE($5, d.locale),"
 		" model = COALESCE($7, d.model), last_seen_at = now(),"
-		" access_token_expires_at = now() + make_interval(days => $6::int),"
+		" access_token_expires_at = LEAST(now() + make_interval(days => $6::int),"
+		"   d.first_seen_at + make_interval(days => $8::int)),"
 		/* a phone whose push token the provider rejected is back once it reports a new one */
 		" state = CASE WHEN d.state = 'token_invalid' AND $2::text IS DISTINCT FROM d.push_token AND $2::text IS NOT NULL"
 		"   THEN 'active' ELSE d.state END,"
@@ -192,7 +208,7 @@ bool devices_heartbeat(PGconn *conn, const struct devices_heartbeat *hb, bool *c
 		" state_changed_at = CASE WHEN d.state = 'token_invalid' AND $2::text IS DISTINCT FROM d.push_token"
 		"   AND $2::text IS NOT NULL THEN now() ELSE d.state_changed_at END"
 		" WHERE d.id = $1 AND d.state IN ('active', 'token_invalid') RETURNING " DEVICE_COLUMNS,
-		7, params, DEVICES_COL__COUNT);
+		8, params, DEVICES_COL__COUNT);
 	if (!*out || PQntuples(*out) != 1 || !db_commit(conn))
 		goto fail;
 	return true;

@@ -145,15 +145,18 @@ test('five wrong codes lock the login until a new code is issued; expired and re
   const code = await issue('chief1');
   for (let i = 0; i < 5; i++) h.assertProblem(assert, await activate('chief1', 'ZZZZZZZZZZ'), 401, 'unauthorized');
   h.assertProblem(assert, await activate('chief1', code), 401, 'unauthorized'); // locked, even with the right code
-  assert.equal(h.psql(db, "SELECT details->>'reason' FROM audit_log WHERE action = 'activation.redeem' AND target = 'chief1' ORDER BY id DESC LIMIT 1"), 'locked');
+  assert.equal(h.psql(db, "SELECT f.reasons->>'locked' FROM activation_failures f JOIN users u ON u.id = f.user_id WHERE u.dvctt_login = 'chief1'"), '1');
   const fresh = await issue('chief1');
   assert.equal((await activate('chief1', fresh)).status, 201);
   h.assertProblem(assert, await activate('chief1', fresh), 401, 'unauthorized'); // reused
   const exp = await issue('chief1');
   h.psql(db, "UPDATE activation_codes SET created_at = now() - interval '4 days', expires_at = now() - interval '1 second' WHERE used_at IS NULL AND voided_at IS NULL");
   h.assertProblem(assert, await activate('chief1', exp), 401, 'unauthorized');
+  // the lock and the success are audited at once; every failure is counted in its hour's aggregate row
   const reasons = h.psql(db, "SELECT string_agg(details->>'reason', ',' ORDER BY id) FROM audit_log WHERE action = 'activation.redeem' AND target = 'chief1'");
-  assert.match(reasons, /wrong_code,wrong_code,wrong_code,wrong_code,wrong_code_now_locked,locked,ok,no_code,expired/);
+  assert.equal(reasons, 'wrong_code_now_locked,ok');
+  const agg = h.psql(db, `SELECT f.attempts || '|' || f.reasons::text FROM activation_failures f JOIN users u ON u.id = f.user_id WHERE u.dvctt_login = 'chief1'`);
+  assert.equal(agg, '8|{"locked": 1, "expired": 1, "no_code": 1, "wrong_code": 4, "wrong_code_now_locked": 1}');
 });
 
 test('activation input is validated (422) and throttled per login (429)', async () => {
@@ -194,6 +197,8 @@ test('a new device triggers a security alert for the user\'s other active device
   assert.equal(Number(deviceId), first.device_id);
   assert.equal(provider, 'apns');
   assert.equal(priority, 'high');
+  // privacy mode is on by default: the push of this alert is generic too (the inbox keeps the text)
+  assert.equal(h.psql(db, "SELECT string_agg(a.details->>'push_privacy', ',') FROM alerts a JOIN users u ON u.id = a.user_id WHERE u.dvctt_login = 'holder2' AND a.kind = 'security.new_device'"), 'true');
   // the alert is in the user's inbox, seen from either device
   const inbox = await appGet(second.access_token, '/v1/app/alerts');
   assert.equal(inbox.json.items[0].kind, 'security.new_device');
@@ -392,4 +397,95 @@ test('install facts are queryable per unit and office: first/last seen and every
   // every revocation above left a timestamped state change with its reason
   const reasons = h.psql(db, "SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM device_state_changes WHERE to_state = 'revoked' AND at IS NOT NULL");
   assert.equal(reasons, 'logout,push_token_reused,revoked_by_user');
+});
+
+test('repeated failed activations are one row per hour, user and address, audited once with the count; unknown logins are not kept', async () => {
+  h.psql(db, "INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('agg1', '1000002', 'Vũ Thị Lan')");
+  const auditBefore = Number(h.psql(db, 'SELECT count(*) FROM audit_log'));
+  const unknownBefore = Number(h.psql(db, "SELECT COALESCE(sum(attempts), 0) FROM activation_failures WHERE user_id IS NULL AND ip = '127.0.0.1'"));
+  const N = 7;
+  for (let i = 0; i < N; i++) h.assertProblem(assert, await activate('agg1', 'ZZZZZZZZZZ'), 401, 'unauthorized');
+  for (let i = 0; i < N; i++) h.assertProblem(assert, await activate(`nobody-${i}-guess`, 'ZZZZZZZZZZ'), 401, 'unauthorized');
+  assert.equal(Number(h.psql(db, 'SELECT count(*) FROM audit_log')), auditBefore, 'a failure writes no audit row of its own');
+  const rows = h.psql(db, `SELECT f.attempts || '|' || f.reasons::text || '|' || f.ip FROM activation_failures f JOIN users u ON u.id = f.user_id WHERE u.dvctt_login = 'agg1'`);
+  assert.equal(rows, `${N}|{"no_code": ${N}}|127.0.0.1`);
+  assert.equal(Number(h.psql(db, "SELECT sum(attempts) FROM activation_failures WHERE user_id IS NULL AND ip = '127.0.0.1'")), unknownBefore + N);
+  assert.equal(h.psql(db, "SELECT count(*) FROM activation_failures WHERE user_id IS NULL AND ip = '127.0.0.1'"), '1');
+  // once the hour is over, maintenance turns each row into one audit row with its counts
+  h.psql(db, "UPDATE activation_failures SET window_start = window_start - interval '1 hour'");
+  const m = cli(['maintenance']);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /activation_failures_audited [1-9]/);
+  assert.equal(h.psql(db, 'SELECT count(*) FROM activation_failures'), '0');
+  const audited = h.psql(db, `SELECT actor_id || '|' || outcome || '|' || ip || '|' || (details->>'attempts') || '|' || (details->'reasons')::text
+    FROM audit_log WHERE action = 'activation.redeem' AND target = 'agg1'`);
+  assert.equal(audited, `agg1|denied|127.0.0.1|${N}|{"no_code": ${N}}`);
+  const unknown = h.psql(db, `SELECT (details->>'attempts')::int >= ${N} AND actor_id IS NULL AND details->>'reason' = 'repeated_failures'
+    FROM audit_log WHERE action = 'activation.redeem' AND target IS NULL AND id > (SELECT max(id) - 10 FROM audit_log)`);
+  assert.equal(unknown, 't');
+  assert.equal(h.psql(db, "SELECT count(*) FROM audit_log WHERE target LIKE 'nobody-%' OR actor_id LIKE 'nobody-%' OR details::text LIKE '%nobody-%'"), '0');
+});
+
+test('a global ceiling on activation attempts holds across logins and addresses (429 with Retry-After)', async () => {
+  const db2 = h.createDatabase('appgl');
+  h.migrate(db2);
+  roster(db2);
+  const limited = await h.startServer({ db: db2, config: h.ingestConfig(db2, kek, { app: { activation_global_per_minute: 3, activation_per_ip_per_minute: 1000, activation_per_login_per_minute: 1000 } }) });
+  try {
+    const codes = [];
+    for (const login of ['holder1', 'chief1', 'acct1', 'holder2', 'unknown1']) {
+      const r = await h.request(limited.url, 'POST', '/v1/app/activate', { headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login, activation_code: 'ZZZZZZZZZZ', device: device() }) });
+      codes.push(r.status);
+      if (r.status === 429) {
+        h.assertProblem(assert, r, 429, 'rate_limited');
+        assert.ok(Number(r.headers['retry-after']) >= 1, r.headers['retry-after']);
+      }
+    }
+    assert.deepEqual(codes, [401, 401, 401, 429, 429]);
+    assert.equal(h.psql(db2, 'SELECT sum(attempts) FROM activation_failures'), '3', 'refused attempts reach no table');
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('a device token ends at its absolute lifetime: heartbeats never extend it past activation + app.token_max_lifetime_days', async () => {
+  const d = await activated('holder1');
+  // 175 days after activation a heartbeat extends the token only to activation + 180 days (not now + 90)
+  h.psql(db, `UPDATE devices SET first_seen_at = now() - interval '175 days' WHERE id = ${d.device_id}`);
+  const hb = await appSend(d.access_token, 'PUT', '/v1/app/device', { app_version: '1.2.0' });
+  assert.equal(hb.status, 200, hb.body);
+  const left = (Date.parse(hb.json.token_expires_at) - Date.now()) / 86400000;
+  assert.ok(left > 4.9 && left < 5.01, String(left));
+  assert.equal(h.psql(db, `SELECT access_token_expires_at = first_seen_at + interval '180 days' FROM devices WHERE id = ${d.device_id}`), 't');
+  // past the lifetime the token is refused with a message to activate again, even if its stored expiry is ahead
+  h.psql(db, `UPDATE devices SET first_seen_at = now() - interval '181 days', access_token_expires_at = now() + interval '30 days' WHERE id = ${d.device_id}`);
+  const r = await appGet(d.access_token, '/v1/app/me');
+  h.assertProblem(assert, r, 401, 'unauthorized');
+  assert.match(r.json.detail, /maximum lifetime; activate the app again with a new code/);
+  h.assertProblem(assert, await appSend(d.access_token, 'PUT', '/v1/app/device', { app_version: '1.3.0' }), 401, 'unauthorized');
+  assert.equal(h.psql(db, `SELECT app_version FROM devices WHERE id = ${d.device_id}`), '1.2.0');
+  // other refusals keep the plain answer
+  const other = await appGet('at_' + 'y'.repeat(43), '/v1/app/me');
+  h.assertProblem(assert, other, 401, 'unauthorized');
+  assert.doesNotMatch(other.json.detail || '', /lifetime/);
+});
+
+test('an activation gets a token no longer than the lifetime when that is shorter than app.token_ttl_days', async () => {
+  const db2 = h.createDatabase('applt');
+  h.migrate(db2);
+  roster(db2);
+  const short = await h.startServer({ db: db2, config: h.ingestConfig(db2, kek, { app: { token_max_lifetime_days: 30 } }) });
+  try {
+    const c = h.runAlertd(['activation-code', 'acct1', '--config', h.writeConfig(h.ingestConfig(db2, kek))]);
+    assert.equal(c.code, 0, c.stderr);
+    const code = c.stdout.match(/activation code: (\w{5})-(\w{5})/).slice(1).join('');
+    const r = await h.request(short.url, 'POST', '/v1/app/activate', { headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'acct1', activation_code: code, device: device() }) });
+    assert.equal(r.status, 201, r.body);
+    const days = (Date.parse(r.json.expires_at) - Date.now()) / 86400000;
+    assert.ok(days > 29.9 && days <= 30, String(days));
+  } finally {
+    await short.stop();
+  }
 });

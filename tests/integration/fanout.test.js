@@ -58,7 +58,8 @@ test.before(async () => {
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-z1' FROM users WHERE dvctt_login = 'z.other';`);
   for (const l of ['a.holder', 'b.chief', 'c.acct']) users[l] = Number(q(`SELECT id FROM users WHERE dvctt_login = '${l}'`));
   secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']).secret;
-  srv = await h.startServer({ db, config: h.ingestConfig(db, kek) });
+  // the unit-level opt-in is tested below, so the service-wide default (on) is turned off here
+  srv = await h.startServer({ db, config: h.ingestConfig(db, kek, { alerts: { privacy_mode: 'off' } }) });
 });
 test.after(async () => {
   if (srv) await srv.stop();
@@ -170,6 +171,19 @@ test('a unit in privacy mode: the alert keeps its details for the app, the push 
     assert.match(alertsFor(id)[0].body, /1\.500\.000 VND/);
   } finally {
     q("UPDATE budget_units SET privacy_mode = false WHERE code = '1000001'");
+  }
+});
+
+test('privacy mode is on by default: with no option, every push of every unit is generic', async () => {
+  const plain = await h.startServer({ db, config: h.ingestConfig(db, kek) });
+  try {
+    assert.equal(q("SELECT privacy_mode FROM budget_units WHERE code = '1000001'"), 'f');
+    const r = await h.postSigned(plain, 'tabmis', secret, h.balanceEvent());
+    assert.equal(r.status, 202, r.body);
+    const id = Number(q(`SELECT id FROM events WHERE external_id = '${r.json.id}'`));
+    assert.equal(q(`SELECT string_agg(DISTINCT details->>'push_privacy', ',') FROM alerts WHERE event_id = ${id}`), 'true');
+  } finally {
+    await plain.stop();
   }
 });
 

@@ -28,6 +28,8 @@ function config(push = {}) {
   return {
     ...h.ingestConfig(db, kek),
     ...mock.config(push),
+    // these tests check the full texts; privacy mode (the default) is switched on per unit where tested
+    alerts: { privacy_mode: 'off' },
     metrics: { token_sha256: crypto.createHash('sha256').update(METRICS_TOKEN).digest('hex') },
   };
 }
