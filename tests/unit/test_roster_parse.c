@@ -1,8 +1,10 @@
 /*
  * test_roster_parse.c - the roster CSV parser without a database: line
  * endings (LF and CRLF read, a carriage return anywhere else, as in CR-only
- * files, refused with its line), and the line numbers of the rows read.
+ * files, refused with its line), the line numbers of the rows read, and
+ * spreadsheet formulas: kept verbatim, never at the start of a report text.
  */
+#include "core/spreadsheet.h"
 #include "people/roster_parse.h"
 #include "testlib.h"
 
@@ -70,9 +72,48 @@ static void test_cr_only_refused(void)
 	CHECK_CONTAINS(err, "line 4: a carriage return (CR)");
 }
 
+static void test_formula_values(void)
+{
+	/* spreadsheet formulas in every free-text column, and in a bad role and a bad account */
+	static const char text[] =
+		HEADER "\n"
+		       "0001,@SUM(A1),,1000003,+1+1,,,9523.1.1000003,-1+1,\"=cmd|' /C calc'!A0\",,,account_holder\n"
+		       "0001,@SUM(A1),,1000003,+1+1,,,9523.1.1000003,=HYPERLINK(x),\"\t=1+1\",,,accountant\n"
+		       "0001,@SUM(A1),,1000003,+1+1,,,9523.1.1000003,x.1000003,X,,,=cmd|' /C calc'!A0\n"
+		       "0001,@SUM(A1),,1000003,+1+1,,,=1+1,y.1000003,Y,,,accountant\n";
+	struct roster_state imp;
+	char err[512];
+	json_t *warnings = json_array(), *rejected = json_array();
+
+	roster_state_init(&imp);
+	CHECK(roster_parse(&imp, text, strlen(text), err, sizeof(err)) == ROSTER_OK);
+	CHECK(imp.nrows == 4 && imp.nrejected == 2);
+	/* stored as given (trimmed): neutralising is the exports' job */
+	CHECK(imp.nrows >= 2 && imp.noffices == 1 && imp.nunits == 1);
+	if (imp.nrows >= 2 && imp.noffices == 1 && imp.nunits == 1) {
+		CHECK_STR(imp.rows[0].login, "-1+1");
+		CHECK_STR(imp.rows[0].name, "=cmd|' /C calc'!A0");
+		CHECK_STR(imp.rows[1].login, "=HYPERLINK(x)");
+		CHECK_STR(imp.rows[1].name, "=1+1");
+		CHECK_STR(imp.offices[0].name.v, "@SUM(A1)");
+		CHECK_STR(imp.units[0].name.v, "+1+1");
+	}
+	/* the report quotes the bad values inside texts that start with the column name */
+	CHECK(roster_collect_warnings(&imp, warnings) && json_array_size(warnings) == 0);
+	CHECK(roster_list_rejected(&imp, rejected) && json_array_size(rejected) == 2);
+	const char *r0 = json_string_value(json_object_get(json_array_get(rejected, 0), "reason"));
+	const char *r1 = json_string_value(json_object_get(json_array_get(rejected, 1), "reason"));
+	CHECK(r0 && strncmp(r0, "roles: unknown role '=cmd|", 26) == 0 && !spreadsheet_is_formula(r0));
+	CHECK(r1 && strncmp(r1, "accounts: '=1+1' is not an account", 34) == 0 && !spreadsheet_is_formula(r1));
+	json_decref(warnings);
+	json_decref(rejected);
+	roster_state_free(&imp);
+}
+
 int main(void)
 {
 	RUN(test_lf_and_crlf);
 	RUN(test_cr_only_refused);
+	RUN(test_formula_values);
 	TEST_SUMMARY("test_roster_parse");
 }
