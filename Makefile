@@ -32,7 +32,7 @@ MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps run test unit header-check format format-check bench-ingest bench-push
+.PHONY: all clean deps run test unit header-check format format-check bench-ingest bench-push fuzz fuzz-build
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/cli/main.o $(SERVER_OBJS)
@@ -76,8 +76,54 @@ header-check: | $(BUILD)/obj
 		printf '#include "%s"\n' "$${h#include/}" | $(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers: each compiles on its own"
 
+# libFuzzer harnesses (tests/fuzz/README.md). `make fuzz FUZZ_SECONDS=N` installs clang and its
+# runtimes if missing (deploy/install-deps.sh fuzz), compiles the server sources with clang under
+# ASan and UBSan into build/fuzz/ (never mixed with the gcc objects) and runs every harness for N
+# seconds; any crash, leak, timeout or out-of-memory fails it. FUZZ=name1,name2 runs only those.
+# (-Wno-format-nonliteral: clang also flags vprintf-style callbacks, such as libmicrohttpd's log hook.)
+FUZZ_CC := clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 10
+FUZZ ?=
+comma := ,
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wvla -Wstrict-prototypes -pthread \
+	-MMD -MP -Iinclude $(FUZZ_SAN)
+FUZZ_OBJS := $(SERVER_SRCS:server/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/migrations_data.o
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/obj/%.o: server/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+$(FUZZ_BUILD)/embed_migrations: tools/embed_migrations.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(FUZZ_BUILD)/gen/migrations_data.c: $(FUZZ_BUILD)/embed_migrations $(MIGRATIONS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_BUILD)/embed_migrations $@ $(MIGRATIONS)
+
+$(FUZZ_BUILD)/obj/migrations_data.o: $(FUZZ_BUILD)/gen/migrations_data.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+$(FUZZ_BUILD)/libalertd.a: $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libalertd.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/fuzz -o $@ $< $(FUZZ_BUILD)/libalertd.a \
+		$(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	deploy/install-deps.sh fuzz
+	$(MAKE) fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(subst $(comma), ,$(FUZZ))
+
 # The C sources in the house style (.clang-format, clang-format 14 as on Debian 12).
-FORMAT_SRCS = $(wildcard server/*/*.c include/*/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c tools/*.c)
+FORMAT_SRCS = $(wildcard server/*/*.c include/*/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c tests/fuzz/*.c tests/fuzz/*.h tools/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -107,4 +153,4 @@ bench-push: deps
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/*.d)

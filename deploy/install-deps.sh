@@ -2,6 +2,11 @@
 # install-deps.sh - install the Debian packages alertd needs to build, run
 # and test, and only those that are missing. A no-op when all are present.
 # Runs `apt-get update` once, before installing, and only if something is missing.
+#
+# usage: deploy/install-deps.sh [fuzz]
+# `fuzz` (what `make fuzz` runs) adds the libFuzzer toolchain: clang 14, its
+# sanitizer and fuzzer runtimes and llvm-symbolizer; `make test` and `make run`
+# do not need them.
 set -euo pipefail
 
 packages=(
@@ -18,6 +23,18 @@ packages=(
 	# benchmarks: h2load (make bench-push measures the push mock's own ceiling with it)
 	nghttp2-client
 )
+case "${1:-}" in
+'') ;;
+fuzz)
+	# make fuzz (tests/fuzz/): Debian 12's clang is clang-14; libFuzzer and the ASan/UBSan runtimes come with
+	# libclang-rt-14-dev; llvm brings llvm-symbolizer, for readable stack traces of what a harness finds
+	packages+=(clang libclang-rt-14-dev llvm)
+	;;
+*)
+	echo "usage: deploy/install-deps.sh [fuzz]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

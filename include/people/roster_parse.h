@@ -100,8 +100,9 @@ void roster_state_free(struct roster_state *imp);
  * Parse and validate the whole file (len bytes of data, a leading UTF-8 BOM
  * skipped) into imp. ROSTER_OK when the file could be read (rows may still
  * be rejected: imp->nrejected), ROSTER_MALFORMED when it cannot be read as a
- * roster (bad CSV or UTF-8, wrong header, a row with the wrong number of
- * columns, no header at all), or ROSTER_DB_ERROR when out of memory (or on
+ * roster (bad CSV or UTF-8, a carriage return that does not end a line as
+ * CRLF, wrong header, a row with the wrong number of columns, no header at
+ * all), or ROSTER_DB_ERROR when out of memory (or on
  * another libcsv failure), the last two with a one-line reason in err. imp
  * stays the caller's to free.
  */

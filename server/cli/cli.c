@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,27 @@ out:
 	return rc;
 }
 
+/*
+ * Print the concatenation of the NULL-terminated list of strings as one
+ * POSIX shell word: inside single quotes, where nothing is special but the
+ * quote itself, which becomes '\'' (close, an escaped quote, reopen).
+ */
+__attribute__((sentinel)) static void put_sh_word(const char *first, ...)
+{
+	va_list ap;
+
+	putchar('\'');
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		for (; *s; s++)
+			if (*s == '\'')
+				fputs("'\\''", stdout);
+			else
+				putchar(*s);
+	va_end(ap);
+	putchar('\'');
+}
+
 int cli_sign(char **args, int nargs)
 {
 	const char *source = NULL, *secret_file = NULL, *url = "http://127.0.0.1:8080", *file = NULL;
@@ -217,14 +239,21 @@ int cli_sign(char **args, int nargs)
 		fprintf(stderr, "alertd: sign: cannot sign\n");
 		goto out;
 	}
-	/* single quotes: none of these values can contain one (checked formats, base64, hex) */
-	printf("curl -sS -X POST '%s/v1/ingest/%s/events%s' \\\n"
-	       "  -H 'Content-Type: application/json' \\\n"
-	       "  -H 'webhook-id: %s' \\\n"
-	       "  -H 'webhook-timestamp: %s' \\\n"
-	       "  -H 'webhook-signature: %s' \\\n"
-	       "  --data-binary @'%s'\n",
-	       url, source, json_object_get(parsed, "events") ? "/batch" : "", id, ts, sig, file);
+	/*
+	 * Every value goes out single-quoted for sh (the README pipes this to it), the operator's URL and
+	 * file name included; --globoff keeps curl from expanding {} and [] in the URL.
+	 */
+	fputs("curl -sS --globoff -X POST ", stdout);
+	put_sh_word(url, "/v1/ingest/", source, "/events", json_object_get(parsed, "events") ? "/batch" : "", NULL);
+	fputs(" \\\n  -H 'Content-Type: application/json' \\\n  -H ", stdout);
+	put_sh_word("webhook-id: ", id, NULL);
+	fputs(" \\\n  -H ", stdout);
+	put_sh_word("webhook-timestamp: ", ts, NULL);
+	fputs(" \\\n  -H ", stdout);
+	put_sh_word("webhook-signature: ", sig, NULL);
+	fputs(" \\\n  --data-binary ", stdout);
+	put_sh_word("@", file, NULL);
+	fputc('\n', stdout);
 	fprintf(stderr, "(valid for about 5 minutes: the signature covers webhook-timestamp)\n");
 	rc = 0;
 out:

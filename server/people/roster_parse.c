@@ -514,6 +514,19 @@ static bool blank_line(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * True when the physical line p[0..n) (its LF, if any, last) holds a CR that
+ * does not end it as CRLF: CR-only line ends (classic Mac OS, some exports),
+ * which libcsv would take as row ends on a line that is counted once, or a
+ * CR inside a field. docs/roster.md allows LF and CRLF only.
+ */
+static bool lone_cr(const char *p, size_t n)
+{
+	const char *cr = memchr(p, '\r', n);
+
+	return cr && !(cr + 2 == p + n && cr[1] == '\n');
+}
+
 /* Parse and validate the whole file. ROSTER_OK, MALFORMED, or DB_ERROR (out of memory), with err. */
 enum roster_result roster_parse(struct roster_state *imp, const char *data, size_t len, char *err, size_t errlen)
 {
@@ -536,6 +549,13 @@ enum roster_result roster_parse(struct roster_state *imp, const char *data, size
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
 		ps.line++;
+		if (lone_cr(p, n)) {
+			parse_fail(&ps, ROSTER_MALFORMED,
+				   "line %ld: a carriage return (CR) not followed by a line feed; lines must end with LF or "
+				   "CRLF (save the file with Windows or Unix line ends)",
+				   ps.line);
+			break;
+		}
 		if (!ps.row_start && !blank_line(p, n))
 			ps.row_start = ps.line;
 		if (csv_parse(&csv, p, n, on_field, on_row, &ps) != n) {

@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -292,6 +292,35 @@ test('signatures made by openssl and by alertd sign are accepted', async () => {
   assert.ok(!s.stdout.includes(secret.slice(6)), 'sign must not print the secret');
   const out = execFileSync('bash', ['-c', s.stdout], { encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out), { status: 'accepted', id: ev2.id, routed: false });
+});
+
+test('alertd sign quotes every value for the shell: a URL and a file name with quotes, spaces and $(...) reach curl intact', () => {
+  // sh runs the printed command with a stub curl first on PATH that writes its arguments, NUL-separated
+  const dir = fs.mkdtempSync(path.join(h.TMP, 'sign-'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const argsFile = path.join(dir, 'curl-args');
+  fs.writeFileSync(path.join(bin, 'curl'), `#!/bin/sh\nprintf '%s\\0' "$@" > '${argsFile}'\n`, { mode: 0o755 });
+  // sh runs in dir: a command smuggled in a value would leave a pwned-* file there
+  const ev = h.balanceEvent();
+  const file = path.join(dir, `it's a 'x' $(touch pwned-file) \`touch pwned-tick\` "q" \\ o'k ev.json`);
+  fs.writeFileSync(file, JSON.stringify(ev));
+  const secretFile = path.join(dir, 'secret');
+  fs.writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
+  const url = `http://127.0.0.1:1/o'neil's $(touch pwned-url);'{a,b}'`;
+  const s = h.runAlertd(['sign', '--source', 'tabmis', '--secret-file', secretFile, '--url', url, file]);
+  assert.equal(s.code, 0, s.stderr);
+  const r = spawnSync('sh', [], { cwd: dir, input: s.stdout, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  assert.equal(r.status, 0, `${r.stderr}\n${s.stdout}`);
+  const args = fs.readFileSync(argsFile, 'utf8').split('\0').slice(0, -1);
+  assert.ok(args.includes(`${url}/v1/ingest/tabmis/events`), args.join('\n'));
+  assert.equal(args[args.indexOf('--data-binary') + 1], `@${file}`);
+  assert.ok(args.includes('--globoff'), 'curl must not expand {a,b} or [1-2] in the URL');
+  const sig = args.find((a) => a.startsWith('webhook-signature: '));
+  const id = args.find((a) => a.startsWith('webhook-id: ')).slice(12);
+  const ts = args.find((a) => a.startsWith('webhook-timestamp: ')).slice(19);
+  assert.equal(sig.slice(19), h.sign(secret, id, ts, fs.readFileSync(file, 'utf8')));
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('pwned')), [], 'nothing in the values may run');
 });
 
 test('events land in their monthly partition; maintenance creates partitions ahead', () => {

@@ -382,6 +382,8 @@ test('malformed files are refused with the line, and nothing is written', () => 
     ['stray quote', `${HEADER}\n${row}\n${row.replace('x.1000001', 'y"1000001')}\n`, /line 3: invalid CSV/],
     ['too few columns', `${HEADER}\n${row}\n${row.replace(',account_holder', '')}\n`, /line 3: expected 13 columns, found 12/],
     ['too many columns', `${HEADER}\n${row},extra\n`, /line 2: expected 13 columns, found 14/],
+    ['CR-only line ends', `${HEADER}\r${row}\r`, /line 1: a carriage return \(CR\) not followed by a line feed; lines must end with LF or CRLF/],
+    ['one CR-only line end', `${HEADER}\n${row}\r${row.replace('x.1000001', 'y.1000001')}\n`, /line 2: a carriage return \(CR\)/],
   ];
   for (const [name, text, re] of cases) {
     const r = runImport(cfg, text);
