@@ -13,7 +13,8 @@
  * slot and none is free, the bucket whose forgetting costs least (the most
  * tokens, then the least recently used) is recycled, and the spill bucket is
  * lowered to that bucket's tokens if it had fewer; a new key starts with the
- * spill bucket's tokens. So a key pushed out and coming back gets at most
+ * spill bucket's tokens and takes them with it (the spill bucket is emptied),
+ * unless the recycled bucket had refilled completely. So a key pushed out and coming back gets at most
  * what it had when it was forgotten plus the normal refill since, and an
  * attacker cycling many keys (IPv6 addresses) through a table of drained
  * buckets gets nothing beyond the refill rate, whether the keys are new or

@@ -113,7 +113,9 @@ static bool load_recipients(PGconn *conn, const struct fanout_event *events, siz
 				 " COALESCE(p.lang, 'vi'), COALESCE(p.min_amount, 0), to_char(p.quiet_from, 'HH24:MI'),"
 				 " to_char(p.quiet_to, 'HH24:MI'), COALESCE(p.toggles, '{}')::text,"
 				 " COALESCE((SELECT json_agg(json_build_array(d.id, d.platform) ORDER BY d.id) FROM devices d"
-				 "   WHERE d.user_id = u.id AND d.state = 'active'), '[]')::text"
+				 "   WHERE d.user_id = u.id AND d.state = 'active'"
+				 /* a phone whose access token lapsed (idle or past its lifetime) must activate again first */
+				 "   AND (d.access_token_expires_at IS NULL OR d.access_token_expires_at > now())), '[]')::text"
 				 " FROM users u JOIN budget_units b ON b.code = u.unit_code"
 				 " LEFT JOIN user_preferences p ON p.user_id = u.id"
 				 " WHERE u.unit_code = ANY($1::text[]) AND u.active AND b.active ORDER BY u.id",

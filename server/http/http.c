@@ -383,7 +383,16 @@ struct header_count {
 	int content_length, host, transfer_encoding;
 	const char *transfer_encoding_value;
 	bool bad_name;
+	bool folded; /* a framing header continued on the next line (obs-fold) */
 };
+
+/* True when key is longer than name and starts with it, case-insensitively. */
+static bool extends_name(const char *key, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(key, name, n) == 0 && key[n] != '\0';
+}
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -395,6 +404,14 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 		i++;
 	if (i == 0 || key[i] != '\0')
 		c->bad_name = true;
+	/*
+	 * libmicrohttpd 0.9.75 joins an obs-fold continuation line to the header
+	 * name, so "Transfer-Encoding:" + CRLF + " chunked" arrives as the name
+	 * "Transfer-Encodingchunked": a proxy that unfolds would see chunked.
+	 */
+	else if (extends_name(key, MHD_HTTP_HEADER_CONTENT_LENGTH) || extends_name(key, MHD_HTTP_HEADER_HOST) ||
+		 extends_name(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		c->folded = true;
 	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		c->content_length++;
 	else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
@@ -424,6 +441,10 @@ static bool framing_refused(struct request_ctx *rc, const char *version)
 	MHD_get_connection_values(rc->req.conn, MHD_HEADER_KIND, count_header, &c);
 	if (c.bad_name)
 		why = "a header name is not a token (a space before the colon, or an empty name)";
+	else if (c.folded)
+		why = "a Content-Length, Transfer-Encoding or Host header is folded onto the next line (obs-fold)";
+	else if (c.transfer_encoding && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+		why = "HTTP/1.0 has no Transfer-Encoding (RFC 9112 6.1)";
 	else if (c.content_length > 1)
 		why = "more than one Content-Length header";
 	else if (c.content_length && c.transfer_encoding)

@@ -78,7 +78,8 @@ static void refill(const struct ratelimit *rl, struct bucket *b, int64_t now_us)
  * unused slot of its probe sequence or, when the table is full, the slot
  * whose forgetting costs least (most tokens now, then least recently used),
  * whose tokens then also bound the spill bucket; the newcomer starts with
- * the spill bucket's tokens, never more.
+ * the spill bucket's tokens, never more, and empties it (unless the victim
+ * had refilled completely, when nothing was lost by forgetting it).
  */
 static struct bucket *find(struct ratelimit *rl, int64_t key, int64_t now_us)
 {
@@ -103,14 +104,24 @@ static struct bucket *find(struct ratelimit *rl, int64_t key, int64_t now_us)
 		}
 	}
 	refill(rl, &rl->spill, now_us);
+	double start_tokens = rl->spill.tokens;
 	if (!b) {
 		b = victim;
-		if (victim_tokens < rl->spill.tokens)
-			rl->spill.tokens = victim_tokens; /* the forgotten key comes back with no more than it has now */
+		if (victim_tokens >= rl->burst) {
+			start_tokens = rl->burst; /* the victim had refilled completely: forgetting it loses nothing */
+		} else {
+			/*
+			 * Something is forgotten: the newcomer gets no more than the victim
+			 * had, and takes the spill bucket's tokens with it, so every key
+			 * beyond the table shares one refill instead of each getting it.
+			 */
+			start_tokens = victim_tokens < rl->spill.tokens ? victim_tokens : rl->spill.tokens;
+			rl->spill.tokens = 0;
+		}
 	}
 	b->used = true;
 	b->key = key;
-	b->tokens = rl->spill.tokens;
+	b->tokens = start_tokens;
 	b->last_us = now_us;
 	return b;
 }

@@ -45,7 +45,8 @@ test.before(async () => {
   db = h.createDatabase('fanout');
   kek = h.createKek();
   h.migrate(db);
-  q(`INSERT INTO offices (code, name, level) VALUES ('0001', 'Kho bạc Nhà nước', 1), ('0011', 'KBNN khu vực I', 1);
+  q(`INSERT INTO offices (code, name, level) VALUES ('0001', 'Kho bạc Nhà nước', 1);
+     INSERT INTO offices (code, name, parent_code, level) VALUES ('0011', 'KBNN khu vực I', '0001', 2);
      INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011'), ('1000002', 'Trạm Y tế', '0011');
      INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('a.holder', '1000001', 'Trần Thị Bình'), ('b.chief', '1000001', 'Lê Văn Cường'),
        ('c.acct', '1000001', 'Phạm Thu Hà'), ('z.other', '1000002', 'Đỗ Minh Khoa');
@@ -86,6 +87,18 @@ test('balance.changed: one alert per user of the unit (none elsewhere), one outb
     assert.ok(Math.abs(o.dueIn) <= 5);
   }
   assert.equal(q(`SELECT count(*) FROM alerts a JOIN users u ON u.id = a.user_id WHERE u.dvctt_login = 'z.other'`), '0');
+});
+
+test('a phone whose access token lapsed gets no outbox row: it must activate again first', async () => {
+  q(`UPDATE devices SET access_token_hash = sha256('lapsed'::bytea), access_token_expires_at = now() - interval '1 minute'
+     WHERE push_token = 'apns-c1'`);
+  try {
+    const id = await post(h.balanceEvent());
+    assert.deepEqual(outboxFor(id).map((o) => `${o.login}:${o.provider}`), ['b.chief:fcm', 'c.acct:fcm']);
+    assert.equal(alertsFor(id).length, 3, 'the user still gets the alert in the app inbox');
+  } finally {
+    q(`UPDATE devices SET access_token_hash = NULL, access_token_expires_at = NULL WHERE push_token = 'apns-c1'`);
+  }
 });
 
 test('a duplicate delivery creates nothing more', async () => {

@@ -210,6 +210,11 @@ test('framing that could smuggle a request is refused with 400 and the connectio
     ['space before the colon', put(`Host: alertd\r\nContent-Length : ${body.length}\r\n`)],
     ['HTTP/1.1 without Host', put(`Content-Length: ${body.length}\r\n`)],
     ['two Host headers', put(`Host: alertd\r\nHost: other\r\nContent-Length: ${body.length}\r\n`)],
+    // obs-fold: libmicrohttpd joins the continuation to the name; a proxy that unfolds sees another framing
+    ['Transfer-Encoding folded onto the next line', put(`Host: alertd\r\nContent-Length: ${body.length}\r\nTransfer-Encoding:\r\n chunked\r\n`)],
+    ['Content-Length folded onto the next line', put(`Host: alertd\r\nContent-Length:\r\n ${body.length}\r\n`)],
+    ['Host folded onto the next line', put(`Host:\r\n alertd\r\nContent-Length: ${body.length}\r\n`)],
+    ['HTTP/1.0 with Transfer-Encoding', `PUT /v1/app/preferences HTTP/1.0\r\n${appAuth()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`],
   ];
   for (const [what, text] of cases) {
     const r = await raw(text);

@@ -123,6 +123,30 @@ static void test_recycled_key_gets_no_fresh_burst(void)
 	ratelimit_free(rl);
 }
 
+/*
+ * Fresh keys cycled through a full table of partly refilled buckets share
+ * one refill: over ten seconds at 0.5 tokens/s they get about five grants
+ * in all, not one per key (the review's case: 256 a second before the fix).
+ */
+static void test_cycling_keys_share_one_refill(void)
+{
+	struct fake_clock fc = { 5000000, 1700000000LL * 1000000 };
+	struct clock_source src = { fake_mono, fake_wall, &fc };
+	struct ratelimit *rl = ratelimit_new(0.5, 30.0, &src);
+	int retry = 0, granted = 0;
+	int64_t next = 100000;
+
+	for (int64_t k = 1; k <= RATELIMIT_SLOTS; k++)
+		CHECK(ratelimit_take(rl, k, 30, &retry));
+	for (int step = 0; step < 100; step++) {
+		pass(&fc, 100000); /* 0.1 s */
+		for (int i = 0; i < 64; i++)
+			granted += ratelimit_take(rl, next++, 1, &retry);
+	}
+	CHECK(granted <= 6);
+	ratelimit_free(rl);
+}
+
 /* A table of keys that are idle and full again: a new key gets its full burst at once. */
 static void test_full_table_of_idle_keys_admits_new_keys(void)
 {
@@ -157,6 +181,7 @@ int main(void)
 	RUN(test_wall_clock_step_forward_grants_nothing_extra);
 	RUN(test_recycled_key_gets_no_fresh_burst);
 	RUN(test_full_table_of_idle_keys_admits_new_keys);
+	RUN(test_cycling_keys_share_one_refill);
 	RUN(test_system_clock_is_monotonic);
 	TEST_SUMMARY("test_ratelimit");
 }
