@@ -8,8 +8,14 @@
 --   - a unit not in the roster belongs to the office_code the event names,
 --     if that office is in the roster;
 --   - otherwise (unknown unit, and no or an unknown office_code) it belongs
---     nowhere, and only a central office (level 1) covers it.
--- A central office in the scope covers everything.
+--     nowhere, and only a scope containing a central office (level 1)
+--     covers it.
+-- An event that belongs to an office is covered when the scope holds that
+-- office or one above it: the walk up the tree reaches the root, so a source
+-- scoped to the real root covers every unit under it, while a second root
+-- (the roster import makes every office without a parent level 1) covers
+-- only its own subtree. Offices that are not active (offices.active) in the
+-- scope count for nothing; `alertd source add/scope` refuses them.
 --
 -- Fail closed: a source without any scope row (every source created before
 -- this migration) can write nothing until `alertd source scope NAME
@@ -17,10 +23,16 @@
 --
 -- alertd_ingest_batch() is replaced: an element out of its source's scope
 -- gets the status out_of_scope, touches neither event_keys nor events, and
--- leaves one audit_log row (source, unit, id; no payload). The check runs in
--- the same statement, so in the ingest transaction, against the roster and
--- the scopes as committed when the statement starts: a scope or roster
--- change applies from the next group commit on, with no cache to go stale.
+-- is audited: one audit_log row per source and batch statement, with the
+-- number of refused events and at most 20 of their ids, unit codes and
+-- request ids (no payload), so a leaked secret sending out-of-scope events
+-- costs one audit row per group commit, not one per event; the metric still
+-- counts each event (ingest.c). The check runs in the same function, so in
+-- the ingest transaction, against the roster and the scopes as committed
+-- once the batch holds its sources' rows FOR SHARE (below): a scope or
+-- roster change applies from the next group commit on, with no cache to go
+-- stale, and a scope change cannot commit between the check and the batch's
+-- COMMIT.
 --
 -- The history behind the risk rules (fanout.c) is now looked up per source:
 -- the indexes of 0007 are replaced by the same ones led by source_id.
@@ -53,10 +65,14 @@ LANGUAGE sql STABLE AS $$
         -- levels are 1..3, so three steps reach the top; the bound only guards the recursion
         SELECT o.code, o.parent_code, up.depth + 1 FROM up JOIN offices o ON o.code = up.parent WHERE up.depth < 3
     )
-    SELECT EXISTS (SELECT 1 FROM ingest_source_offices s JOIN offices o ON o.code = s.office_code
-                    WHERE s.source_id = p_source AND o.level = 1)
-        OR EXISTS (SELECT 1 FROM up JOIN ingest_source_offices s
-                                       ON s.source_id = p_source AND s.office_code = up.code)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM home JOIN offices o ON o.code = home.code)
+           THEN EXISTS (SELECT 1 FROM up JOIN ingest_source_offices s
+                                        ON s.source_id = p_source AND s.office_code = up.code
+                                      JOIN offices o ON o.code = s.office_code AND o.active)
+           -- belongs nowhere: only a central office in the scope covers it
+           ELSE EXISTS (SELECT 1 FROM ingest_source_offices s JOIN offices o ON o.code = s.office_code
+                         WHERE s.source_id = p_source AND o.level = 1 AND o.active)
+           END
 $$;
 
 -- As in 0005_ingest_batch.sql, with the scope check. Input elements carry
@@ -65,9 +81,21 @@ $$;
 -- conflict | retry (as before) | out_of_scope (not stored; event_id and
 -- routed NULL). The scope is computed once per distinct (source, unit,
 -- office) of the array.
+--
+-- The first statement locks the rows of the batch's sources FOR SHARE until
+-- the ingest transaction ends (after fan-out, at COMMIT). `alertd source
+-- scope` (and add, rotate, revoke) lock the row FOR UPDATE, so a scope change
+-- waits for the batches judged under the old scope to commit, and a batch
+-- waits for a scope change in progress. FOR SHARE does not conflict with
+-- FOR SHARE: writers storing events for the same source do not wait for each
+-- other. The function is VOLATILE, so in READ COMMITTED the second statement
+-- takes a new snapshot after the lock and sees the scope as committed then.
 CREATE OR REPLACE FUNCTION alertd_ingest_batch(p_events jsonb)
 RETURNS TABLE (idx int, status text, event_id bigint, routed boolean)
-LANGUAGE sql AS $$
+LANGUAGE sql VOLATILE AS $$
+SELECT 1 FROM ingest_sources
+ WHERE id IN (SELECT DISTINCT (e ->> 's')::bigint FROM jsonb_array_elements(p_events) e)
+ ORDER BY id FOR SHARE;
 WITH parsed AS (
     SELECT (r.ord - 1)::int AS idx, r.s, r.x, r.t, r.o, r.u, r.f, r.p, decode(r.h, 'hex') AS h, r.q, r.a
       FROM ROWS FROM (jsonb_to_recordset(p_events)
@@ -81,13 +109,21 @@ WITH parsed AS (
            CASE WHEN sc.ok THEN nextval(pg_get_serial_sequence('events', 'id')) END AS new_id
       FROM parsed p JOIN scope sc ON sc.s = p.s AND sc.u = p.u AND sc.f IS NOT DISTINCT FROM p.f
 ), denied AS (
+    -- one row per source and statement, however many of its events were refused
     INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details)
-    SELECT 'ingest', src.name, 'ingest.out_of_scope', i.u, 'denied', i.a, i.q,
-           jsonb_strip_nulls(jsonb_build_object('source', src.name, 'id', i.x, 'unit_code', i.u,
-                                                'office_code', i.f, 'unit_office', b.office_code))
-      FROM input i JOIN ingest_sources src ON src.id = i.s LEFT JOIN budget_units b ON b.code = i.u
-     WHERE NOT i.in_scope
-     ORDER BY i.idx
+    SELECT 'ingest', src.name, 'ingest.out_of_scope', CASE WHEN d.n_units = 1 THEN d.units[1] END, 'denied', d.ip, d.q,
+           jsonb_strip_nulls(jsonb_build_object('source', src.name, 'events', d.n, 'ids', to_jsonb(d.ids[1:20]),
+                                                'unit_codes', to_jsonb(d.units[1:20]),
+                                                'request_ids', to_jsonb(d.qs[1:20]),
+                                                'truncated', CASE WHEN d.n > 20 OR d.n_units > 20
+                                                                   OR cardinality(d.qs) > 20 THEN true END))
+      FROM (SELECT i.s, count(*) AS n, count(DISTINCT i.u) AS n_units,
+                   (array_agg(i.a ORDER BY i.idx))[1] AS ip, (array_agg(i.q ORDER BY i.idx))[1] AS q,
+                   array_agg(i.x ORDER BY i.idx) AS ids, array_agg(DISTINCT i.u ORDER BY i.u) AS units,
+                   COALESCE(array_agg(DISTINCT i.q ORDER BY i.q) FILTER (WHERE i.q IS NOT NULL), '{}') AS qs
+              FROM input i WHERE NOT i.in_scope GROUP BY i.s) d
+      JOIN ingest_sources src ON src.id = d.s
+     ORDER BY d.s
     RETURNING 1
 ), keys AS (
     INSERT INTO event_keys (source_id, external_id, event_id, occurred_at, content_sha256)

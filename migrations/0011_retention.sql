@@ -8,9 +8,15 @@
 --
 -- audit_log stays append-only with one exception: the maintenance job may
 -- replace the personal fields of a row (actor_id, target, ip) by keyed-hash
--- pseudonyms, once per row. The guard trigger allows exactly that and only
--- while the transaction has set alertd.audit_pseudonymise = on; every other
--- UPDATE, every DELETE and TRUNCATE are still refused.
+-- pseudonyms, once per row, and only on a row older than 30 days (the
+-- smallest retention.audit_personal_days but 0, config.c). The guard trigger
+-- allows exactly that and only while the transaction has set
+-- alertd.audit_pseudonymise = on; every other UPDATE, every DELETE and
+-- TRUNCATE are still refused. Any session can set that setting, so the guard
+-- stops mistakes and bounds what a session as the app's role can do (no
+-- fresh row loses its attribution), but it is not access control: that needs
+-- migrations run as an owner role and alertd as a role without UPDATE on
+-- audit_log (docs/operator-guide.md), which is not enforced yet.
 --
 -- activation_failures gathers failed app activations per (hour, user,
 -- client address), so repeated failures cost one row, not one audit row
@@ -28,7 +34,10 @@ CREATE INDEX devices_stale_push_token_idx ON devices (state_changed_at)
     WHERE push_token IS NOT NULL AND state <> 'active';
 
 -- Deactivated users are pseudonymised after retention.deactivated_user_days:
--- login and name become the login's pseudonym, e-mail and phone are erased.
+-- the login becomes the pseudonym of "user:<id>:<login>" (one per row, so a
+-- returning person's second row cannot collide with the first on the unique
+-- login), the name the login's own pseudonym (as in the audit rows), e-mail
+-- and phone are erased.
 -- Such a row can never be active again (a returning person gets a new row
 -- from the roster import).
 ALTER TABLE users ADD COLUMN pseudonymised_at timestamptz;
@@ -54,6 +63,8 @@ BEGIN
     IF TG_OP = 'UPDATE'
        AND current_setting('alertd.audit_pseudonymise', true) = 'on'
        AND OLD.pseudonymised_at IS NULL AND NEW.pseudonymised_at IS NOT NULL
+       -- the floor: retention.audit_personal_days is 0 or at least 30 (config.c)
+       AND OLD.at < now() - interval '30 days'
        AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.actor_kind = OLD.actor_kind
        AND NEW.action = OLD.action AND NEW.outcome = OLD.outcome
        AND NEW.request_id IS NOT DISTINCT FROM OLD.request_id AND NEW.details = OLD.details

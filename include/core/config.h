@@ -22,6 +22,12 @@
  */
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_ENUM, CONFIG_BOOL, CONFIG_LISTEN, CONFIG_SHA256_HEX };
 
+/*
+ * retention.audit_personal_days is 0 (never) or at least this: the audit_log
+ * guard trigger of migration 0011 refuses to pseudonymise a younger row.
+ */
+#define CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS 30
+
 /* push.provider: live sends to FCM/APNs; log only logs what would be sent (development, make run). */
 enum config_push_provider { CONFIG_PUSH_LIVE = 0, CONFIG_PUSH_LOG = 1 };
 

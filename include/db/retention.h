@@ -34,6 +34,8 @@ const char *retention_rule_name(enum retention_rule rule);
 
 struct retention_counts {
 	long long rows[RETENTION__RULES];
+	bool failed[RETENTION__RULES]; /* the rule stopped on a failed batch (rolled back) */
+	int failures;		       /* how many rules failed */
 };
 
 /*
@@ -42,7 +44,9 @@ struct retention_counts {
  * no KEK is configured, makes a random key for this run only (pseudonyms
  * then do not correlate across runs; logged when used). *out counts the
  * rows each rule changed, also those of batches committed before a failure.
- * False with err when a statement failed (the failed batch is rolled back).
+ * A rule whose batch fails is rolled back, logged and marked in *out, and the
+ * rules after it still run; false at the end, with err naming the first
+ * failed rule, when any failed.
  */
 bool retention_run(PGconn *conn, const struct config *cfg, const unsigned char *key, struct retention_counts *out,
 		   char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -192,7 +192,8 @@ static const struct config_option options[] = {
 	  "Delete activation codes this many days after they were used, voided or expired; 0 keeps them.",
 	  OFF(retention_activation_code_days) },
 	{ "retention", "audit_personal_days", CONFIG_INT, 0, 3650, "365", NULL, true, false,
-	  "Pseudonymise the personal fields of audit rows (people's ids, logins, addresses) older than this; 0 never.",
+	  "Pseudonymise the personal fields of audit rows (people's ids, logins, addresses) older than this; 0 never;"
+	  " otherwise at least 30 (the audit_log guard's floor, migration 0011).",
 	  OFF(retention_audit_personal_days) },
 	{ "retention", "batch_size", CONFIG_INT, 1, 100000, "1000", NULL, true, false,
 	  "Rows per retention transaction, so a backlog never holds locks for long.", OFF(retention_batch_size) },
@@ -524,6 +525,12 @@ bool config_load(struct config *cfg, const char *path, config_env_fn env, char *
 		goto fail;
 	if (env && !load_env(cfg, env, err, errlen))
 		goto fail;
+	/* the audit_log guard of migration 0011 refuses to pseudonymise a row younger than this */
+	if (cfg->retention_audit_personal_days > 0 && cfg->retention_audit_personal_days < CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS) {
+		snprintf(err, errlen, "retention.audit_personal_days: must be 0 (never) or at least %d, got %lld",
+			 CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS, cfg->retention_audit_personal_days);
+		goto fail;
+	}
 	return true;
 fail:
 	config_free(cfg);

@@ -209,17 +209,31 @@ out:
 
 enum { USER_COL_ID, USER_COL_LOGIN, USER__COLS };
 
+/* room for "user:<id>:<login>"; a longer login takes the fallback in fill_user */
+#define USER_KEY_MAX 512
+
 static void fill_user(const struct run *r, const PGresult *res, int row, struct buf arrays[MAX_ARRAYS])
 {
-	char p[TOKENS_PSEUDONYM_LEN + 1];
+	char row_p[TOKENS_PSEUDONYM_LEN + 1], login_p[TOKENS_PSEUDONYM_LEN + 1], text[USER_KEY_MAX];
+	const char *login = PQgetvalue(res, row, USER_COL_LOGIN);
+	int len = snprintf(text, sizeof(text), "user:%s:%s", PQgetvalue(res, row, USER_COL_ID), login);
 
-	tokens_pseudonym(r->key, PQgetvalue(res, row, USER_COL_LOGIN), (size_t)PQgetlength(res, row, USER_COL_LOGIN), p);
-	array_item(&arrays[0], p);
+	/* a login too long for text[] still gets a row-specific pseudonym: the id, then the login's pseudonym */
+	tokens_pseudonym(r->key, login, (size_t)PQgetlength(res, row, USER_COL_LOGIN), login_p);
+	if (len < 0 || (size_t)len >= sizeof(text))
+		len = snprintf(text, sizeof(text), "user:%s:%s", PQgetvalue(res, row, USER_COL_ID), login_p);
+	tokens_pseudonym(r->key, text, len > 0 ? (size_t)len : 0, row_p);
+	array_item(&arrays[0], row_p);
+	array_item(&arrays[1], login_p);
+	sodium_memzero(text, sizeof(text));
 }
 
 /*
- * Deactivated users past their period: login and name become the login's
- * pseudonym (the audit rows about the person carry the same one), e-mail
+ * Deactivated users past their period: the login becomes the pseudonym of
+ * "user:<id>:<login>", one per row, so a person who came back under the same
+ * login (a new row) and left again never collides with the first row on
+ * users.dvctt_login's unique key; the name becomes the login's own pseudonym,
+ * the one the audit rows about the person carry (the link to them). E-mail
  * and phone are erased, the devices lose their push token and what the
  * phone reported, preferences and activation codes are deleted. The row,
  * its roles and its device rows stay: alerts, outbox rows, device history
@@ -230,15 +244,15 @@ static const struct pseudonymise users_rule = {
 		      " AND deactivated_at < now() - make_interval(days => $1::int)"
 		      " ORDER BY deactivated_at LIMIT $2::int FOR UPDATE SKIP LOCKED",
 	.ncols = USER__COLS,
-	.update_sql = "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS v(id, pseudonym)),"
-		      " u AS (UPDATE users x SET dvctt_login = v.pseudonym, full_name = v.pseudonym, email = NULL,"
+	.update_sql = "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, pseudonym, login_p)),"
+		      " u AS (UPDATE users x SET dvctt_login = v.pseudonym, full_name = v.login_p, email = NULL,"
 		      "   phone = NULL, pseudonymised_at = now() FROM v WHERE x.id = v.id RETURNING x.id),"
 		      " d AS (UPDATE devices d SET push_token = NULL, app_version = NULL, os_version = NULL,"
 		      "   model = NULL, locale = NULL FROM u WHERE d.user_id = u.id RETURNING 1),"
 		      " p AS (DELETE FROM user_preferences p USING u WHERE p.user_id = u.id RETURNING 1),"
 		      " c AS (DELETE FROM activation_codes c USING u WHERE c.user_id = u.id RETURNING 1)"
 		      " SELECT count(*) FROM u",
-	.narrays = 1,
+	.narrays = 2,
 	.fill = fill_user,
 };
 
@@ -365,20 +379,32 @@ bool retention_run(PGconn *conn, const struct config *cfg, const unsigned char *
 		r.key = run_key;
 	}
 	snprintf(r.batch, sizeof(r.batch), "%lld", cfg->retention_batch_size);
-	for (int rule = 0; rule < RETENTION__RULES && ok; rule++) {
+	/* a failing rule is logged and counted, and the rules after it still run (its batch is rolled back) */
+	for (int rule = 0; rule < RETENTION__RULES; rule++) {
 		long long period = period_of(cfg, (enum retention_rule)rule);
 		if (period <= 0)
 			continue;
 		snprintf(r.period, sizeof(r.period), "%lld", period);
-		ok = apply_rule(&r, cfg, (enum retention_rule)rule, &out->rows[rule]);
-		if (!ok)
-			snprintf(err, errlen, "retention (%s) failed: %s", rule_names[rule], PQerrorMessage(conn));
+		if (apply_rule(&r, cfg, (enum retention_rule)rule, &out->rows[rule]))
+			continue;
+		char why[256];
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(conn));
+		why[strcspn(why, "\n")] = '\0';
+		out->failed[rule] = true;
+		out->failures++;
+		LOG_FIELDS(LOG_ERROR, "retention rule failed", LOG_S("rule", rule_names[rule]), LOG_S("error", why));
+		if (ok)
+			snprintf(err, errlen, "retention (%s) failed: %s", rule_names[rule], why);
+		ok = false;
+	}
+	if (out->failures > 1) {
+		size_t used = strlen(err);
+		if (used < errlen)
+			snprintf(err + used, errlen - used, " (and %d more failed rules; see the log)", out->failures - 1);
 	}
 	if (!key && (out->rows[RETENTION_USERS] > 0 || out->rows[RETENTION_AUDIT] > 0))
 		log_warn("retention: secrets.key_file is not set, so this run's pseudonyms were made with a random key"
 			 " and do not correlate with earlier or later ones");
 	sodium_memzero(run_key, sizeof(run_key));
-	if (!ok)
-		err[strcspn(err, "\n")] = '\0';
 	return ok;
 }

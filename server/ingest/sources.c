@@ -139,7 +139,8 @@ static enum step set_scope(PGconn *conn, const char *source_id, const char *arr,
 {
 	const char *params[2] = { source_id, arr };
 	PGresult *res = db_exec(conn,
-				"SELECT c FROM unnest($1::text[]) c WHERE NOT EXISTS (SELECT 1 FROM offices o WHERE o.code = c)"
+				"SELECT c FROM unnest($1::text[]) c"
+				" WHERE NOT EXISTS (SELECT 1 FROM offices o WHERE o.code = c AND o.active)"
 				" ORDER BY c LIMIT 1",
 				1, params + 1);
 	json_error_t je;
@@ -147,7 +148,9 @@ static enum step set_scope(PGconn *conn, const char *source_id, const char *arr,
 	if (!res)
 		return STEP_FAILED;
 	if (PQntuples(res) == 1) {
-		snprintf(err, errlen, "no office '%s' in the roster (import the roster first: alertd roster import)",
+		snprintf(err, errlen,
+			 "no active office '%s' in the roster (import the roster first: alertd roster import;"
+			 " an inactive office covers nothing)",
 			 PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return STEP_REFUSED;

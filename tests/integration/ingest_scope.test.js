@@ -1,12 +1,14 @@
 'use strict';
 // ingest_scope.test.js - each ingest source writes events only for the
-// units of its offices (subtrees included; a central office covers
-// everything): 403 out_of_scope, audited and counted, nothing stored; the
+// units of its offices (subtrees included; the root covers its tree, a second
+// root only its own; inactive offices count for nothing): 403 out_of_scope,
+// audited once per transaction and counted per event, nothing stored; the
 // rule for units not yet in the roster; batches; scope changes at once;
 // a source without a scope refuses everything; re-routing respects the
 // scope; the CLI (add, scope, list) and its audit rows; and the risk rules'
 // history looks only at the event's own source, so a forged voucher or
-// payment from another source cannot switch rules off in advance.
+// payment from another source cannot switch rules off in advance; a batch
+// holds its source FOR SHARE against a concurrent scope change.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -98,7 +100,7 @@ test('an event for a unit outside the source\'s scope: 403 out_of_scope, nothing
   assert.equal(audit.length, 1);
   const [kind, actor, target, outcome, reqId, details] = audit[0].split('|');
   assert.deepEqual([kind, actor, target, outcome, reqId], ['ingest', 'north', '1000003', 'denied', 'scope-test-1']);
-  assert.deepEqual(JSON.parse(details), { source: 'north', id: ev.id, unit_code: '1000003', unit_office: '0022' });
+  assert.deepEqual(JSON.parse(details), { source: 'north', events: 1, ids: [ev.id], unit_codes: ['1000003'], request_ids: ['scope-test-1'] });
   assert.ok(!details.includes('9523.1.1012345') && !details.includes('Chi lương'), 'the payload reached the audit log');
   assert.equal(await outOfScopeMetric(), before + 1);
 });
@@ -118,7 +120,7 @@ test('in scope, subtrees included: 202; the roster\'s office decides for a known
   assert.equal((await h.postSigned(srv, 'south', secrets.south, h.balanceEvent({ unit_code: '1000004' }))).status, 202);
 });
 
-test('a central office covers everything, units not yet in the roster included', async () => {
+test('the central office covers its whole tree, units not yet in the roster included', async () => {
   for (const unit of ['1000001', '1000002', '1000003', '1000004']) {
     assert.equal((await h.postSigned(srv, 'central', secrets.central, h.balanceEvent({ unit_code: unit }))).status, 202, unit);
   }
@@ -127,6 +129,35 @@ test('a central office covers everything, units not yet in the roster included',
   assert.equal(unknown.json.routed, false);
   const nowhere = await h.postSigned(srv, 'central', secrets.central, h.balanceEvent({ unit_code: '7000001', office_code: 'ZZZZ' }));
   assert.equal(nowhere.status, 202);
+});
+
+test('a second root office covers only its own subtree, and an inactive office in a scope covers nothing', async () => {
+  // the roster import makes every office without a parent level 1: nothing enforces a single root
+  q(`INSERT INTO offices (code, name, level) VALUES ('0099', 'Second root', 1), ('0098', 'Closed root', 1);
+     INSERT INTO offices (code, name, parent_code, level) VALUES ('0991', 'Under the second root', '0099', 2);
+     INSERT INTO budget_units (code, name, office_code) VALUES ('1000099', 'Unit under 0991', '0991');`);
+  add('second', '0099');
+  add('closed', '0098');
+  q(`UPDATE offices SET active = false WHERE code = '0098'`);
+  for (const unit of ['1000001', '1000002', '1000003', '1000004']) {
+    const ev = h.balanceEvent({ unit_code: unit });
+    h.assertProblem(assert, await h.postSigned(srv, 'second', secrets.second, ev), 403, 'out_of_scope');
+    assert.equal(stored(ev.id), 0, unit);
+  }
+  // a unit in the roster under 0001 that claims the second root's office is still judged by the roster
+  h.assertProblem(assert, await h.postSigned(srv, 'second', secrets.second, h.balanceEvent({ unit_code: '1000001', office_code: '0099' })), 403, 'out_of_scope');
+  assert.equal((await h.postSigned(srv, 'second', secrets.second, h.balanceEvent({ unit_code: '1000099' }))).status, 202);
+  // an event that belongs nowhere is covered by a scope holding a (active) level-1 office, so 0099 too
+  assert.equal((await h.postSigned(srv, 'second', secrets.second, h.balanceEvent({ unit_code: '7000099' }))).status, 202);
+  // and the real root does not cover the second tree: 0991 is under 0099, not 0001
+  h.assertProblem(assert, await h.postSigned(srv, 'central', secrets.central, h.balanceEvent({ unit_code: '1000099' })), 403, 'out_of_scope');
+  // an inactive office counts for nothing, for the units of its tree or for events that belong nowhere
+  h.assertProblem(assert, await h.postSigned(srv, 'closed', secrets.closed, h.balanceEvent({ unit_code: '7000098' })), 403, 'out_of_scope');
+  // and the CLI refuses to put one in a scope
+  const refused = h.sourceCmd(db, kek, ['scope', 'second', '--office', '0098']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /no active office '0098' in the roster/);
+  assert.equal(q("SELECT string_agg(office_code, ',') FROM ingest_source_offices s JOIN ingest_sources i ON i.id = s.source_id WHERE i.name = 'second'"), '0099');
 });
 
 test('a unit not yet in the roster is stored unrouted only when the event names an office in scope', async () => {
@@ -168,12 +199,24 @@ test('a batch: an out-of-scope event is rejected on its own (403 problem in its 
   assert.equal(r.json.results[2].problem.code, 'validation_failed');
   assert.equal(stored(good.id), 2);
   assert.equal(stored(foreign.id), 0);
-  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'ingest.out_of_scope' AND details->>'id' = '${foreign.id}'`), '1');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'ingest.out_of_scope' AND details->'ids' ? '${foreign.id}'`), '1');
   // nothing of the batch in scope: 403 like a single event, with the results
   const all = [h.balanceEvent({ unit_code: '1000003' }), h.balanceEvent({ unit_code: '1000004' })];
   const none = await h.postSigned(srv, 'north', secrets.north, { events: all }, { batch: true });
   h.assertProblem(assert, none, 403, 'out_of_scope');
   assert.deepEqual(none.json.results.map((x) => x.problem.code), ['out_of_scope', 'out_of_scope']);
+  // the whole refused batch is one audit row with the count (the metric counts each event)
+  const agg = q(`SELECT details::text FROM audit_log WHERE action = 'ingest.out_of_scope' AND details->'ids' ? '${all[0].id}'`).split('\n');
+  assert.equal(agg.length, 1);
+  const d = JSON.parse(agg[0]);
+  assert.deepEqual([d.events, d.ids, d.unit_codes, d.truncated], [2, all.map((e) => e.id), ['1000003', '1000004'], undefined]);
+  // past 20 events the lists are cut and say so
+  const many = Array.from({ length: 25 }, (_, i) => h.balanceEvent({ unit_code: String(8000000 + i) }));
+  const before = Number(q("SELECT count(*) FROM audit_log WHERE action = 'ingest.out_of_scope'"));
+  h.assertProblem(assert, await h.postSigned(srv, 'north', secrets.north, { events: many }, { batch: true }), 403, 'out_of_scope');
+  assert.equal(Number(q("SELECT count(*) FROM audit_log WHERE action = 'ingest.out_of_scope'")), before + 1);
+  const cut = JSON.parse(q("SELECT details::text FROM audit_log WHERE action = 'ingest.out_of_scope' ORDER BY id DESC LIMIT 1"));
+  assert.deepEqual([cut.events, cut.ids.length, cut.unit_codes.length, cut.truncated], [25, 20, 20, true]);
   assert.equal(stored(all[0].id) + stored(all[1].id), 0);
 });
 
@@ -196,16 +239,19 @@ test('source scope replaces the set at once and is audited; a source without sco
   assert.equal(list.code, 0, list.stderr);
   const rows = Object.fromEntries(list.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)).map((c) => [c[0], c[2]]));
   assert.match(list.stdout.split('\n')[0], /^SOURCE\s+ACTIVE\s+SCOPE\s+SECRET_ID/);
-  assert.deepEqual(rows, { central: '0001', legacy: 'none', north: '0011', rogue: '0011', south: '0011,0111' });
+  assert.deepEqual(rows, { central: '0001', closed: '0098', legacy: 'none', north: '0011', rogue: '0011', second: '0099', south: '0011,0111' });
 });
 
 test('the CLI: add and scope need offices of the roster; add is audited with its scope', () => {
   const none = h.sourceCmd(db, kek, ['add', 'noscope']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /source add NAME --office CODE/);
-  const unknown = h.sourceCmd(db, kek, ['add', 'ghost', '--office', '0099']);
+  const unknown = h.sourceCmd(db, kek, ['add', 'ghost', '--office', '0097']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /no office '0099' in the roster/);
+  assert.match(unknown.stderr, /no active office '0097' in the roster/);
+  const inactive = h.sourceCmd(db, kek, ['add', 'ghost', '--office', '0098']); // 0098 is inactive (above)
+  assert.equal(inactive.code, 1);
+  assert.match(inactive.stderr, /no active office '0098' in the roster/);
   const bad = h.sourceCmd(db, kek, ['add', 'ghost', '--office', 'x1']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /invalid office code 'x1'/);
@@ -214,7 +260,7 @@ test('the CLI: add and scope need offices of the roster; add is audited with its
   assert.equal(noSource.code, 1);
   assert.match(noSource.stderr, /no active source named 'ghost'/);
   assert.equal(h.sourceCmd(db, kek, ['scope', 'north']).code, 2);
-  assert.equal(h.sourceCmd(db, kek, ['scope', 'north', '--office', '0099']).code, 1);
+  assert.equal(h.sourceCmd(db, kek, ['scope', 'north', '--office', '0097']).code, 1);
   assert.equal(q("SELECT string_agg(office_code, ',') FROM ingest_source_offices o JOIN ingest_sources s ON s.id = o.source_id WHERE s.name = 'north'"), '0011');
   const audit = q("SELECT target || '|' || details::text FROM audit_log WHERE action = 'source.add' ORDER BY id").split('\n');
   assert.deepEqual(audit.slice(0, 4).map((l) => [l.split('|')[0], JSON.parse(l.split('|')[1])]), [
@@ -243,4 +289,31 @@ test('"seen before" is the same voucher: a reused number with another dossier co
   assert.ok((await rulesOf('north', voucher('V-300', { dossier: 'HS-2025-300' }))).includes('signature_gap'));
   assert.ok((await rulesOf('north', voucher('V-300', { dossier: 'HS-2026-300' }))).includes('signature_gap'));
   assert.ok(!(await rulesOf('north', voucher('V-300', { dossier: 'HS-2026-300', status: 'approved' }))).includes('signature_gap'));
+});
+
+test('a batch holds its source FOR SHARE: a scope change in progress is waited for, and the batch is judged under the new scope', async () => {
+  const { spawn } = require('node:child_process');
+  // a session doing what `alertd source scope north --office 0022` does, left open before COMMIT
+  const cli = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', `${h.PGDIR}/run`, '-U', 'alertd', '-d', db], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  cli.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => cli.on('exit', resolve));
+  cli.stdin.write(`BEGIN; SELECT id FROM ingest_sources WHERE name = 'north' AND active FOR UPDATE;
+    DELETE FROM ingest_source_offices WHERE source_id = (SELECT id FROM ingest_sources WHERE name = 'north');
+    INSERT INTO ingest_source_offices (source_id, office_code) SELECT id, '0022' FROM ingest_sources WHERE name = 'north';\n`);
+  await h.eventually(() => q(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`) === '1');
+  const ev = h.balanceEvent({ unit_code: '1000001' }); // in north's scope before the change, out of it after
+  let answered = false;
+  const pending = h.postSigned(srv, 'north', secrets.north, ev).then((r) => { answered = true; return r; });
+  await h.sleep(500);
+  assert.equal(answered, false, 'the batch did not wait for the scope change');
+  cli.stdin.end('COMMIT;\n');
+  assert.equal(await exited, 0, stderr);
+  h.assertProblem(assert, await pending, 403, 'out_of_scope');
+  assert.equal(stored(ev.id), 0);
+  // and two batches of the same source do not wait for each other (FOR SHARE does not conflict with FOR SHARE)
+  const both = await Promise.all([h.balanceEvent({ unit_code: '1000003' }), h.balanceEvent({ unit_code: '1000004' })]
+    .map((e) => h.postSigned(srv, 'north', secrets.north, e)));
+  assert.deepEqual(both.map((r) => r.status), [202, 202]);
+  q(`UPDATE ingest_source_offices SET office_code = '0011' WHERE source_id = (SELECT id FROM ingest_sources WHERE name = 'north')`);
 });

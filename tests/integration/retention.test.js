@@ -2,8 +2,10 @@
 // retention.test.js - personal-data retention (docs/privacy.md): rows seeded
 // with old timestamps, one maintenance run, and exactly what was deleted,
 // erased or pseudonymised and what was kept (young rows, pending pushes,
-// every audit row); the audit log's guard; bounded batches; the counts in
-// the CLI's output and in /metrics of a serving instance.
+// every audit row); a returning person pseudonymised twice; a failing rule
+// not blocking the others; the audit log's guard and its 30-day floor;
+// bounded batches; the counts in the CLI's output and in /metrics of a
+// serving instance.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -139,10 +141,11 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   assert.equal(q('SELECT string_agg(id::text, \',\' ORDER BY id) FROM activation_codes'), [cUsedYoung, cLive].join(','));
   assert.ok(cUsedOld && cVoidedOld && cExpiredOld && cLeaver);
 
-  // the old leaver is pseudonymised: login and name become the login's pseudonym, contact data and devices' facts go
+  // the old leaver is pseudonymised: the login becomes the row's pseudonym ("user:<id>:<login>"), the name the
+  // login's (the one the audit rows carry), contact data and devices' facts go
   const p = pseudonym('old.leaver');
   assert.equal(q(`SELECT dvctt_login || '|' || full_name || '|' || COALESCE(email, '-') || '|' || COALESCE(phone, '-') || '|' || (pseudonymised_at IS NOT NULL) || '|' || active FROM users WHERE id = ${oldU}`),
-    `${p}|${p}|-|-|true|false`);
+    `${pseudonym(`user:${oldU}:old.leaver`)}|${p}|-|-|true|false`);
   assert.equal(q(`SELECT COALESCE(model, '-') || COALESCE(os_version, '-') || COALESCE(app_version, '-') || COALESCE(locale, '-') || state FROM devices WHERE id = ${dLeaver}`), '----revoked');
   assert.equal(q(`SELECT count(*) FROM user_preferences WHERE user_id = ${oldU}`), '0');
   assert.equal(q(`SELECT count(*) FROM user_roles WHERE user_id = ${oldU}`), '1');
@@ -175,6 +178,40 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   assert.ok(Object.values(again).every((n) => n === 0), JSON.stringify(again));
 });
 
+test('a person who comes back under the same login and leaves again is pseudonymised again; a failing rule does not stop the others', () => {
+  const leaver = (login) => id(`INSERT INTO users (dvctt_login, unit_code, full_name, email, active, deactivated_at)
+      VALUES ('${login}', '1000001', 'Phạm Văn Về', 've@example.vn', false, now() - interval '400 days') RETURNING id`);
+  const first = leaver('come.back');
+  assert.equal(maintenance().users_pseudonymised, 1);
+  // the roster import gives the returning person a new row under the same login; they leave again
+  const second = leaver('come.back');
+  const counts = maintenance();
+  assert.equal(counts.users_pseudonymised, 1);
+  const rows = q(`SELECT string_agg(dvctt_login || '|' || full_name || '|' || (pseudonymised_at IS NOT NULL), ',' ORDER BY id) FROM users WHERE id IN (${first}, ${second})`);
+  const p = pseudonym('come.back');
+  assert.equal(rows, `${pseudonym(`user:${first}:come.back`)}|${p}|true,${pseudonym(`user:${second}:come.back`)}|${p}|true`);
+  assert.equal(q("SELECT count(*) FROM users WHERE dvctt_login = 'come.back' OR email = 've@example.vn'"), '0');
+
+  // a rule that fails (here: a trigger that refuses every UPDATE of users) is reported, and the rules after it still run
+  q(`CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: users refused'; END $$;
+     CREATE TRIGGER test_refuse BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION test_refuse();`);
+  try {
+    const stuck = leaver('stuck.leaver');
+    const audit = id(`INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details, at)
+        VALUES ('app', 'stuck.leaver', 'activation.redeem', 'stuck.leaver', 'ok', '10.8.8.8', 'req-stuck', '{}', now() - interval '400 days') RETURNING id`);
+    const r = h.runAlertd(['maintenance', '--config', cfg()]);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /retention \(users_pseudonymised\) failed/);
+    assert.match(r.stderr, /test: users refused/);
+    assert.equal(q(`SELECT dvctt_login || '|' || (pseudonymised_at IS NULL) FROM users WHERE id = ${stuck}`), 'stuck.leaver|true');
+    assert.equal(q(`SELECT actor_id || '|' || ip || '|' || (pseudonymised_at IS NOT NULL) FROM audit_log WHERE id = ${audit}`),
+      `${pseudonym('stuck.leaver')}|${pseudonym('10.8.8.8')}|true`, 'the audit rule ran after the failed users rule');
+  } finally {
+    q('DROP TRIGGER test_refuse ON users; DROP FUNCTION test_refuse();');
+  }
+  assert.equal(maintenance().users_pseudonymised, 1, 'the next run catches up');
+});
+
 test('the audit log stays append-only: only maintenance pseudonymises, once, and nothing else changes', () => {
   const young = id("SELECT id FROM audit_log WHERE pseudonymised_at IS NULL ORDER BY id LIMIT 1");
   const done = id("SELECT id FROM audit_log WHERE pseudonymised_at IS NOT NULL ORDER BY id LIMIT 1");
@@ -190,11 +227,25 @@ test('the audit log stays append-only: only maintenance pseudonymises, once, and
   refused(as(`UPDATE audit_log SET outcome = 'denied', pseudonymised_at = now() WHERE id = ${young}`));
   refused(as(`UPDATE audit_log SET details = '{}', pseudonymised_at = now() WHERE id = ${young}`));
   refused(as(`DELETE FROM audit_log WHERE id = ${young}`));
+  // and never a row younger than 30 days, even with a well-formed pseudonym (retention.audit_personal_days >= 30)
+  const fresh = id(`INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details)
+      VALUES ('app', 'fresh.user', 'activation.redeem', 'fresh.user', 'ok', '10.6.6.6', 'req-fresh', '{}') RETURNING id`);
+  const month = id(`INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details, at)
+      VALUES ('app', 'month.user', 'activation.redeem', 'month.user', 'ok', '10.6.6.7', 'req-month', '{}', now() - interval '29 days') RETURNING id`);
+  for (const row of [fresh, month]) {
+    refused(as(`UPDATE audit_log SET actor_id = ${fake}, target = ${fake}, ip = ${fake}, pseudonymised_at = now() WHERE id = ${row}`));
+  }
+  assert.equal(q(`SELECT string_agg(actor_id, ',' ORDER BY id) FROM audit_log WHERE id IN (${fresh}, ${month})`), 'fresh.user,month.user');
+  // so the option cannot ask for less
+  const tooSoon = h.runAlertd(['check-config', '--config', cfg({ retention: { audit_personal_days: 29 } })]);
+  assert.notEqual(tooSoon.code, 0);
+  assert.match(tooSoon.stderr, /retention\.audit_personal_days: must be 0 \(never\) or at least 30/);
+  assert.equal(h.runAlertd(['check-config', '--config', cfg({ retention: { audit_personal_days: 30 } })]).code, 0);
   assert.equal(q(`SELECT pseudonymised_at IS NULL FROM audit_log WHERE id = ${young}`), 't');
   // a login that starts like a pseudonym cannot enter through the roster
   const csv = `${require('node:os').tmpdir()}/ret-${process.pid}.csv`;
   require('node:fs').writeFileSync(csv, 'office_code,office_name,parent_office_code,unit_code,unit_name,unit_email,unit_phone,accounts,user_login,user_name,user_email,user_phone,roles\n'
-    + `0011,KBNN khu vực I,0001,1000001,Trường THCS Nguyễn Du,,,9523.1.1000001,${q('SELECT dvctt_login FROM users WHERE pseudonymised_at IS NOT NULL')},Người Khác,,,accountant\n`);
+    + `0011,KBNN khu vực I,0001,1000001,Trường THCS Nguyễn Du,,,9523.1.1000001,${q('SELECT dvctt_login FROM users WHERE pseudonymised_at IS NOT NULL ORDER BY id LIMIT 1')},Người Khác,,,accountant\n`);
   const imp = h.runAlertd(['roster', 'import', csv, '--dry-run', '--config', cfg()]);
   assert.match(imp.stdout + imp.stderr, /reserved for pseudonymised accounts/, imp.stdout);
 });
