@@ -5,7 +5,7 @@
 CC ?= cc
 SANITIZE ?=
 export SANITIZE
-PKGS := libmicrohttpd libcurl jansson libsodium openssl libutf8proc
+PKGS := libmicrohttpd libcurl jansson libsodium openssl libutf8proc libqrencode liboath
 
 ifeq ($(SANITIZE),)
 BUILD := build

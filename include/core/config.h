@@ -70,6 +70,12 @@ struct config {
 	long long auth_password_history;
 	long long auth_password_max_age_days;
 	long long auth_inactive_disable_days;
+	long long auth_lockout_failures;
+	long long auth_lockout_seconds;
+	long long auth_session_idle_seconds;
+	long long auth_session_lifetime_seconds;
+	long long auth_signin_per_ip_per_minute;
+	bool auth_require_totp;
 
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;
