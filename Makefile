@@ -5,7 +5,7 @@
 CC ?= cc
 SANITIZE ?=
 export SANITIZE
-PKGS := libmicrohttpd libcurl jansson libsodium openssl libutf8proc
+PKGS := libmicrohttpd libcurl jansson libsodium openssl libutf8proc libqrencode liboath
 
 ifeq ($(SANITIZE),)
 BUILD := build
@@ -36,7 +36,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/cli/main.o $(SERVER_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
 
 $(BUILD)/obj/%.o: server/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
@@ -59,7 +59,7 @@ $(BUILD)/libalertd.a: $(SERVER_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(BUILD)/libalertd.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(BUILD)/libalertd.a $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(BUILD)/libalertd.a $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
 
 # Benchmark load generator (tests/bench/); always a release build.
 build/loadgen: tests/bench/loadgen.c

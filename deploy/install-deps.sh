@@ -14,6 +14,10 @@ packages=(
 	gcc make pkg-config libc6-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
 	libcsv-dev libutf8proc-dev
+	# staff passwords: cracklib and its dictionary (cracklib-runtime builds it; alertd ships no word list)
+	libcrack2-dev cracklib-runtime
+	# staff second factor: TOTP (liboath) and its QR code (libqrencode)
+	liboath-dev libqrencode-dev
 	# run: a local PostgreSQL for `make run` and the tests
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling

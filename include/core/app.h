@@ -8,6 +8,8 @@
 #ifndef ALERTD_APP_H
 #define ALERTD_APP_H
 
+#include "core/secrets.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,6 +38,9 @@ struct app {
 	bool code_key_set;
 	unsigned char collapse_key[32]; /* key of balance pushes' opaque collapse keys, derived from the KEK */
 	bool collapse_key_set;
+	struct ratelimit *staff_signin_by_ip; /* staff sign-in and password-change attempts, before the database */
+	struct secrets_kek kek;		      /* opens staff TOTP secrets; only when kek_set */
+	bool kek_set;
 	unsigned char metrics_token_hash[32];
 	bool metrics_token_set;
 };

@@ -71,6 +71,18 @@ struct config {
 	long long coverage_active_days;
 	long long admin_requests_per_ip_per_minute;
 
+	/* auth.*: the treasury's staff sign-in rules; the bounds keep them at least as strict as the treasury's */
+	long long auth_password_min_length;
+	long long auth_password_history;
+	long long auth_password_max_age_days;
+	long long auth_inactive_disable_days;
+	long long auth_lockout_failures;
+	long long auth_lockout_seconds;
+	long long auth_session_idle_seconds;
+	long long auth_session_lifetime_seconds;
+	long long auth_signin_per_ip_per_minute;
+	bool auth_require_totp;
+
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;
 	long long risk_repeat_window_minutes;

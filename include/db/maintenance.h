@@ -22,6 +22,7 @@ struct maintenance_report {
 	bool skipped; /* another instance was running it: nothing done */
 	int partitions_created, partitions_dropped;
 	struct retention_counts retention;
+	long long staff_disabled; /* staff accounts disabled for inactivity (auth.inactive_disable_days) */
 };
 
 /*

@@ -31,6 +31,7 @@
 
 #include "http/problem.h"
 #include "http/router.h"
+#include "staff/session.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -43,14 +44,15 @@ struct app;
 struct http_server;
 
 #define HTTP_REQUEST_ID_MAX 64
-#define HTTP_MAX_EXTRA_HEADERS 6
+#define HTTP_MAX_EXTRA_HEADERS 10
 
 struct http_req {
 	struct MHD_Connection *conn;
 	/* who authenticated: ingest source id, or device id for app tokens; 0 = none */
 	long long principal_id;
-	long long principal_user_id; /* app tokens: the device's user */
-	char principal_name[64];     /* admin keys: the key's name */
+	long long principal_user_id;  /* app tokens: the device's user */
+	char principal_name[64];      /* admin keys: the key's name */
+	struct staff_principal staff; /* AUTH_STAFF: the session's account (staff_id 0 otherwise) */
 	const char *method;
 	const char *path;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];

@@ -31,6 +31,8 @@ enum auth_kind {
 	AUTH_STAFF,   /* treasury staff session */
 	/* the one-time activation code in the body; the handler checks it (rate-limited, audited) */
 	AUTH_ACTIVATION_CODE,
+	/* staff sign-in: the password (and code) in the body; the handler checks it (throttled, audited) */
+	AUTH_STAFF_PASSWORD,
 };
 
 struct http_req;

@@ -10,6 +10,7 @@
 #include "api/api_app.h"
 #include "api/api_ingest.h"
 #include "api/api_ops.h"
+#include "api/api_staff.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -40,6 +41,13 @@ static const struct route routes[] = {
 	{ "POST", "/v1/app/alerts/{id}/read", api_app_alert_read, AUTH_APP, ROUTE_DB },
 	{ "GET", "/v1/app/preferences", api_app_preferences_get, AUTH_APP, ROUTE_DB },
 	{ "PUT", "/v1/app/preferences", api_app_preferences_put, AUTH_APP, JSON_DB },
+	/* staff: the sign-in's password is the credential (throttled, audited); then the session cookie and CSRF token */
+	{ "POST", "/v1/staff/session", api_staff_signin, AUTH_STAFF_PASSWORD, JSON_DB },
+	{ "DELETE", "/v1/staff/session", api_staff_signout, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/me", api_staff_me, AUTH_STAFF, 0 },
+	{ "POST", "/v1/staff/password", api_staff_password, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/totp/enrol", api_staff_totp_enrol, AUTH_STAFF, ROUTE_DB },
+	{ "POST", "/v1/staff/totp/confirm", api_staff_totp_confirm, AUTH_STAFF, JSON_DB },
 };
 
 const struct route *api_routes(size_t *count)

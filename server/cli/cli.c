@@ -371,6 +371,7 @@ int cli_maintenance(const struct config *cfg)
 			printf("%s %s %lld", r ? "," : "", retention_rule_name((enum retention_rule)r),
 			       rep.retention.rows[r]);
 		printf("\n");
+		printf("staff accounts disabled for inactivity: %lld\n", rep.staff_disabled);
 	}
 	printf("events routed: %lld, alerts created: %lld\n", routed, alerts);
 	return 0;

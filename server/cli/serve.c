@@ -112,7 +112,11 @@ int serve_run(const struct config *cfg)
 					      (double)cfg->app_activation_global_per_minute, NULL);
 	app.admin_by_ip = ratelimit_new((double)cfg->admin_requests_per_ip_per_minute / 60.0,
 					(double)cfg->admin_requests_per_ip_per_minute, NULL);
+	app.staff_signin_by_ip = ratelimit_new((double)cfg->auth_signin_per_ip_per_minute / 60.0,
+					       (double)cfg->auth_signin_per_ip_per_minute, NULL);
 	if (have_kek) {
+		app.kek = kek;
+		app.kek_set = true;
 		tokens_code_key(&kek, app.code_key);
 		app.code_key_set = true;
 		tokens_collapse_key(&kek, app.collapse_key);
@@ -122,7 +126,7 @@ int serve_run(const struct config *cfg)
 	const unsigned char *collapse_key = app.collapse_key_set ? app.collapse_key : NULL;
 	sodium_memzero(&kek, sizeof(kek));
 	bool started = app.metrics && app.sources && app.ingest_limits && app.activation_by_ip &&
-		       app.activation_by_login && app.activation_global && app.admin_by_ip &&
+		       app.activation_by_login && app.activation_global && app.admin_by_ip && app.staff_signin_by_ip &&
 		       db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
 				   (int)cfg->database_connect_timeout_seconds, &app.db) &&
 		       ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) &&
@@ -176,6 +180,8 @@ out:
 	ratelimit_free(app.activation_by_login);
 	ratelimit_free(app.activation_global);
 	ratelimit_free(app.admin_by_ip);
+	ratelimit_free(app.staff_signin_by_ip);
+	sodium_memzero(&app.kek, sizeof(app.kek));
 	sodium_memzero(app.code_key, sizeof(app.code_key));
 	sodium_memzero(app.collapse_key, sizeof(app.collapse_key));
 	metrics_free(app.metrics);

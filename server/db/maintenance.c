@@ -12,6 +12,7 @@
 #include "alerts/fanout.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "staff/accounts.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -93,6 +94,12 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned
 	if (!db_commit(conn))
 		goto fail;
 	ok = retention_run(conn, cfg, pseudonym_key, &out->retention, err, errlen);
+	/* under the same lock: two instances never disable (and audit) the same account twice */
+	if (ok && !staff_accounts_disable_inactive(conn, cfg->auth_inactive_disable_days, &out->staff_disabled)) {
+		snprintf(err, errlen, "disabling inactive staff accounts failed: %s", PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = '\0';
+		ok = false;
+	}
 	unlock(conn);
 	return ok;
 fail:
@@ -150,6 +157,8 @@ static void run(const struct maintenance *m)
 			   "event partition maintenance", LOG_I("partitions_created", rep.partitions_created),
 			   LOG_I("partitions_dropped", rep.partitions_dropped));
 		report_retention(m->metrics, &rep.retention);
+		if (rep.staff_disabled > 0)
+			LOG_FIELDS(LOG_INFO, "staff accounts disabled for inactivity", LOG_I("accounts", rep.staff_disabled));
 	}
 	/* a unit added to the roster by any means gets its waiting events routed */
 	long long routed = 0, alerts = 0;

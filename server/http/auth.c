@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "ingest/sources.h"
 #include "ingest/webhook.h"
+#include "staff/session.h"
 #include "store/devices.h"
 
 #include <sodium.h>
@@ -152,6 +153,91 @@ static enum bearer_auth app_token(const struct app *app, struct http_req *req)
 	return result;
 }
 
+/* The value of the session cookie in a Cookie header, or false. */
+static bool session_cookie(const char *header, const char **value, size_t *len)
+{
+	static const char name[] = STAFF_COOKIE_NAME "=";
+
+	for (const char *p = header; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		size_t n = strcspn(p, ";");
+		if (n > sizeof(name) - 1 && strncmp(p, name, sizeof(name) - 1) == 0) {
+			*value = p + sizeof(name) - 1;
+			*len = n - (sizeof(name) - 1);
+			while (*len > 0 && (*value)[*len - 1] == ' ')
+				(*len)--;
+			return *len > 0 && *len <= AUTH_MAX_TOKEN_LEN;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/* Routes a session may use whatever it must do next. */
+static bool route_is(const struct http_req *req, const char *method, const char *pattern)
+{
+	return strcmp(req->method, method) == 0 && strcmp(req->match.route->pattern, pattern) == 0;
+}
+
+enum staff_auth { STAFF_AUTH_OK, STAFF_AUTH_DENIED, STAFF_AUTH_UNAVAILABLE, STAFF_AUTH_ANSWERED };
+
+/*
+ * Staff session cookie; then, on a state-changing method, the CSRF token
+ * in X-CSRF-Token (compared by hash in constant time); then what the
+ * account must do first (change its password, enrol TOTP).
+ */
+static enum staff_auth staff_session(const struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	const char *token, *csrf;
+	size_t len;
+	enum staff_result r;
+	PGconn *conn;
+
+	if (!session_cookie(http_header(req, "Cookie"), &token, &len))
+		return STAFF_AUTH_DENIED;
+	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
+	if (!conn)
+		return STAFF_AUTH_UNAVAILABLE;
+	r = staff_session_authenticate(conn, app->cfg, token, len, &req->staff);
+	db_release(app->db, conn);
+	if (r != STAFF_OK)
+		return r == STAFF_ERROR ? STAFF_AUTH_UNAVAILABLE : STAFF_AUTH_DENIED;
+	req->principal_id = req->staff.staff_id;
+	bool safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	if (!safe) {
+		unsigned char h[crypto_hash_sha256_BYTES];
+		csrf = http_header(req, "X-CSRF-Token");
+		size_t clen = csrf ? strlen(csrf) : 0;
+		bool ok = clen > 0 && clen <= AUTH_MAX_TOKEN_LEN;
+		crypto_hash_sha256(h, (const unsigned char *)(ok ? csrf : ""), ok ? clen : 0);
+		if (!ok || sodium_memcmp(h, req->staff.csrf_hash, sizeof(h)) != 0) {
+			http_resp_problem(resp, req, PROBLEM_CSRF_FAILED,
+					  "send the csrf_token given at sign-in in the X-CSRF-Token header", NULL);
+			return STAFF_AUTH_ANSWERED;
+		}
+	}
+	bool signout = route_is(req, "DELETE", "/v1/staff/session");
+	/* the password first, then the second factor: each stage allows only its own route and signing out */
+	if (req->staff.password_temporary || req->staff.password_expired) {
+		if (signout || route_is(req, "POST", "/v1/staff/password"))
+			return STAFF_AUTH_OK;
+		http_resp_problem(resp, req, PROBLEM_PASSWORD_CHANGE_REQUIRED,
+				  req->staff.password_temporary
+					  ? "your password is temporary: change it (POST /v1/staff/password)"
+					  : "your password has expired: change it (POST /v1/staff/password)",
+				  NULL);
+		return STAFF_AUTH_ANSWERED;
+	}
+	if (app->cfg->auth_require_totp && !req->staff.totp_enrolled && !signout &&
+	    !route_is(req, "POST", "/v1/staff/totp/enrol") && !route_is(req, "POST", "/v1/staff/totp/confirm")) {
+		http_resp_problem(resp, req, PROBLEM_TOTP_ENROLMENT_REQUIRED,
+				  "enrol a TOTP second factor (POST /v1/staff/totp/enrol, then /v1/staff/totp/confirm)",
+				  NULL);
+		return STAFF_AUTH_ANSWERED;
+	}
+	return STAFF_AUTH_OK;
+}
 
 bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
 {
@@ -195,8 +281,22 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 	case AUTH_ACTIVATION_CODE:
 		ok = true; /* the handler verifies the code: it is part of the body it validates */
 		break;
+	case AUTH_STAFF_PASSWORD:
+		ok = true; /* the handler verifies the password: it is part of the body it validates */
+		break;
 	case AUTH_STAFF:
-		ok = false; /* arrives with the capability that needs it */
+		switch (staff_session(app, req, resp)) {
+		case STAFF_AUTH_OK:
+			ok = true;
+			break;
+		case STAFF_AUTH_UNAVAILABLE:
+			http_resp_unavailable(resp, req, NULL);
+			return false;
+		case STAFF_AUTH_ANSWERED:
+			return false;
+		case STAFF_AUTH_DENIED:
+			break;
+		}
 		break;
 	}
 	if (!ok) {
@@ -209,7 +309,8 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 		/* a 401 must name the scheme the route expects */
 		http_resp_header(resp, "WWW-Authenticate",
 				 kind == AUTH_INGEST ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""
-						     : "Bearer realm=\"alertd\"");
+				 : kind == AUTH_STAFF ? "Cookie realm=\"alertd-staff\", cookie-name=\"" STAFF_COOKIE_NAME "\""
+						      : "Bearer realm=\"alertd\"");
 	}
 	return ok;
 }

@@ -262,6 +262,12 @@ static enum MHD_Result send_response(struct request_ctx *rc)
 	MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	/* every answer of a staff route, errors included: what a browser must not do with it */
+	if (rc->req.match.route && strncmp(rc->req.match.route->pattern, "/v1/staff/", 10) == 0) {
+		MHD_add_response_header(r, "Content-Security-Policy", STAFF_CSP);
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	}
 	for (int i = 0; i < resp->nheaders; i++)
 		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
 	ret = MHD_queue_response(rc->req.conn, (unsigned int)resp->status, r);
@@ -591,7 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		/* credentials carried in headers are checked before a byte of the body is read */
 		enum auth_kind kind = rc->req.match.route->auth;
-		if (kind == AUTH_ADMIN || kind == AUTH_APP || kind == AUTH_METRICS) {
+		if (kind == AUTH_ADMIN || kind == AUTH_APP || kind == AUTH_METRICS || kind == AUTH_STAFF) {
 			if (!auth_check(app, &rc->req, kind, &rc->resp))
 				return send_response(rc);
 			rc->authenticated = true;

@@ -24,6 +24,10 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_URI_TOO_LONG] = { "uri_too_long", 414, "Request target too long" },
 	[PROBLEM_UNSUPPORTED_TRANSFER_ENCODING] = { "unsupported_transfer_encoding", 501, "Transfer-Encoding not supported" },
 	[PROBLEM_OUT_OF_SCOPE] = { "out_of_scope", 403, "Unit outside the source's scope" },
+	[PROBLEM_CSRF_FAILED] = { "csrf_failed", 403, "Missing or wrong CSRF token" },
+	[PROBLEM_PASSWORD_CHANGE_REQUIRED] = { "password_change_required", 403, "Change your password first" },
+	[PROBLEM_TOTP_ENROLMENT_REQUIRED] = { "totp_enrolment_required", 403, "Enrol a TOTP second factor first" },
+	[PROBLEM_TOTP_ALREADY_ENROLLED] = { "totp_already_enrolled", 409, "TOTP is already enrolled" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

@@ -162,6 +162,8 @@ const char *router_auth_name(enum auth_kind auth)
 		return "staff-session";
 	case AUTH_ACTIVATION_CODE:
 		return "activation-code";
+	case AUTH_STAFF_PASSWORD:
+		return "staff-password";
 	}
 	return "unknown";
 }

@@ -1,0 +1,55 @@
+/*
+ * totp.h - the staff second factor: RFC 6238 TOTP (30 s, 6 digits, SHA-1)
+ * verified by liboath, the otpauth:// URI and its QR code as SVG (encoded
+ * by libqrencode, drawn here), and recovery codes.
+ *
+ * Secrets leave this module only sealed under the KEK (core/secrets.h) or
+ * as the base32 text shown once at enrolment; callers wipe their copies.
+ */
+#ifndef ALERTD_STAFF_TOTP_H
+#define ALERTD_STAFF_TOTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define STAFF_TOTP_SECRET_BYTES 20
+/* base32 of 20 bytes: 32 characters, no padding */
+#define STAFF_TOTP_BASE32_MAX 33
+#define STAFF_TOTP_STEP 30
+#define STAFF_TOTP_DIGITS 6
+/* codes of one step either side are accepted (clock skew) */
+#define STAFF_TOTP_WINDOW 1
+#define STAFF_RECOVERY_CODES 10
+/* xxxxx-xxxxx of a-z 2-9 without look-alikes */
+#define STAFF_RECOVERY_CODE_LEN 11
+
+/* A new random secret and its base32 text (RFC 4648, no padding). */
+void staff_totp_new_secret(unsigned char secret[STAFF_TOTP_SECRET_BYTES], char base32[STAFF_TOTP_BASE32_MAX]);
+
+/*
+ * Check code (6 digits) against secret at now, within STAFF_TOTP_WINDOW
+ * steps. On success *step is the RFC 6238 time-step counter the code
+ * belongs to: the caller refuses it unless it is above the last one used.
+ */
+bool staff_totp_verify(const unsigned char *secret, size_t len, const char *code, time_t now, uint64_t *step);
+
+/* "otpauth://totp/alertd:LOGIN?secret=...&issuer=alertd&..." (malloc'd), or NULL. login is [a-z0-9._-]. */
+char *staff_totp_uri(const char *login, const char *base32);
+
+/*
+ * The QR code of text as a standalone SVG document (malloc'd; *modules is
+ * its width in modules, without the 4-module quiet zone), or NULL. The
+ * encoding is libqrencode's (error correction M); only the squares are
+ * drawn here.
+ */
+char *staff_totp_qr_svg(const char *text, int *modules);
+
+/* A new recovery code, NUL-terminated. */
+void staff_totp_recovery_code(char out[STAFF_RECOVERY_CODE_LEN + 1]);
+
+/* SHA-256 of a recovery code as typed, after folding case and dropping spaces and dashes; false if malformed. */
+bool staff_totp_recovery_hash(const char *typed, unsigned char hash[32]);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * accounts.c - staff account management and the inactivity rule (see
+ * accounts.h). Each change is one statement whose CTEs write the account,
+ * its password history, its sessions and the audit row together, as
+ * people/admin_keys.c does: all of it commits, or none.
+ */
+#include "staff/accounts.h"
+#include "db/db.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <string.h>
+
+bool staff_accounts_login_ok(const char *login)
+{
+	size_t n = login ? strlen(login) : 0;
+
+	if (n < 2 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = login[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+bool staff_accounts_role_ok(const char *role)
+{
+	return role && (strcmp(role, "viewer") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "admin") == 0);
+}
+
+/* A new temporary password and its hash; false (err written) when hashing failed. */
+static bool new_temporary(char temp[STAFF_PASSWORD_TEMP_LEN + 1], char hash[STAFF_PASSWORD_HASH_MAX], char *err, size_t errlen)
+{
+	staff_password_temporary(temp);
+	if (staff_password_hash(temp, strlen(temp), hash))
+		return true;
+	sodium_memzero(temp, STAFF_PASSWORD_TEMP_LEN + 1);
+	snprintf(err, errlen, "cannot hash the password (out of memory?)");
+	return false;
+}
+
+/* Whether one row matches sql with $1; -1 on a database error. */
+static int exists(PGconn *conn, const char *sql, const char *arg)
+{
+	long long n;
+	const char *params[1] = { arg };
+
+	if (!store_count(conn, "staff exists", sql, 1, params, &n))
+		return -1;
+	return n > 0;
+}
+
+bool staff_accounts_add(PGconn *conn, const char *login, const char *office_code, const char *role, const char *actor,
+			char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
+{
+	char hash[STAFF_PASSWORD_HASH_MAX];
+	long long n;
+
+	if (!staff_accounts_login_ok(login)) {
+		snprintf(err, errlen, "invalid login '%.80s': use 2-64 of a-z 0-9 . _ -, starting with a letter or digit",
+			 login);
+		return false;
+	}
+	if (!staff_accounts_role_ok(role)) {
+		snprintf(err, errlen, "invalid role '%.40s': use viewer, operator or admin", role);
+		return false;
+	}
+	int office = exists(conn, "SELECT count(*) FROM offices WHERE code = $1", office_code);
+	if (office <= 0) {
+		snprintf(err, errlen, office < 0 ? "database error (see log)" : "no office with code '%.40s'", office_code);
+		return false;
+	}
+	if (!new_temporary(temp, hash, err, errlen))
+		return false;
+	const char *params[5] = { login, hash, role, office_code, actor };
+	bool ok = store_count(conn, "staff add",
+			      "WITH s AS (INSERT INTO staff (username, full_name, password_hash, role, office_code)"
+			      " VALUES ($1, $1, $2, $3::staff_role, $4) ON CONFLICT (username) DO NOTHING RETURNING id),"
+			      " h AS (INSERT INTO staff_password_history (staff_id, password_hash) SELECT id, $2 FROM s),"
+			      " a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+			      " SELECT 'cli', $5, 'staff.add', $1, 'ok', jsonb_build_object('office', $4::text, 'role', $3::text)"
+			      " FROM s RETURNING id)"
+			      " SELECT count(*) FROM a",
+			      5, params, &n);
+	sodium_memzero(hash, sizeof(hash));
+	if (!ok || n != 1) {
+		snprintf(err, errlen, ok ? "a staff account with login '%s' already exists" : "database error (see log)",
+			 login);
+		sodium_memzero(temp, STAFF_PASSWORD_TEMP_LEN + 1);
+		return false;
+	}
+	return true;
+}
+
+bool staff_accounts_deactivate(PGconn *conn, const char *login, const char *actor, char *err, size_t errlen)
+{
+	long long n;
+	const char *params[2] = { login, actor };
+	bool ok = store_count(conn, "staff deactivate",
+			      "WITH s AS (UPDATE staff SET active = false, disabled_reason = 'deactivated'"
+			      " WHERE username = $1 AND disabled_reason IS DISTINCT FROM 'deactivated' RETURNING id),"
+			      " x AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'deactivated'"
+			      " WHERE staff_id IN (SELECT id FROM s) AND revoked_at IS NULL RETURNING 1),"
+			      " a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+			      " SELECT 'cli', $2, 'staff.deactivate', $1, 'ok',"
+			      " jsonb_build_object('sessions_ended', (SELECT count(*) FROM x)) FROM s RETURNING id)"
+			      " SELECT count(*) FROM a",
+			      2, params, &n);
+
+	if (!ok || n != 1)
+		snprintf(err, errlen,
+			 ok ? "no staff account '%s' that is not already deactivated" : "database error (see log)", login);
+	return ok && n == 1;
+}
+
+bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor,
+			  char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
+{
+	char hash[STAFF_PASSWORD_HASH_MAX];
+	long long n;
+
+	int deactivated =
+		exists(conn, "SELECT count(*) FROM staff WHERE username = $1 AND disabled_reason = 'deactivated'", login);
+	if (deactivated != 0) {
+		snprintf(err, errlen,
+			 deactivated < 0 ? "database error (see log)"
+					 : "staff account '%s' is deactivated; deactivation is final, add a new account",
+			 login);
+		return false;
+	}
+	if (!new_temporary(temp, hash, err, errlen))
+		return false;
+	const char *params[4] = { login, hash, clear_totp ? "true" : "false", actor };
+	bool ok = store_count(
+		conn, "staff reset",
+		"WITH s AS (UPDATE staff SET password_hash = $2, password_temporary = true, password_changed_at = now(),"
+		" failed_logins = 0, locked_until = NULL, active = true, disabled_reason = NULL"
+		" WHERE username = $1 AND disabled_reason IS DISTINCT FROM 'deactivated' RETURNING id),"
+		" h AS (INSERT INTO staff_password_history (staff_id, password_hash) SELECT id, $2 FROM s),"
+		" x AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'reset'"
+		" WHERE staff_id IN (SELECT id FROM s) AND revoked_at IS NULL RETURNING 1),"
+		" t AS (DELETE FROM staff_totp WHERE $3::boolean AND staff_id IN (SELECT id FROM s) RETURNING 1),"
+		" r AS (DELETE FROM staff_recovery_codes WHERE $3::boolean AND staff_id IN (SELECT id FROM s) RETURNING 1),"
+		" a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+		" SELECT 'cli', $4, 'staff.reset', $1, 'ok', jsonb_build_object('sessions_ended', (SELECT count(*) FROM x),"
+		" 'totp_cleared', $3::boolean AND EXISTS (SELECT 1 FROM t), 'recovery_codes_removed', (SELECT count(*) FROM r))"
+		" FROM s RETURNING id)"
+		" SELECT count(*) FROM a",
+		4, params, &n);
+	sodium_memzero(hash, sizeof(hash));
+	if (!ok || n != 1) {
+		snprintf(err, errlen, ok ? "no staff account '%s'" : "database error (see log)", login);
+		sodium_memzero(temp, STAFF_PASSWORD_TEMP_LEN + 1);
+		return false;
+	}
+	return true;
+}
+
+enum list_col { L_LOGIN, L_OFFICE, L_ROLE, L_STATE, L_PASSWORD, L_TOTP, L_LAST_LOGIN, L__COUNT };
+
+bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)
+{
+	PGresult *res = store_query(
+		conn, "staff list",
+		"SELECT s.username, coalesce(s.office_code, '-'), s.role::text,"
+		" CASE WHEN NOT s.active THEN s.disabled_reason WHEN s.locked_until > now() THEN 'locked' ELSE 'active' END,"
+		" CASE WHEN s.password_temporary THEN 'temporary' ELSE 'set' END,"
+		" CASE WHEN t.confirmed_at IS NOT NULL THEN 'enrolled' ELSE 'no' END,"
+		" coalesce(to_char(s.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
+		" FROM staff s LEFT JOIN staff_totp t ON t.staff_id = s.id ORDER BY s.username",
+		0, NULL, L__COUNT);
+
+	if (!res) {
+		snprintf(err, errlen, "database error (see log)");
+		return false;
+	}
+	fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %s\n", "LOGIN", "OFFICE", "ROLE", "STATE", "PASSWORD", "TOTP",
+		"LAST_LOGIN");
+	for (int r = 0; r < PQntuples(res); r++)
+		fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %s\n", PQgetvalue(res, r, L_LOGIN),
+			PQgetvalue(res, r, L_OFFICE), PQgetvalue(res, r, L_ROLE), PQgetvalue(res, r, L_STATE),
+			PQgetvalue(res, r, L_PASSWORD), PQgetvalue(res, r, L_TOTP), PQgetvalue(res, r, L_LAST_LOGIN));
+	PQclear(res);
+	return true;
+}
+
+bool staff_accounts_disable_inactive(PGconn *conn, long long days, long long *disabled)
+{
+	char d[STORE_ID_TEXT];
+	const char *params[1] = { store_id(d, days) };
+
+	return store_count(conn, "staff disable inactive",
+			   "WITH s AS (UPDATE staff SET active = false, disabled_reason = 'inactive'"
+			   " WHERE active AND greatest(coalesce(last_login_at, created_at), password_changed_at)"
+			   " < now() - make_interval(days => $1::int) RETURNING id, username),"
+			   " x AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'inactive'"
+			   " WHERE staff_id IN (SELECT id FROM s) AND revoked_at IS NULL RETURNING 1),"
+			   " a AS (INSERT INTO audit_log (actor_kind, action, target, outcome, details)"
+			   " SELECT 'system', 'staff.disable_inactive', username, 'ok', jsonb_build_object('days', $1::int)"
+			   " FROM s RETURNING id)"
+			   " SELECT count(*) FROM a",
+			   1, params, disabled);
+}
