@@ -262,8 +262,13 @@ static enum MHD_Result send_response(struct request_ctx *rc)
 	MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	/* every answer of a staff route, errors included: what a browser must not do with it */
-	if (rc->req.match.route && strncmp(rc->req.match.route->pattern, "/v1/staff/", 10) == 0) {
+	/*
+	 * Every answer under /v1/staff/, errors included: judged by the path,
+	 * not the matched route, so a 404, a 405 or an early 400 there carries
+	 * them too. What a browser must not do with it: no script or style but
+	 * our own files, no framing, no referrer.
+	 */
+	if (rc->req.path && strncmp(rc->req.path, "/v1/staff/", 10) == 0) {
 		MHD_add_response_header(r, "Content-Security-Policy", STAFF_CSP);
 		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 		MHD_add_response_header(r, "X-Frame-Options", "DENY");

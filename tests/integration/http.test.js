@@ -48,6 +48,18 @@ test('an unknown path gets a 404 problem+json', async () => {
   }
 });
 
+test('answers under /v1/staff/ carry the staff browser headers even when no route matched (404, 405)', async () => {
+  for (const [method, p, status] of [['GET', '/v1/staff/nope', 404], ['PUT', '/v1/staff/session', 405], ['GET', '/v1/staff/password', 405]]) {
+    const r = await h.request(srv.url, method, p);
+    assert.equal(r.status, status, `${method} ${p}`);
+    assert.match(r.headers['content-security-policy'] || '', /default-src 'none'/, `${method} ${p}`);
+    assert.match(r.headers['content-security-policy'] || '', /frame-ancestors 'none'/, `${method} ${p}`);
+    assert.equal(r.headers['referrer-policy'], 'no-referrer', `${method} ${p}`);
+    assert.equal(r.headers['x-frame-options'], 'DENY', `${method} ${p}`);
+  }
+  assert.equal((await h.request(srv.url, 'GET', '/v1/app/nope')).headers['content-security-policy'], undefined);
+});
+
 test('a wrong method gets 405 with an Allow header', async () => {
   const r = await h.request(srv.url, 'DELETE', '/healthz');
   h.assertProblem(assert, r, 405, 'method_not_allowed');

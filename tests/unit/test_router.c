@@ -198,6 +198,36 @@ static void test_every_route_declares_auth(void)
 	CHECK(router_auth_exempt("/healthz") && router_auth_exempt("/readyz") && !router_auth_exempt("/metrics"));
 }
 
+/*
+ * The credential kinds that let the handler check the body themselves are
+ * each allowed on exactly one route: a staff or app route tagged with one
+ * by mistake would be open to anyone. Every other /v1/staff/ route needs a
+ * staff session, and no other kind may be used under /v1/staff/.
+ */
+static void test_body_credentials_only_where_meant(void)
+{
+	size_t n;
+	const struct route *routes = api_routes(&n);
+	int staff_password = 0, activation_code = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &routes[i];
+		bool staff = strncmp(r->pattern, "/v1/staff/", 10) == 0;
+		if (r->auth == AUTH_STAFF_PASSWORD) {
+			staff_password++;
+			CHECK(strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/v1/staff/session") == 0);
+		} else if (r->auth == AUTH_ACTIVATION_CODE) {
+			activation_code++;
+			CHECK(strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/v1/app/activate") == 0);
+		} else if (staff && r->auth != AUTH_STAFF) {
+			fprintf(stderr, "  staff route %s %s does not require a staff session\n", r->method, r->pattern);
+			CHECK(r->auth == AUTH_STAFF);
+		}
+	}
+	CHECK(staff_password == 1);
+	CHECK(activation_code == 1);
+}
+
 int main(void)
 {
 	RUN(test_literal_and_params);
@@ -206,5 +236,6 @@ int main(void)
 	RUN(test_captures_are_utf8);
 	RUN(test_raw_target);
 	RUN(test_every_route_declares_auth);
+	RUN(test_body_credentials_only_where_meant);
 	TEST_SUMMARY("test_router");
 }
