@@ -5,8 +5,9 @@
 -- Every account belongs to an office (the central office sees everything);
 -- the roles are viewer, operator and admin (0004's office_admin is renamed).
 -- Secrets are stored only as Argon2id strings (passwords), SHA-256 hashes
--- (session tokens, CSRF tokens, recovery codes) or secretbox ciphertext
--- under the KEK (TOTP secrets): a database dump grants no access.
+-- (session tokens, CSRF tokens), HMAC-SHA256 under a key derived from the
+-- KEK (recovery codes) or secretbox ciphertext under the KEK (TOTP
+-- secrets): a database dump grants no access.
 --
 -- Applied by the alertd migration runner inside its transaction.
 
@@ -16,6 +17,8 @@ ALTER TABLE staff RENAME CONSTRAINT staff_office_admin_has_office TO staff_opera
 ALTER TABLE staff
     -- the first password and every one set by `staff reset` must be changed at the next sign-in
     ADD COLUMN password_temporary boolean     NOT NULL DEFAULT true,
+    -- a temporary password is refused after this (auth.temporary_password_hours); NULL once changed
+    ADD COLUMN temporary_until    timestamptz,
     ADD COLUMN last_login_at      timestamptz,
     -- why active is false: deactivated (CLI) or inactive (maintenance job)
     ADD COLUMN disabled_reason    text
@@ -45,7 +48,8 @@ CREATE TABLE staff_totp (
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 
--- Ten one-time recovery codes per confirmed enrolment, SHA-256 of the code.
+-- Ten one-time recovery codes per confirmed enrolment: HMAC-SHA256 of the
+-- account id and the code under a key derived from the KEK (staff/totp.c).
 CREATE TABLE staff_recovery_codes (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     staff_id    bigint      NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
@@ -60,4 +64,4 @@ ALTER TABLE staff_sessions
     ADD COLUMN csrf_hash     bytea CONSTRAINT staff_sessions_csrf_hash_len CHECK (octet_length(csrf_hash) = 32),
     ADD COLUMN ended_reason  text
                              CONSTRAINT staff_sessions_ended_reason
-                             CHECK (ended_reason IN ('logout', 'deactivated', 'reset', 'password_changed', 'inactive'));
+                             CHECK (ended_reason IN ('logout', 'deactivated', 'reset', 'password_changed', 'inactive', 'locked', 'renewed'));

@@ -77,6 +77,7 @@ struct config {
 	long long auth_password_max_age_days;
 	long long auth_inactive_disable_days;
 	long long auth_lockout_failures;
+	long long auth_temporary_password_hours;
 	long long auth_lockout_seconds;
 	long long auth_session_idle_seconds;
 	long long auth_session_lifetime_seconds;

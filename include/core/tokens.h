@@ -53,6 +53,13 @@ void tokens_code_key(const struct secrets_kek *kek, unsigned char key[32]);
  */
 void tokens_collapse_key(const struct secrets_kek *kek, unsigned char key[32]);
 
+/*
+ * Key for the HMACs of staff recovery codes (staff/totp.c), derived from
+ * the KEK under its own context: a database dump without the KEK gives
+ * nothing to crack the codes against.
+ */
+void tokens_recovery_key(const struct secrets_kek *kek, unsigned char key[32]);
+
 /* HMAC-SHA256 of a normalised code under key. */
 void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1], unsigned char out[TOKENS_HASH_BYTES]);
 

@@ -27,7 +27,7 @@ bool staff_accounts_role_ok(const char *role);
 
 /* Create an account of office office_code with a temporary password (written to temp). */
 bool staff_accounts_add(PGconn *conn, const char *login, const char *office_code, const char *role, const char *actor,
-			char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
+			long long temp_hours, char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Disable an account for good and end all its sessions at once. */
@@ -40,7 +40,7 @@ bool staff_accounts_deactivate(PGconn *conn, const char *login, const char *acto
  * refused). With clear_totp the TOTP enrolment and recovery codes are
  * removed too (a lost phone): the next sign-in enrols again.
  */
-bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor,
+bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor, long long temp_hours,
 			  char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 

@@ -48,7 +48,8 @@ struct staff_principal {
 	bool totp_enrolled;
 };
 
-enum staff_result { STAFF_OK, STAFF_DENIED, STAFF_ERROR };
+/* STAFF_NO_KEK: an enrolled account's second factor needs the KEK and none is configured (not counted). */
+enum staff_result { STAFF_OK, STAFF_DENIED, STAFF_ERROR, STAFF_NO_KEK };
 
 /* The first secrets of a new session. */
 struct staff_new_session {
@@ -62,8 +63,9 @@ struct staff_new_session {
  * or an unused recovery code (one of them). STAFF_DENIED for every reason
  * (unknown login, wrong password or code, replayed code, locked, disabled),
  * after the same Argon2id work; a wrong password or code counts toward
- * auth.lockout_failures. kek opens the TOTP secret (NULL: none configured,
- * an enrolled account cannot sign in).
+ * auth.lockout_failures. kek opens the TOTP secret (NULL: none configured;
+ * an enrolled account with the right password gets STAFF_NO_KEK, which is
+ * neither counted nor audited).
  */
 enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, const struct secrets_kek *kek,
 				       const char *login, const char *password, size_t password_len,
@@ -94,12 +96,18 @@ enum staff_password_change {
 /*
  * Change the password of who's account: checks the current one, the rules
  * (staff_password_check) and the history; ends the account's other
- * sessions. message (>= 160 bytes) gets the sentence for a refusal.
+ * sessions. message (>= 160 bytes) gets the sentence for a refusal. A
+ * wrong current password counts toward auth.lockout_failures like a wrong
+ * password at sign-in; the one that locks the account also ends all its
+ * sessions, this one included. When the old password was temporary or
+ * expired the session is renewed: renewed gets the new token, CSRF token
+ * and principal (renewed->token[0] is '\0' otherwise).
  */
 enum staff_password_change staff_session_change_password(PGconn *conn, const struct config *cfg,
 							 const struct staff_principal *who, const char *current,
 							 size_t current_len, const char *fresh, size_t fresh_len,
-							 const struct staff_request *rq, char *message, size_t messagelen);
+							 const struct staff_request *rq, char *message, size_t messagelen,
+							 struct staff_new_session *renewed);
 
 enum staff_totp_result {
 	STAFF_TOTP_OK,
@@ -113,10 +121,15 @@ enum staff_totp_result {
 enum staff_totp_result staff_session_totp_enrol(PGconn *conn, const struct secrets_kek *kek, const struct staff_principal *who,
 						const struct staff_request *rq, char base32[STAFF_TOTP_BASE32_MAX]);
 
-/* Confirm the pending secret with a code; codes receives the ten recovery codes, shown once. */
+/*
+ * Confirm the pending secret with a code; codes receives the ten recovery
+ * codes, shown once, and renewed the session's new token, CSRF token and
+ * principal (the old token is revoked).
+ */
 enum staff_totp_result staff_session_totp_confirm(PGconn *conn, const struct secrets_kek *kek,
 						  const struct staff_principal *who, const char *code,
 						  const struct staff_request *rq,
-						  char codes[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1]);
+						  char codes[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1],
+						  struct staff_new_session *renewed);
 
 #endif

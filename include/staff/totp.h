@@ -22,8 +22,9 @@
 /* codes of one step either side are accepted (clock skew) */
 #define STAFF_TOTP_WINDOW 1
 #define STAFF_RECOVERY_CODES 10
-/* xxxxx-xxxxx of a-z 2-9 without look-alikes */
-#define STAFF_RECOVERY_CODE_LEN 11
+/* xxxx-xxxx-xxxx-xxxx: 16 of a-z 2-9 without look-alikes (31 characters, ~79 bits) */
+#define STAFF_RECOVERY_CODE_CHARS 16
+#define STAFF_RECOVERY_CODE_LEN 19
 
 /* A new random secret and its base32 text (RFC 4648, no padding). */
 void staff_totp_new_secret(unsigned char secret[STAFF_TOTP_SECRET_BYTES], char base32[STAFF_TOTP_BASE32_MAX]);
@@ -49,7 +50,12 @@ char *staff_totp_qr_svg(const char *text, int *modules);
 /* A new recovery code, NUL-terminated. */
 void staff_totp_recovery_code(char out[STAFF_RECOVERY_CODE_LEN + 1]);
 
-/* SHA-256 of a recovery code as typed, after folding case and dropping spaces and dashes; false if malformed. */
-bool staff_totp_recovery_hash(const char *typed, unsigned char hash[32]);
+/*
+ * HMAC-SHA256 under key (core/tokens.h tokens_recovery_key) of staff_id (8
+ * bytes, big-endian) and the recovery code as typed, after folding case and
+ * dropping spaces and dashes; false if malformed.
+ */
+bool staff_totp_recovery_hash(const unsigned char key[32], long long staff_id, const char *typed, unsigned char hash[32])
+	__attribute__((warn_unused_result));
 
 #endif

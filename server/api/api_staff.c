@@ -78,6 +78,19 @@ static json_t *principal_json(const struct app *app, const struct staff_principa
 			 "totp_enrolled", who->totp_enrolled, "next", next_step(app, who));
 }
 
+/* Hand a renewed session over: its cookie, and csrf_token in out. */
+static bool hand_over(struct http_resp *resp, const struct staff_new_session *s, json_t *out)
+{
+	char cookie[sizeof(STAFF_COOKIE_NAME) + STAFF_TOKEN_TEXT + sizeof(COOKIE_ATTRS)];
+
+	if (json_object_set_new(out, "csrf_token", json_string(s->csrf)) != 0)
+		return false;
+	snprintf(cookie, sizeof(cookie), "%s=%s%s", STAFF_COOKIE_NAME, s->token, COOKIE_ATTRS);
+	http_resp_header(resp, "Set-Cookie", cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	return true;
+}
+
 static struct staff_request request_of(const struct http_req *req)
 {
 	return (struct staff_request){ .ip = req->remote,
@@ -119,6 +132,11 @@ enum http_outcome api_staff_signin(const struct app *app, struct http_req *req, 
 	if (r == STAFF_ERROR)
 		goto out;
 	result = HTTP_DONE;
+	if (r == STAFF_NO_KEK) {
+		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR,
+				  "the second factor cannot be checked: TOTP is not configured (secrets.key_file)", NULL);
+		goto out;
+	}
 	if (r == STAFF_DENIED) {
 		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED,
 				  "the login, password or code is wrong, or the account is locked or disabled", NULL);
@@ -172,6 +190,9 @@ enum http_outcome api_staff_password(const struct app *app, struct http_req *req
 	size_t cur_len, new_len;
 	char message[160];
 	enum http_outcome result = HTTP_DONE;
+	struct staff_new_session renewed;
+
+	memset(&renewed, 0, sizeof(renewed));
 
 	if (!errors)
 		return HTTP_FAILED;
@@ -191,9 +212,20 @@ enum http_outcome api_staff_password(const struct app *app, struct http_req *req
 	}
 	struct staff_request rq = request_of(req);
 	switch (staff_session_change_password(conn, app->cfg, &req->staff, cur, cur_len, fresh, new_len, &rq, message,
-					      sizeof(message))) {
+					      sizeof(message), &renewed)) {
 	case STAFF_PASSWORD_CHANGED:
-		http_resp_body(resp, 204, NULL, NULL, 0);
+		if (!renewed.token[0]) {
+			http_resp_body(resp, 204, NULL, NULL, 0);
+			break;
+		}
+		/* the session was renewed: the new cookie and CSRF token (the old ones are refused now) */
+		json_t *out = principal_json(app, &renewed.who);
+		if (!out || !hand_over(resp, &renewed, out)) {
+			json_decref(out);
+			result = HTTP_FAILED;
+			break;
+		}
+		http_resp_json(resp, 200, out);
 		break;
 	case STAFF_PASSWORD_WRONG_CURRENT:
 		validate_reply_one(resp, req, "current_password", message);
@@ -207,6 +239,7 @@ enum http_outcome api_staff_password(const struct app *app, struct http_req *req
 		break;
 	}
 out:
+	sodium_memzero(&renewed, sizeof(renewed));
 	json_decref(errors);
 	return result;
 }
@@ -249,6 +282,9 @@ enum http_outcome api_staff_totp_enrol(const struct app *app, struct http_req *r
 	sodium_memzero(base32, sizeof(base32));
 	if (uri)
 		sodium_memzero(uri, strlen(uri));
+	/* the QR code encodes the URI, secret included */
+	if (svg)
+		sodium_memzero(svg, strlen(svg));
 	free(uri);
 	free(svg);
 	return result;
@@ -257,9 +293,12 @@ enum http_outcome api_staff_totp_enrol(const struct app *app, struct http_req *r
 enum http_outcome api_staff_totp_confirm(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	char codes[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1];
-	json_t *errors = json_array(), *list = NULL;
+	json_t *errors = json_array(), *list = NULL, *out = NULL;
 	size_t len;
 	enum http_outcome result = HTTP_DONE;
+	struct staff_new_session renewed;
+
+	memset(&renewed, 0, sizeof(renewed));
 
 	if (!errors)
 		return HTTP_FAILED;
@@ -278,7 +317,7 @@ enum http_outcome api_staff_totp_confirm(const struct app *app, struct http_req 
 		goto out;
 	}
 	struct staff_request rq = request_of(req);
-	switch (staff_session_totp_confirm(conn, &app->kek, &req->staff, code, &rq, codes)) {
+	switch (staff_session_totp_confirm(conn, &app->kek, &req->staff, code, &rq, codes, &renewed)) {
 	case STAFF_TOTP_OK:
 		list = json_array();
 		for (int i = 0; list && i < STAFF_RECOVERY_CODES; i++)
@@ -287,11 +326,14 @@ enum http_outcome api_staff_totp_confirm(const struct app *app, struct http_req 
 				list = NULL;
 			}
 		sodium_memzero(codes, sizeof(codes));
-		if (!list) {
+		out = list ? json_pack("{s:o}", "recovery_codes", list) : NULL;
+		/* the session was renewed: the new cookie and CSRF token (the old ones are refused now) */
+		if (!out || !hand_over(resp, &renewed, out)) {
+			json_decref(out);
 			result = HTTP_FAILED;
 			break;
 		}
-		http_resp_json(resp, 200, json_pack("{s:o}", "recovery_codes", list));
+		http_resp_json(resp, 200, out);
 		break;
 	case STAFF_TOTP_BAD_CODE:
 		validate_reply_one(resp, req, "code", "is not the current code of your authenticator app");
@@ -307,6 +349,7 @@ enum http_outcome api_staff_totp_confirm(const struct app *app, struct http_req 
 		break;
 	}
 out:
+	sodium_memzero(&renewed, sizeof(renewed));
 	json_decref(errors);
 	return result;
 }

@@ -61,8 +61,10 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 	cli_actor(actor, sizeof(actor));
 	if (strcmp(verb, "add") == 0 || strcmp(verb, "reset") == 0) {
 		ok = strcmp(verb, "add") == 0
-			     ? staff_accounts_add(conn, args[1], office, role, actor, temp, err, sizeof(err))
-			     : staff_accounts_reset(conn, args[1], clear_totp, actor, temp, err, sizeof(err));
+			     ? staff_accounts_add(conn, args[1], office, role, actor, cfg->auth_temporary_password_hours,
+						  temp, err, sizeof(err))
+			     : staff_accounts_reset(conn, args[1], clear_totp, actor, cfg->auth_temporary_password_hours,
+						    temp, err, sizeof(err));
 		if (ok)
 			printf("login:              %s\ntemporary password: %s\n\n"
 			       "Shown once and stored only as an Argon2id hash. Give it to the staff member in person;\n"

@@ -73,6 +73,11 @@ void tokens_collapse_key(const struct secrets_kek *kek, unsigned char key[32])
 	crypto_kdf_derive_from_key(key, 32, 1, "collapse", kek->key);
 }
 
+void tokens_recovery_key(const struct secrets_kek *kek, unsigned char key[32])
+{
+	crypto_kdf_derive_from_key(key, 32, 1, "recover1", kek->key);
+}
+
 void tokens_code_hash(const unsigned char key[32], const char code[TOKENS_CODE_LEN + 1], unsigned char out[TOKENS_HASH_BYTES])
 {
 	crypto_auth_hmacsha256_state st;

@@ -54,7 +54,7 @@ static int exists(PGconn *conn, const char *sql, const char *arg)
 }
 
 bool staff_accounts_add(PGconn *conn, const char *login, const char *office_code, const char *role, const char *actor,
-			char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
+			long long temp_hours, char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
 {
 	char hash[STAFF_PASSWORD_HASH_MAX];
 	long long n;
@@ -75,16 +75,19 @@ bool staff_accounts_add(PGconn *conn, const char *login, const char *office_code
 	}
 	if (!new_temporary(temp, hash, err, errlen))
 		return false;
-	const char *params[5] = { login, hash, role, office_code, actor };
-	bool ok = store_count(conn, "staff add",
-			      "WITH s AS (INSERT INTO staff (username, full_name, password_hash, role, office_code)"
-			      " VALUES ($1, $1, $2, $3::staff_role, $4) ON CONFLICT (username) DO NOTHING RETURNING id),"
-			      " h AS (INSERT INTO staff_password_history (staff_id, password_hash) SELECT id, $2 FROM s),"
-			      " a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
-			      " SELECT 'cli', $5, 'staff.add', $1, 'ok', jsonb_build_object('office', $4::text, 'role', $3::text)"
-			      " FROM s RETURNING id)"
-			      " SELECT count(*) FROM a",
-			      5, params, &n);
+	char hours[32];
+	snprintf(hours, sizeof(hours), "%lld", temp_hours);
+	const char *params[6] = { login, hash, role, office_code, actor, hours };
+	bool ok = store_count(
+		conn, "staff add",
+		"WITH s AS (INSERT INTO staff (username, full_name, password_hash, role, office_code, temporary_until)"
+		" VALUES ($1, $1, $2, $3::staff_role, $4, now() + make_interval(hours => $6::int)) ON CONFLICT (username) DO NOTHING RETURNING id),"
+		" h AS (INSERT INTO staff_password_history (staff_id, password_hash) SELECT id, $2 FROM s),"
+		" a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+		" SELECT 'cli', $5, 'staff.add', $1, 'ok', jsonb_build_object('office', $4::text, 'role', $3::text)"
+		" FROM s RETURNING id)"
+		" SELECT count(*) FROM a",
+		6, params, &n);
 	sodium_memzero(hash, sizeof(hash));
 	if (!ok || n != 1) {
 		snprintf(err, errlen, ok ? "a staff account with login '%s' already exists" : "database error (see log)",
@@ -116,7 +119,7 @@ bool staff_accounts_deactivate(PGconn *conn, const char *login, const char *acto
 	return ok && n == 1;
 }
 
-bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor,
+bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor, long long temp_hours,
 			  char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
 {
 	char hash[STAFF_PASSWORD_HASH_MAX];
@@ -133,10 +136,13 @@ bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, cons
 	}
 	if (!new_temporary(temp, hash, err, errlen))
 		return false;
-	const char *params[4] = { login, hash, clear_totp ? "true" : "false", actor };
+	char hours[32];
+	snprintf(hours, sizeof(hours), "%lld", temp_hours);
+	const char *params[5] = { login, hash, clear_totp ? "true" : "false", actor, hours };
 	bool ok = store_count(
 		conn, "staff reset",
 		"WITH s AS (UPDATE staff SET password_hash = $2, password_temporary = true, password_changed_at = now(),"
+		" temporary_until = now() + make_interval(hours => $5::int),"
 		" failed_logins = 0, locked_until = NULL, active = true, disabled_reason = NULL"
 		" WHERE username = $1 AND disabled_reason IS DISTINCT FROM 'deactivated' RETURNING id),"
 		" h AS (INSERT INTO staff_password_history (staff_id, password_hash) SELECT id, $2 FROM s),"
@@ -149,7 +155,7 @@ bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, cons
 		" 'totp_cleared', $3::boolean AND EXISTS (SELECT 1 FROM t), 'recovery_codes_removed', (SELECT count(*) FROM r))"
 		" FROM s RETURNING id)"
 		" SELECT count(*) FROM a",
-		4, params, &n);
+		5, params, &n);
 	sodium_memzero(hash, sizeof(hash));
 	if (!ok || n != 1) {
 		snprintf(err, errlen, ok ? "no staff account '%s'" : "database error (see log)", login);

@@ -88,6 +88,9 @@ enum staff_password_verdict staff_password_check(const struct staff_password_pol
 	if (login && *login) {
 		char *fp = folded(pw, len), *fl = folded(login, strlen(login));
 		bool has = !fp || !fl || strstr(fp, fl) != NULL;
+		/* the folded copy is the password too */
+		if (fp)
+			sodium_memzero(fp, strlen(fp));
 		free(fp);
 		free(fl);
 		if (has)

@@ -6,12 +6,18 @@
  * check, so concurrent attempts count their failures one after another
  * and a TOTP time step is spent once. The password is verified before
  * anything else is looked at, and an unknown login verifies against a
- * dummy hash, so all refusals cost the same Argon2id work.
+ * dummy hash, so all refusals cost the same Argon2id work. A wrong current
+ * password at the change counts toward the same lockout, and the lock it
+ * reaches ends every session of the account. A session that gains access
+ * (temporary or expired password replaced, TOTP confirmed) is renewed: new
+ * token, new CSRF token, the old one revoked.
  */
 #include "staff/session.h"
 #include "core/config.h"
 #include "db/audit.h"
+#include "core/tokens.h"
 #include "db/db.h"
+#include "staff/accounts.h"
 #include "staff/password.h"
 #include "store/store.h"
 
@@ -50,7 +56,88 @@ static bool audit(PGconn *conn, const char *actor, const char *action, const cha
 	return audit_write(conn, &e);
 }
 
-enum signin_col { S_ID, S_HASH, S_ACTIVE, S_LOCKED, S_TEMPORARY, S_EXPIRED, S_TOTP, S_OFFICE, S_ROLE, S__COUNT };
+/*
+ * One more failure of account id (a wrong password or code at sign-in, a
+ * wrong current password at the change): the one that reaches
+ * auth.lockout_failures locks the account and starts the count again;
+ * *locked says whether this one did. With end_sessions the lock also ends
+ * every session of the account.
+ */
+static bool count_failure(PGconn *conn, const struct config *cfg, const char *id, bool end_sessions, bool *locked)
+{
+	char max[STORE_ID_TEXT], secs[STORE_ID_TEXT];
+	long long n = 0;
+
+	snprintf(max, sizeof(max), "%lld", cfg->auth_lockout_failures);
+	snprintf(secs, sizeof(secs), "%lld", cfg->auth_lockout_seconds);
+	const char *p[3] = { id, max, secs };
+	*locked = false;
+	if (!store_count(conn, "staff failure",
+			 "WITH u AS (UPDATE staff SET"
+			 " locked_until = CASE WHEN failed_logins + 1 >= $2::int"
+			 " THEN now() + make_interval(secs => $3::int) END,"
+			 " failed_logins = CASE WHEN failed_logins + 1 >= $2::int THEN 0 ELSE failed_logins + 1 END"
+			 " WHERE id = $1 RETURNING locked_until IS NOT NULL AS locked)"
+			 " SELECT count(*) FROM u WHERE locked",
+			 3, p, &n))
+		return false;
+	*locked = n > 0;
+	if (*locked && end_sessions &&
+	    !db_run(conn,
+		    "UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'locked'"
+		    " WHERE staff_id = $1 AND revoked_at IS NULL",
+		    1, p))
+		return false;
+	return true;
+}
+
+/*
+ * Renew who's session when it gains access (inside the caller's
+ * transaction): the old token is revoked ('renewed') and a new token and
+ * CSRF token take its place, with the same absolute expiry. out->who is
+ * who with the new session; the caller updates what changed.
+ */
+static bool renew(PGconn *conn, const struct staff_principal *who, const struct staff_request *rq,
+		  struct staff_new_session *out)
+{
+	char id[STORE_ID_TEXT], hex[65], csrf_hex[65];
+	unsigned char csrf_hash[32];
+	long long n = 0;
+
+	store_id(id, who->staff_id);
+	new_token(out->token, hex, NULL);
+	new_token(out->csrf, csrf_hex, csrf_hash);
+	const char *p[6] = { id, who->session_hash, hex, csrf_hex, rq->ip, rq->user_agent };
+	if (!store_count(conn, "staff session renew",
+			 "WITH old AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'renewed'"
+			 " WHERE token_hash = decode($2, 'hex') AND staff_id = $1 AND revoked_at IS NULL RETURNING expires_at),"
+			 " n AS (INSERT INTO staff_sessions (token_hash, staff_id, expires_at, ip, user_agent, csrf_hash)"
+			 " SELECT decode($3, 'hex'), $1, old.expires_at, $5, left($6, 512), decode($4, 'hex') FROM old"
+			 " RETURNING 1) SELECT count(*) FROM n",
+			 6, p, &n) ||
+	    n != 1) {
+		sodium_memzero(out, sizeof(*out));
+		return false;
+	}
+	out->who = *who;
+	snprintf(out->who.session_hash, sizeof(out->who.session_hash), "%s", hex);
+	memcpy(out->who.csrf_hash, csrf_hash, sizeof(csrf_hash));
+	return true;
+}
+
+enum signin_col {
+	S_ID,
+	S_HASH,
+	S_ACTIVE,
+	S_LOCKED,
+	S_TEMPORARY,
+	S_EXPIRED,
+	S_TOTP,
+	S_OFFICE,
+	S_ROLE,
+	S_TEMP_EXPIRED,
+	S__COUNT
+};
 
 /* Open the sealed TOTP secret in columns 0 (ciphertext) and 1 (nonce), as hex, of res's first row. */
 static bool open_secret(const PGresult *res, const struct secrets_kek *kek, unsigned char secret[64], size_t *slen)
@@ -65,8 +152,8 @@ static bool open_secret(const PGresult *res, const struct secrets_kek *kek, unsi
 }
 
 /* The second factor: a fresh TOTP code (its step above the last used) or an unused recovery code. */
-static bool second_factor(PGconn *conn, const struct secrets_kek *kek, const char *id, const char *totp_code,
-			  const char *recovery_code, bool *db_ok, const char **reason)
+static bool second_factor(PGconn *conn, const struct secrets_kek *kek, long long staff_id, const char *id,
+			  const char *totp_code, const char *recovery_code, bool *db_ok, const char **reason)
 {
 	*db_ok = true;
 	if (totp_code && *totp_code) {
@@ -103,10 +190,13 @@ static bool second_factor(PGconn *conn, const struct secrets_kek *kek, const cha
 		return n == 1;
 	}
 	if (recovery_code && *recovery_code) {
-		unsigned char h[32];
+		unsigned char h[32], key[32];
 		char hex[65];
 		long long n;
-		if (!staff_totp_recovery_hash(recovery_code, h)) {
+		tokens_recovery_key(kek, key);
+		bool formed = staff_totp_recovery_hash(key, staff_id, recovery_code, h);
+		sodium_memzero(key, sizeof(key));
+		if (!formed) {
 			*reason = "wrong_code";
 			return false;
 		}
@@ -145,7 +235,8 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 			  "SELECT s.id, s.password_hash, s.active, coalesce(s.locked_until > now(), false),"
 			  " s.password_temporary, s.password_changed_at < now() - make_interval(days => $2::int),"
 			  " EXISTS (SELECT 1 FROM staff_totp t WHERE t.staff_id = s.id AND t.confirmed_at IS NOT NULL),"
-			  " coalesce(s.office_code, ''), s.role::text"
+			  " coalesce(s.office_code, ''), s.role::text,"
+			  " s.password_temporary AND coalesce(s.temporary_until <= now(), true)"
 			  " FROM staff s WHERE s.username = $1 FOR UPDATE",
 			  2, p1, S__COUNT);
 	if (!res)
@@ -153,7 +244,9 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 	if (PQntuples(res) == 0) {
 		staff_password_dummy_verify(password, password_len);
 		PQclear(res);
-		if (!audit(conn, NULL, "staff.signin", login, "denied", rq, "{\"reason\": \"unknown_login\"}") ||
+		/* people type their password into the login field: only a well-formed login is kept */
+		const char *target = staff_accounts_login_ok(login) ? login : "(malformed)";
+		if (!audit(conn, NULL, "staff.signin", target, "denied", rq, "{\"reason\": \"unknown_login\"}") ||
 		    !db_commit(conn))
 			goto fail_noclear;
 		return STAFF_DENIED;
@@ -168,29 +261,24 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 		reason = "locked";
 	else if (!pw_ok)
 		reason = "wrong_password", counts = true;
-	else if (store_bool(res, 0, S_TOTP) && !second_factor(conn, kek, id, totp_code, recovery_code, &db_ok, &reason)) {
+	else if (store_bool(res, 0, S_TEMP_EXPIRED))
+		/* the right temporary password, too late: not counted; `alertd staff reset` issues a fresh one */
+		reason = "temporary_expired";
+	else if (store_bool(res, 0, S_TOTP) && !kek) {
+		/* the server's configuration, not the person: not a wrong code, not counted */
+		PQclear(res);
+		db_rollback(conn);
+		return STAFF_NO_KEK;
+	} else if (store_bool(res, 0, S_TOTP) &&
+		   !second_factor(conn, kek, store_int(res, 0, S_ID), id, totp_code, recovery_code, &db_ok, &reason)) {
 		if (!db_ok)
 			goto fail;
 		counts = true;
 	}
 	if (reason && strcmp(reason, "totp") != 0 && strcmp(reason, "recovery_code") != 0) {
-		long long locked = 0;
-		if (counts) {
-			char max[STORE_ID_TEXT], secs[STORE_ID_TEXT];
-			snprintf(max, sizeof(max), "%lld", cfg->auth_lockout_failures);
-			snprintf(secs, sizeof(secs), "%lld", cfg->auth_lockout_seconds);
-			const char *p2[3] = { id, max, secs };
-			/* the failure that reaches the limit locks the account and starts the count again */
-			if (!store_count(conn, "staff failure",
-					 "WITH u AS (UPDATE staff SET"
-					 " locked_until = CASE WHEN failed_logins + 1 >= $2::int"
-					 " THEN now() + make_interval(secs => $3::int) END,"
-					 " failed_logins = CASE WHEN failed_logins + 1 >= $2::int THEN 0 ELSE failed_logins + 1 END"
-					 " WHERE id = $1 RETURNING locked_until IS NOT NULL AS locked)"
-					 " SELECT count(*) FROM u WHERE locked",
-					 3, p2, &locked))
-				goto fail;
-		}
+		bool locked = false;
+		if (counts && !count_failure(conn, cfg, id, false, &locked))
+			goto fail;
 		snprintf(details, sizeof(details), "{\"reason\": \"%s\", \"locked\": %s}", reason, locked ? "true" : "false");
 		if (!audit(conn, login, "staff.signin", login, "denied", rq, details) || !db_commit(conn))
 			goto fail;
@@ -306,13 +394,15 @@ bool staff_session_end(PGconn *conn, const struct staff_principal *who, const st
 enum staff_password_change staff_session_change_password(PGconn *conn, const struct config *cfg,
 							 const struct staff_principal *who, const char *current,
 							 size_t current_len, const char *fresh, size_t fresh_len,
-							 const struct staff_request *rq, char *message, size_t messagelen)
+							 const struct staff_request *rq, char *message, size_t messagelen,
+							 struct staff_new_session *renewed)
 {
 	char id[STORE_ID_TEXT], keep[STORE_ID_TEXT], hash[STAFF_PASSWORD_HASH_MAX];
 	struct staff_password_policy policy = { .min_chars = cfg->auth_password_min_length };
 	enum staff_password_change result = STAFF_PASSWORD_CHANGE_ERROR;
 	PGresult *res = NULL;
 
+	memset(renewed, 0, sizeof(*renewed));
 	if (staff_password_check(&policy, fresh, fresh_len, who->login, message, messagelen) != STAFF_PASSWORD_OK)
 		return STAFF_PASSWORD_REFUSED;
 	store_id(id, who->staff_id);
@@ -324,10 +414,15 @@ enum staff_password_change staff_session_change_password(PGconn *conn, const str
 	if (!res || PQntuples(res) != 1)
 		goto out;
 	if (!staff_password_verify(PQgetvalue(res, 0, 0), current, current_len)) {
+		char details[80];
+		bool locked = false;
 		snprintf(message, messagelen, "is not your current password");
 		result = STAFF_PASSWORD_WRONG_CURRENT;
-		if (!audit(conn, who->login, "staff.password_change", who->login, "denied", rq,
-			   "{\"reason\": \"wrong_current\"}") ||
+		/* counted like a wrong password at sign-in; the lock also ends every session, this one included */
+		bool counted = count_failure(conn, cfg, id, true, &locked);
+		snprintf(details, sizeof(details), "{\"reason\": \"wrong_current\", \"locked\": %s}",
+			 locked ? "true" : "false");
+		if (!counted || !audit(conn, who->login, "staff.password_change", who->login, "denied", rq, details) ||
 		    !db_commit(conn))
 			result = STAFF_PASSWORD_CHANGE_ERROR;
 		goto out;
@@ -355,12 +450,20 @@ enum staff_password_change staff_session_change_password(PGconn *conn, const str
 	/* the new password ends every other session of the account */
 	bool ok = db_run(conn,
 			 "WITH u AS (UPDATE staff SET password_hash = $2, password_temporary = false,"
-			 " password_changed_at = now() WHERE id = $1),"
+			 " temporary_until = NULL, password_changed_at = now() WHERE id = $1),"
 			 " h AS (INSERT INTO staff_password_history (staff_id, password_hash) VALUES ($1, $2))"
 			 " UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'password_changed'"
 			 " WHERE staff_id = $1 AND revoked_at IS NULL AND token_hash <> decode($3, 'hex')",
 			 3, p3) &&
-		  audit(conn, who->login, "staff.password_change", who->login, "ok", rq, NULL) && db_commit(conn);
+		  audit(conn, who->login, "staff.password_change", who->login, "ok", rq, NULL);
+	/* a temporary or expired password replaced: the session gains access, so it gets a new token */
+	bool gains = who->password_temporary || who->password_expired;
+	if (ok && gains) {
+		ok = renew(conn, who, rq, renewed);
+		renewed->who.password_temporary = false;
+		renewed->who.password_expired = false;
+	}
+	ok = ok && db_commit(conn);
 	sodium_memzero(hash, sizeof(hash));
 	if (ok)
 		result = STAFF_PASSWORD_CHANGED;
@@ -368,6 +471,8 @@ out:
 	PQclear(res);
 	if (result == STAFF_PASSWORD_CHANGE_ERROR)
 		db_rollback(conn);
+	if (result != STAFF_PASSWORD_CHANGED)
+		sodium_memzero(renewed, sizeof(*renewed));
 	return result;
 }
 
@@ -415,15 +520,17 @@ enum staff_totp_result staff_session_totp_enrol(PGconn *conn, const struct secre
 enum staff_totp_result staff_session_totp_confirm(PGconn *conn, const struct secrets_kek *kek,
 						  const struct staff_principal *who, const char *code,
 						  const struct staff_request *rq,
-						  char codes[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1])
+						  char codes[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1],
+						  struct staff_new_session *renewed)
 {
 	char id[STORE_ID_TEXT], step_text[STORE_ID_TEXT];
 	enum staff_totp_result result = STAFF_TOTP_ERROR;
-	unsigned char secret[64];
+	unsigned char secret[64], key[32] = { 0 };
 	size_t slen = 0;
 	uint64_t step = 0;
 	PGresult *res;
 
+	memset(renewed, 0, sizeof(*renewed));
 	store_id(id, who->staff_id);
 	if (!db_begin(conn))
 		return STAFF_TOTP_ERROR;
@@ -456,11 +563,12 @@ enum staff_totp_result staff_session_totp_confirm(PGconn *conn, const struct sec
 		    " UPDATE staff_totp SET confirmed_at = now(), last_step = $2::bigint WHERE staff_id = $1",
 		    2, p2))
 		goto out;
+	tokens_recovery_key(kek, key);
 	for (int i = 0; i < STAFF_RECOVERY_CODES; i++) {
 		unsigned char h[32];
 		char hex[65];
 		staff_totp_recovery_code(codes[i]);
-		if (!staff_totp_recovery_hash(codes[i], h))
+		if (!staff_totp_recovery_hash(key, who->staff_id, codes[i], h))
 			goto out;
 		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 		const char *p3[2] = { id, hex };
@@ -468,14 +576,21 @@ enum staff_totp_result staff_session_totp_confirm(PGconn *conn, const struct sec
 			    2, p3))
 			goto out;
 	}
-	if (audit(conn, who->login, "staff.totp_confirm", who->login, "ok", rq, "{\"recovery_codes\": 10}") && db_commit(conn))
+	/* the session gains access: a new token */
+	if (audit(conn, who->login, "staff.totp_confirm", who->login, "ok", rq, "{\"recovery_codes\": 10}") &&
+	    renew(conn, who, rq, renewed) && db_commit(conn)) {
+		renewed->who.totp_enrolled = true;
 		result = STAFF_TOTP_OK;
+	}
 out:
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(key, sizeof(key));
 	PQclear(res);
 	if (result != STAFF_TOTP_OK && result != STAFF_TOTP_BAD_CODE)
 		db_rollback(conn);
-	if (result != STAFF_TOTP_OK)
+	if (result != STAFF_TOTP_OK) {
 		sodium_memzero(codes, sizeof(char[STAFF_RECOVERY_CODES][STAFF_RECOVERY_CODE_LEN + 1]));
+		sodium_memzero(renewed, sizeof(*renewed));
+	}
 	return result;
 }

@@ -100,26 +100,39 @@ static const char recovery_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 void staff_totp_recovery_code(char out[STAFF_RECOVERY_CODE_LEN + 1])
 {
 	for (int i = 0; i < STAFF_RECOVERY_CODE_LEN; i++)
-		out[i] = i == 5 ? '-' : recovery_alphabet[randombytes_uniform((uint32_t)(sizeof(recovery_alphabet) - 1))];
+		out[i] = i % 5 == 4 ? '-'
+				    : recovery_alphabet[randombytes_uniform((uint32_t)(sizeof(recovery_alphabet) - 1))];
 	out[STAFF_RECOVERY_CODE_LEN] = '\0';
 }
 
-bool staff_totp_recovery_hash(const char *typed, unsigned char hash[32])
+bool staff_totp_recovery_hash(const unsigned char key[32], long long staff_id, const char *typed, unsigned char hash[32])
 {
-	char norm[STAFF_RECOVERY_CODE_LEN];
+	char norm[STAFF_RECOVERY_CODE_CHARS];
+	unsigned char id[8];
 	size_t n = 0;
+	bool ok = typed != NULL;
 
-	for (const char *p = typed; p && *p; p++) {
+	for (const char *p = typed; ok && *p; p++) {
 		char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
 		if (c == '-' || c == ' ')
 			continue;
-		if (n >= STAFF_RECOVERY_CODE_LEN - 1 || !strchr(recovery_alphabet, c))
-			return false;
-		norm[n++] = c;
+		if (n >= STAFF_RECOVERY_CODE_CHARS || !strchr(recovery_alphabet, c))
+			ok = false;
+		else
+			norm[n++] = c;
 	}
-	if (n != STAFF_RECOVERY_CODE_LEN - 1)
-		return false;
-	crypto_hash_sha256(hash, (const unsigned char *)norm, n);
+	if (ok && n == STAFF_RECOVERY_CODE_CHARS) {
+		crypto_auth_hmacsha256_state st;
+		/* the account's id first: one code's HMAC is good for its own account only */
+		for (int i = 0; i < 8; i++)
+			id[i] = (unsigned char)((unsigned long long)staff_id >> (56 - 8 * i));
+		crypto_auth_hmacsha256_init(&st, key, 32);
+		crypto_auth_hmacsha256_update(&st, id, sizeof(id));
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)norm, n);
+		crypto_auth_hmacsha256_final(&st, hash);
+		sodium_memzero(&st, sizeof(st));
+	} else
+		ok = false;
 	sodium_memzero(norm, sizeof(norm));
-	return true;
+	return ok;
 }

@@ -58,6 +58,16 @@ function session(r) {
   assert.equal(r.status, 201, r.body);
   return { cookie: cookieOf(r), csrf: r.json.csrf_token, json: r.json };
 }
+// The answer of a step that renews the session (password change from a temporary or expired password, TOTP
+// confirm): a new cookie and CSRF token, different from the old ones.
+function renewed(r, old) {
+  assert.equal(r.status, 200, r.body);
+  const s = { cookie: cookieOf(r), csrf: r.json.csrf_token, json: r.json };
+  assert.match(s.csrf, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(s.cookie, old.cookie);
+  assert.notEqual(s.csrf, old.csrf);
+  return s;
+}
 function call(server, s, method, p, body, { csrf = s && s.csrf } = {}) {
   const headers = {};
   if (s) headers.cookie = s.cookie;
@@ -73,12 +83,11 @@ async function enrolled(login, password = GOOD[0], server = srv) {
   const temp = addStaff(login);
   let s = session(await signin(server, { login, password: temp }));
   assert.equal(s.json.next, 'change_password');
-  const changed = await call(server, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: password });
-  assert.equal(changed.status, 204, changed.body);
+  s = renewed(await call(server, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: password }), s);
   const e = await call(server, s, 'POST', '/v1/staff/totp/enrol');
   assert.equal(e.status, 201, e.body);
   const c = await call(server, s, 'POST', '/v1/staff/totp/confirm', { code: totp(e.json.secret) });
-  assert.equal(c.status, 200, c.body);
+  s = renewed(c, s);
   return { secret: e.json.secret, recovery: c.json.recovery_codes, session: s };
 }
 
@@ -108,10 +117,12 @@ test('first sign-in: the cookie exactly, the CSRF token, and a temporary passwor
   const token = set[0].split(';')[0].split('=')[1];
   assert.equal(h.psql(db, `SELECT count(*) FROM staff_sessions WHERE token_hash = sha256('${token}'::bytea) AND csrf_hash = sha256('${r.json.csrf_token}'::bytea)`), '1');
   assert.equal(h.psql(db, `SELECT count(*) FROM staff_sessions WHERE encode(token_hash, 'escape') LIKE '%${token.slice(0, 10)}%'`), '0');
-  const s = session(r);
+  let s = session(r);
   h.assertProblem(assert, await call(srv, s, 'GET', '/v1/staff/me'), 403, 'password_change_required');
   h.assertProblem(assert, await call(srv, s, 'POST', '/v1/staff/totp/enrol'), 403, 'password_change_required');
-  assert.equal((await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: GOOD[0] })).status, 204);
+  s = renewed(await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: GOOD[0] }), s);
+  assert.equal(s.json.next, 'enrol_totp');
+  assert.equal(s.json.password_temporary, false);
   // now TOTP enrolment is the one thing left
   h.assertProblem(assert, await call(srv, s, 'GET', '/v1/staff/me'), 403, 'totp_enrolment_required');
   assert.deepEqual(audit('an.first', 'staff.signin'), ['ok {"factor": "password"}']);
@@ -120,7 +131,7 @@ test('first sign-in: the cookie exactly, the CSRF token, and a temporary passwor
 
 test('every password rule refused at the change, each with its own message (cracklib included), none reused of the last 10', async () => {
   const temp = addStaff('binh.rules');
-  const s = session(await signin(srv, { login: 'binh.rules', password: temp }));
+  let s = session(await signin(srv, { login: 'binh.rules', password: temp }));
   const cases = [
     ['Zq7!mK2', /at least 8 characters/],
     ['zq7!mk2#pl', /upper-case letter/],
@@ -143,11 +154,11 @@ test('every password rule refused at the change, each with its own message (crac
   h.assertProblem(assert, wrong, 422, 'validation_failed');
   assert.deepEqual(wrong.json.errors, [{ field: 'current_password', message: 'is not your current password' }]);
   // 8 characters in more bytes are enough: characters are counted, not bytes
-  assert.equal((await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: 'Đạt7!àxQ' })).status, 204);
+  s = renewed(await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: 'Đạt7!àxQ' }), s);
   // (further changes once TOTP is enrolled: until then a session may only enrol)
   h.assertProblem(assert, await call(srv, s, 'POST', '/v1/staff/password', { current_password: 'Đạt7!àxQ', new_password: GOOD[1] }), 403, 'totp_enrolment_required');
   const e = await call(srv, s, 'POST', '/v1/staff/totp/enrol');
-  assert.equal((await call(srv, s, 'POST', '/v1/staff/totp/confirm', { code: totp(e.json.secret) })).status, 200);
+  s = renewed(await call(srv, s, 'POST', '/v1/staff/totp/confirm', { code: totp(e.json.secret) }), s);
   // the history: a password used before is refused even after several changes
   let current = 'Đạt7!àxQ';
   for (const pw of [GOOD[1], GOOD[2]]) {
@@ -161,8 +172,8 @@ test('every password rule refused at the change, each with its own message (crac
 
 test('TOTP: enrolment gives the secret, an otpauth URI and an SVG QR code; a wrong code is refused; a used code cannot be replayed', async () => {
   const temp = addStaff('cuong.totp');
-  const s = session(await signin(srv, { login: 'cuong.totp', password: temp }));
-  assert.equal((await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: GOOD[0] })).status, 204);
+  let s = session(await signin(srv, { login: 'cuong.totp', password: temp }));
+  s = renewed(await call(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: GOOD[0] }), s);
   const e = await call(srv, s, 'POST', '/v1/staff/totp/enrol');
   assert.equal(e.status, 201, e.body);
   assert.match(e.json.secret, /^[A-Z2-7]{32}$/);
@@ -176,9 +187,9 @@ test('TOTP: enrolment gives the secret, an otpauth URI and an SVG QR code; a wro
   assert.equal(bad.json.errors[0].field, 'code');
   const code = totp(e.json.secret);
   const ok = await call(srv, s, 'POST', '/v1/staff/totp/confirm', { code });
-  assert.equal(ok.status, 200, ok.body);
+  s = renewed(ok, s);
   assert.equal(ok.json.recovery_codes.length, 10);
-  for (const c of ok.json.recovery_codes) assert.match(c, /^[a-z2-9]{5}-[a-z2-9]{5}$/);
+  for (const c of ok.json.recovery_codes) assert.match(c, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
   assert.equal(new Set(ok.json.recovery_codes).size, 10);
   assert.equal(h.psql(db, `SELECT count(*) FROM staff_recovery_codes r JOIN staff s ON s.id = r.staff_id WHERE s.username = 'cuong.totp'`), '10');
   const me = await call(srv, s, 'GET', '/v1/staff/me');
@@ -204,6 +215,15 @@ test('TOTP: enrolment gives the secret, an otpauth URI and an SVG QR code; a wro
 test('a recovery code signs in once instead of a TOTP code', async () => {
   const a = await enrolled('dung.recovery');
   const code = a.recovery[3];
+  // 16 characters of a-z 2-9 without look-alikes (~79 bits), in groups of four
+  for (const c of a.recovery) assert.match(c, /^[abcdefghjkmnpqrstuvwxyz23456789]{4}(-[abcdefghjkmnpqrstuvwxyz23456789]{4}){3}$/);
+  // stored as an HMAC under a key derived from the KEK, not as a plain SHA-256 a dump could be cracked against
+  const stored = h.psql(db, "SELECT encode(code_hash, 'hex') FROM staff_recovery_codes r JOIN staff s ON s.id = r.staff_id WHERE s.username = 'dung.recovery'").split('\n');
+  assert.equal(stored.length, 10);
+  for (const c of a.recovery) {
+    const plain = crypto.createHash('sha256').update(c.replace(/-/g, '')).digest('hex');
+    assert.ok(!stored.includes(plain), 'a recovery code is stored as its SHA-256');
+  }
   session(await signin(srv, { login: 'dung.recovery', password: GOOD[0], recovery_code: code.toUpperCase() }));
   h.assertProblem(assert, await signin(srv, { login: 'dung.recovery', password: GOOD[0], recovery_code: code }), 401, 'unauthorized');
   session(await signin(srv, { login: 'dung.recovery', password: GOOD[0], recovery_code: a.recovery[4] }));
@@ -254,13 +274,13 @@ test('an expired password allows nothing but a change at the next sign-in', asyn
   const a = await enrolled('hoa.expired');
   h.psql(db, "UPDATE staff SET password_changed_at = now() - interval '43 days' WHERE username = 'hoa.expired'");
   const r = await signin(srv, { login: 'hoa.expired', password: GOOD[0], totp_code: totp(a.secret, 1) });
-  const s = session(r);
+  let s = session(r);
   assert.equal(r.json.password_expired, true);
   assert.equal(r.json.next, 'change_password');
   const refused = await call(srv, s, 'GET', '/v1/staff/me');
   h.assertProblem(assert, refused, 403, 'password_change_required');
   assert.match(refused.json.detail, /expired/);
-  assert.equal((await call(srv, s, 'POST', '/v1/staff/password', { current_password: GOOD[0], new_password: GOOD[1] })).status, 204);
+  s = renewed(await call(srv, s, 'POST', '/v1/staff/password', { current_password: GOOD[0], new_password: GOOD[1] }), s);
   assert.equal((await call(srv, s, 'GET', '/v1/staff/me')).status, 200);
 });
 
@@ -298,7 +318,7 @@ test('sign-out ends the session on the server: the old cookie is refused', async
   assert.equal(r.status, 204);
   assert.match(r.headers['set-cookie'][0], /^__Host-alertd_session=; Path=\/; HttpOnly; Secure; SameSite=Strict; Max-Age=0$/);
   h.assertProblem(assert, await call(srv, a.session, 'GET', '/v1/staff/me'), 401, 'unauthorized');
-  assert.equal(h.psql(db, "SELECT ended_reason FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id WHERE s.username = 'minh.logout' AND revoked_at IS NOT NULL"), 'logout');
+  assert.equal(h.psql(db, "SELECT ended_reason FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id WHERE s.username = 'minh.logout' AND revoked_at IS NOT NULL AND ended_reason <> 'renewed'"), 'logout');
   assert.deepEqual(audit('minh.logout', 'staff.signout'), ['ok {}']);
 });
 
@@ -344,4 +364,94 @@ test('idle timeout, absolute lifetime and the per-address throttle, short by con
   } finally {
     await short.stop();
   }
+});
+
+test('wrong current passwords at the change count toward the lockout: at the limit the account locks and every session ends', async () => {
+  const a = await enrolled('phuc.guess');
+  const other = session(await signin(srv, { login: 'phuc.guess', password: GOOD[0], totp_code: totp(a.secret, 1) }));
+  for (let i = 0; i < 5; i++) {
+    const r = await call(srv, a.session, 'POST', '/v1/staff/password', { current_password: `Wrong-pass-${i}`, new_password: GOOD[2] });
+    assert.ok(r.status === 422 || r.status === 401, r.body);
+  }
+  h.assertProblem(assert, await call(srv, a.session, 'GET', '/v1/staff/me'), 401, 'unauthorized');
+  h.assertProblem(assert, await call(srv, other, 'GET', '/v1/staff/me'), 401, 'unauthorized');
+  h.assertProblem(assert, await signin(srv, { login: 'phuc.guess', password: GOOD[0], totp_code: totp(a.secret, 2) }), 401, 'unauthorized');
+  const rows = audit('phuc.guess', 'staff.password_change');
+  assert.equal(rows.filter((x) => x === 'denied {"locked": false, "reason": "wrong_current"}').length, 4, rows.join('\n'));
+  assert.equal(rows.filter((x) => x === 'denied {"locked": true, "reason": "wrong_current"}').length, 1, rows.join('\n'));
+  assert.equal(h.psql(db, "SELECT count(*) FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id WHERE s.username = 'phuc.guess' AND revoked_at IS NULL"), '0');
+  await h.sleep(2200);
+  const back = await signin(srv, { login: 'phuc.guess', password: GOOD[0], recovery_code: a.recovery[0] });
+  session(back);
+});
+
+test('an unknown login that is not a valid login is audited as "(malformed)", never verbatim', async () => {
+  h.assertProblem(assert, await signin(srv, { login: 'Tr3asury!Secret9', password: 'Wrong-pass-1' }), 401, 'unauthorized');
+  assert.equal(h.psql(db, "SELECT count(*) FROM audit_log WHERE target = 'Tr3asury!Secret9' OR actor_id = 'Tr3asury!Secret9' OR details::text LIKE '%Secret9%'"), '0');
+  assert.ok(audit('(malformed)', 'staff.signin').includes('denied {"reason": "unknown_login"}'));
+  h.assertProblem(assert, await signin(srv, { login: 'valid.but.unknown', password: 'Wrong-pass-1' }), 401, 'unauthorized');
+  assert.ok(audit('valid.but.unknown', 'staff.signin').includes('denied {"reason": "unknown_login"}'));
+});
+
+test('without a KEK a TOTP sign-in is a 500 saying so, and is not counted as a wrong code', async () => {
+  const a = await enrolled('quang.nokek');
+  const config = h.ingestConfig(db, kek);
+  delete config.secrets;
+  const nokek = await h.startServer({ db, migrateFirst: false, config });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const r = await signin(nokek, { login: 'quang.nokek', password: GOOD[0], totp_code: totp(a.secret, 1) });
+      h.assertProblem(assert, r, 500, 'internal_error');
+      assert.match(r.json.detail, /secrets\.key_file/);
+    }
+  } finally {
+    await nokek.stop();
+  }
+  assert.equal(h.psql(db, "SELECT failed_logins || ' ' || (locked_until IS NULL) FROM staff WHERE username = 'quang.nokek'"), '0 true');
+  session(await signin(srv, { login: 'quang.nokek', password: GOOD[0], totp_code: totp(a.secret, 1) }));
+});
+
+test('a temporary password expires after auth.temporary_password_hours: the same 401, audited as temporary_expired; staff reset issues a fresh one', async () => {
+  const temp = addStaff('son.tempexp');
+  const hours = Number(h.psql(db, "SELECT round(extract(epoch FROM temporary_until - now()) / 3600) FROM staff WHERE username = 'son.tempexp'"));
+  assert.equal(hours, 72);
+  h.psql(db, "UPDATE staff SET temporary_until = now() - interval '1 second' WHERE username = 'son.tempexp'");
+  const r = await signin(srv, { login: 'son.tempexp', password: temp });
+  const wrong = await signin(srv, { login: 'son.tempexp', password: 'Wrong-pass-1' });
+  h.assertProblem(assert, r, 401, 'unauthorized');
+  assert.equal(r.json.detail, wrong.json.detail);
+  assert.equal(r.headers['set-cookie'], undefined);
+  assert.ok(audit('son.tempexp', 'staff.signin').includes('denied {"locked": false, "reason": "temporary_expired"}'));
+  const reset = cli(['staff', 'reset', 'son.tempexp']);
+  assert.equal(reset.code, 0, reset.stderr);
+  const fresh = reset.stdout.match(/^temporary password: (\S+)$/m)[1];
+  const s = session(await signin(srv, { login: 'son.tempexp', password: fresh }));
+  assert.equal(s.json.next, 'change_password');
+  renewed(await call(srv, s, 'POST', '/v1/staff/password', { current_password: fresh, new_password: GOOD[0] }), s);
+  assert.equal(h.psql(db, "SELECT temporary_until IS NULL FROM staff WHERE username = 'son.tempexp'"), 't');
+});
+
+test('the session is renewed when it gains access: after the change of a temporary password and after TOTP confirm the old cookie and CSRF token are refused, the new ones work', async () => {
+  const temp = addStaff('tam.renew');
+  const first = session(await signin(srv, { login: 'tam.renew', password: temp }));
+  const r = await call(srv, first, 'POST', '/v1/staff/password', { current_password: temp, new_password: GOOD[0] });
+  const second = renewed(r, first);
+  assert.match(r.headers['set-cookie'][0], /^__Host-alertd_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+  assert.equal(r.json.next, 'enrol_totp');
+  h.assertProblem(assert, await call(srv, first, 'POST', '/v1/staff/totp/enrol'), 401, 'unauthorized');
+  // the new cookie with the old CSRF token is refused too
+  h.assertProblem(assert, await call(srv, { cookie: second.cookie, csrf: first.csrf }, 'POST', '/v1/staff/totp/enrol'), 403, 'csrf_failed');
+  const e = await call(srv, second, 'POST', '/v1/staff/totp/enrol');
+  assert.equal(e.status, 201, e.body);
+  const c = await call(srv, second, 'POST', '/v1/staff/totp/confirm', { code: totp(e.json.secret) });
+  const third = renewed(c, second);
+  assert.equal(c.json.recovery_codes.length, 10);
+  h.assertProblem(assert, await call(srv, second, 'GET', '/v1/staff/me'), 401, 'unauthorized');
+  const me = await call(srv, third, 'GET', '/v1/staff/me');
+  assert.equal(me.status, 200, me.body);
+  assert.equal(me.json.next, null);
+  assert.equal(h.psql(db, "SELECT string_agg(coalesce(ended_reason, 'open'), ' ' ORDER BY ss.created_at) FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id WHERE s.username = 'tam.renew'"), 'renewed renewed open');
+  // a later change of a current password keeps the session (204)
+  assert.equal((await call(srv, third, 'POST', '/v1/staff/password', { current_password: GOOD[0], new_password: GOOD[1] })).status, 204);
+  assert.equal((await call(srv, third, 'GET', '/v1/staff/me')).status, 200);
 });

@@ -93,18 +93,29 @@ static void test_secret_and_recovery(void)
 	staff_totp_new_secret(secret, b32);
 	CHECK(strlen(b32) == 32 && strspn(b32, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == 32);
 	staff_totp_recovery_code(code);
-	CHECK(strlen(code) == 11 && code[5] == '-');
-	for (int i = 0; i < 11; i++)
+	CHECK(strlen(code) == 19 && code[4] == '-' && code[9] == '-' && code[14] == '-');
+	CHECK(strspn(code, "abcdefghjkmnpqrstuvwxyz23456789-") == 19);
+	for (int i = 0; i < 19; i++)
 		upper[i] = code[i] >= 'a' && code[i] <= 'z' ? (char)(code[i] - 'a' + 'A') : code[i];
-	upper[11] = '\0';
-	CHECK(staff_totp_recovery_hash(code, h1) && staff_totp_recovery_hash(upper, h2) && memcmp(h1, h2, 32) == 0);
-	char spaced[16];
-	snprintf(spaced, sizeof(spaced), "%.5s %s", code, code + 6);
-	CHECK(staff_totp_recovery_hash(spaced, h2) && memcmp(h1, h2, 32) == 0);
-	CHECK(!staff_totp_recovery_hash("abcde-fghi", h2));   /* too short */
-	CHECK(!staff_totp_recovery_hash("abcde-fghijk", h2)); /* too long */
-	CHECK(!staff_totp_recovery_hash("abcde-fgh1j", h2));  /* 1 is not in the alphabet */
-	CHECK(!staff_totp_recovery_hash(NULL, h2));
+	upper[19] = '\0';
+	unsigned char key[32], other[32];
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	CHECK(staff_totp_recovery_hash(key, 42, code, h1) && staff_totp_recovery_hash(key, 42, upper, h2) &&
+	      memcmp(h1, h2, 32) == 0);
+	char spaced[32], bare[17];
+	snprintf(spaced, sizeof(spaced), "%.4s %.4s %.4s %.4s", code, code + 5, code + 10, code + 15);
+	CHECK(staff_totp_recovery_hash(key, 42, spaced, h2) && memcmp(h1, h2, 32) == 0);
+	/* a keyed hash of the account and the code: not the SHA-256 of the code, nor another account's or key's */
+	snprintf(bare, sizeof(bare), "%.4s%.4s%.4s%.4s", code, code + 5, code + 10, code + 15);
+	crypto_hash_sha256(h2, (const unsigned char *)bare, 16);
+	CHECK(memcmp(h1, h2, 32) != 0);
+	CHECK(staff_totp_recovery_hash(key, 43, code, h2) && memcmp(h1, h2, 32) != 0);
+	CHECK(staff_totp_recovery_hash(other, 42, code, h2) && memcmp(h1, h2, 32) != 0);
+	CHECK(!staff_totp_recovery_hash(key, 42, "abcd-efgh-jkmn-pqr", h2));   /* too short */
+	CHECK(!staff_totp_recovery_hash(key, 42, "abcd-efgh-jkmn-pqrst", h2)); /* too long */
+	CHECK(!staff_totp_recovery_hash(key, 42, "abcd-efgh-jkmn-pq1s", h2));  /* 1 is not in the alphabet */
+	CHECK(!staff_totp_recovery_hash(key, 42, NULL, h2));
 }
 
 int main(void)
