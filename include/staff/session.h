@@ -90,6 +90,7 @@ enum staff_password_change {
 	STAFF_PASSWORD_WRONG_CURRENT, /* message: "is not your current password" */
 	STAFF_PASSWORD_REFUSED,	      /* a rule refused it; message says which */
 	STAFF_PASSWORD_REUSED,	      /* one of the last auth.password_history */
+	STAFF_PASSWORD_LOCKED,	      /* the account is locked (now or by this wrong password): all its sessions ended */
 	STAFF_PASSWORD_CHANGE_ERROR,
 };
 
@@ -99,7 +100,8 @@ enum staff_password_change {
  * sessions. message (>= 160 bytes) gets the sentence for a refusal. A
  * wrong current password counts toward auth.lockout_failures like a wrong
  * password at sign-in; the one that locks the account also ends all its
- * sessions, this one included. When the old password was temporary or
+ * sessions, this one included (STAFF_PASSWORD_LOCKED); so does any change
+ * attempted while the account is locked. When the old password was temporary or
  * expired the session is renewed: renewed gets the new token, CSRF token
  * and principal (renewed->token[0] is '\0' otherwise).
  */

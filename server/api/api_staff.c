@@ -230,6 +230,10 @@ enum http_outcome api_staff_password(const struct app *app, struct http_req *req
 	case STAFF_PASSWORD_WRONG_CURRENT:
 		validate_reply_one(resp, req, "current_password", message);
 		break;
+	case STAFF_PASSWORD_LOCKED:
+		http_resp_problem(resp, req, PROBLEM_UNAUTHORIZED,
+				  "the account is locked after too many wrong passwords; its sessions have ended", NULL);
+		break;
 	case STAFF_PASSWORD_REFUSED:
 	case STAFF_PASSWORD_REUSED:
 		validate_reply_one(resp, req, "new_password", message);

@@ -410,10 +410,25 @@ enum staff_password_change staff_session_change_password(PGconn *conn, const str
 	if (!db_begin(conn))
 		return STAFF_PASSWORD_CHANGE_ERROR;
 	const char *p1[1] = { id };
-	res = store_query(conn, "staff password", "SELECT password_hash FROM staff WHERE id = $1 FOR UPDATE", 1, p1, 1);
+	res = store_query(conn, "staff password",
+			  "SELECT password_hash, coalesce(locked_until > now(), false) FROM staff WHERE id = $1 FOR UPDATE",
+			  1, p1, 2);
 	if (!res || PQntuples(res) != 1)
 		goto out;
-	if (!staff_password_verify(PQgetvalue(res, 0, 0), current, current_len)) {
+	bool current_ok = staff_password_verify(PQgetvalue(res, 0, 0), current, current_len);
+	if (store_bool(res, 0, 1)) {
+		/* locked (at sign-in): no change, and the account's sessions end, this one included */
+		result = STAFF_PASSWORD_LOCKED;
+		if (!db_run(conn,
+			    "UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'locked'"
+			    " WHERE staff_id = $1 AND revoked_at IS NULL",
+			    1, p1) ||
+		    !audit(conn, who->login, "staff.password_change", who->login, "denied", rq, "{\"reason\": \"locked\"}") ||
+		    !db_commit(conn))
+			result = STAFF_PASSWORD_CHANGE_ERROR;
+		goto out;
+	}
+	if (!current_ok) {
 		char details[80];
 		bool locked = false;
 		snprintf(message, messagelen, "is not your current password");
@@ -422,6 +437,8 @@ enum staff_password_change staff_session_change_password(PGconn *conn, const str
 		bool counted = count_failure(conn, cfg, id, true, &locked);
 		snprintf(details, sizeof(details), "{\"reason\": \"wrong_current\", \"locked\": %s}",
 			 locked ? "true" : "false");
+		if (locked)
+			result = STAFF_PASSWORD_LOCKED;
 		if (!counted || !audit(conn, who->login, "staff.password_change", who->login, "denied", rq, details) ||
 		    !db_commit(conn))
 			result = STAFF_PASSWORD_CHANGE_ERROR;

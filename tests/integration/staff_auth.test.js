@@ -369,10 +369,12 @@ test('idle timeout, absolute lifetime and the per-address throttle, short by con
 test('wrong current passwords at the change count toward the lockout: at the limit the account locks and every session ends', async () => {
   const a = await enrolled('phuc.guess');
   const other = session(await signin(srv, { login: 'phuc.guess', password: GOOD[0], totp_code: totp(a.secret, 1) }));
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 4; i++) {
     const r = await call(srv, a.session, 'POST', '/v1/staff/password', { current_password: `Wrong-pass-${i}`, new_password: GOOD[2] });
-    assert.ok(r.status === 422 || r.status === 401, r.body);
+    h.assertProblem(assert, r, 422, 'validation_failed');
   }
+  // the 5th locks the account and ends its sessions, this one included
+  h.assertProblem(assert, await call(srv, a.session, 'POST', '/v1/staff/password', { current_password: 'Wrong-pass-4', new_password: GOOD[2] }), 401, 'unauthorized');
   h.assertProblem(assert, await call(srv, a.session, 'GET', '/v1/staff/me'), 401, 'unauthorized');
   h.assertProblem(assert, await call(srv, other, 'GET', '/v1/staff/me'), 401, 'unauthorized');
   h.assertProblem(assert, await signin(srv, { login: 'phuc.guess', password: GOOD[0], totp_code: totp(a.secret, 2) }), 401, 'unauthorized');
@@ -454,4 +456,17 @@ test('the session is renewed when it gains access: after the change of a tempora
   // a later change of a current password keeps the session (204)
   assert.equal((await call(srv, third, 'POST', '/v1/staff/password', { current_password: GOOD[0], new_password: GOOD[1] })).status, 204);
   assert.equal((await call(srv, third, 'GET', '/v1/staff/me')).status, 200);
+});
+
+test('while the account is locked (by sign-in failures) the password change is refused, even with the right password, and ends its sessions', async () => {
+  const a = await enrolled('uyen.locked');
+  for (let i = 0; i < 5; i++) h.assertProblem(assert, await signin(srv, { login: 'uyen.locked', password: 'Wrong-pass-1' }), 401, 'unauthorized');
+  // the open session goes on for reading...
+  assert.equal((await call(srv, a.session, 'GET', '/v1/staff/me')).status, 200);
+  // ...but cannot change the password while locked
+  h.assertProblem(assert, await call(srv, a.session, 'POST', '/v1/staff/password', { current_password: GOOD[0], new_password: GOOD[1] }), 401, 'unauthorized');
+  h.assertProblem(assert, await call(srv, a.session, 'GET', '/v1/staff/me'), 401, 'unauthorized');
+  assert.ok(audit('uyen.locked', 'staff.password_change').includes('denied {"reason": "locked"}'));
+  await h.sleep(2200);
+  session(await signin(srv, { login: 'uyen.locked', password: GOOD[0], totp_code: totp(a.secret, 1) }));
 });
