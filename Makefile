@@ -19,6 +19,8 @@ PG_INCLUDE = $(shell pg_config --includedir 2>/dev/null)
 PG_LIBDIR = $(shell pg_config --libdir 2>/dev/null)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libraries without a .pc file; the server, the unit tests and the fuzzers all link them
+EXTRA_LIBS = -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
 
 CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -pthread -MMD -MP -Iinclude $(CFLAGS)
@@ -36,7 +38,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/cli/main.o $(SERVER_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(EXTRA_LIBS)
 
 $(BUILD)/obj/%.o: server/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
@@ -59,7 +61,7 @@ $(BUILD)/libalertd.a: $(SERVER_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(BUILD)/libalertd.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(BUILD)/libalertd.a $(LDFLAGS) $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/unit -o $@ $< $(BUILD)/libalertd.a $(LDFLAGS) $(PKG_LIBS) $(EXTRA_LIBS)
 
 # Benchmark load generator (tests/bench/); always a release build.
 build/loadgen: tests/bench/loadgen.c
@@ -113,7 +115,7 @@ $(FUZZ_BUILD)/libalertd.a: $(FUZZ_OBJS)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libalertd.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -I$(PG_INCLUDE) -Itests/fuzz -o $@ $< $(FUZZ_BUILD)/libalertd.a \
-		$(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lcsv -lm
+		$(PKG_LIBS) $(EXTRA_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
