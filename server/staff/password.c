@@ -3,8 +3,11 @@
  * passwords (see password.h).
  *
  * Characters are counted as Unicode code points (utf8proc), so a password
- * in Vietnamese is measured as a person would count it. cracklib is not
- * documented as thread-safe: its calls are serialised.
+ * in Vietnamese is measured as a person would count it. Every password is
+ * put in NFC before it is checked, hashed or verified: "ạ" typed as one
+ * code point or as "a" plus a combining dot is the same password, as it
+ * looks the same. cracklib is not documented as thread-safe: its calls are
+ * serialised.
  */
 #include "staff/password.h"
 
@@ -34,14 +37,38 @@ static char *folded(const char *s, size_t len)
 	return (char *)out;
 }
 
+/*
+ * pw in NFC, in a malloc'd NUL-terminated string of *out_len bytes, or NULL
+ * when pw is not UTF-8 or memory ran out. The caller wipes and frees it.
+ */
+static char *nfc(const char *pw, size_t len, size_t *out_len)
+{
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t n =
+		utf8proc_map((const utf8proc_uint8_t *)pw, (utf8proc_ssize_t)len, &out, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+
+	if (n < 0)
+		return NULL;
+	*out_len = (size_t)n;
+	return (char *)out;
+}
+
+static void wipe_free(char *s, size_t len)
+{
+	if (s) {
+		sodium_memzero(s, len);
+		free(s);
+	}
+}
+
 static enum staff_password_verdict say(enum staff_password_verdict v, char *message, size_t messagelen, const char *text)
 {
 	snprintf(message, messagelen, "%s", text);
 	return v;
 }
 
-enum staff_password_verdict staff_password_check(const struct staff_password_policy *policy, const char *pw, size_t len,
-						 const char *login, char *message, size_t messagelen)
+static enum staff_password_verdict check_nfc(const struct staff_password_policy *policy, const char *pw, size_t len,
+					     const char *login, char *message, size_t messagelen)
 {
 	bool upper = false, lower = false, digit = false, special = false;
 	long long chars = 0;
@@ -58,6 +85,11 @@ enum staff_password_verdict staff_password_check(const struct staff_password_pol
 		utf8proc_category_t cat = utf8proc_category(cp);
 		if (cat == UTF8PROC_CATEGORY_CC)
 			return say(STAFF_PASSWORD_BAD_UTF8, message, messagelen, "must not contain control characters");
+		/* invisible, private or unassigned characters: nobody can see or retype them reliably */
+		if (cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
+		    cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP)
+			return say(STAFF_PASSWORD_BAD_UTF8, message, messagelen,
+				   "must not contain invisible, private-use or unassigned characters");
 		if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT)
 			upper = true;
 		else if (cat == UTF8PROC_CATEGORY_LL)
@@ -121,14 +153,44 @@ too_long:
 	return say(STAFF_PASSWORD_TOO_LONG, message, messagelen, text);
 }
 
+enum staff_password_verdict staff_password_check(const struct staff_password_policy *policy, const char *pw, size_t len,
+						 const char *login, char *message, size_t messagelen)
+{
+	size_t n = 0;
+	char *norm;
+	enum staff_password_verdict v;
+
+	if (len > STAFF_PASSWORD_MAX_BYTES) {
+		snprintf(message, messagelen, "must be at most %d characters long", STAFF_PASSWORD_MAX_CHARS);
+		return STAFF_PASSWORD_TOO_LONG;
+	}
+	norm = nfc(pw, len, &n);
+	if (!norm)
+		return say(STAFF_PASSWORD_BAD_UTF8, message, messagelen, "must be well-formed UTF-8 text");
+	v = check_nfc(policy, norm, n, login, message, messagelen);
+	wipe_free(norm, n);
+	return v;
+}
+
 bool staff_password_hash(const char *pw, size_t len, char out[STAFF_PASSWORD_HASH_MAX])
 {
-	return crypto_pwhash_str(out, pw, len, OPSLIMIT, MEMLIMIT) == 0;
+	size_t n = 0;
+	char *norm = nfc(pw, len, &n);
+	bool ok = norm && crypto_pwhash_str(out, norm, n, OPSLIMIT, MEMLIMIT) == 0;
+
+	wipe_free(norm, n);
+	return ok;
 }
 
 bool staff_password_verify(const char *hash, const char *pw, size_t len)
 {
-	return hash && crypto_pwhash_str_verify(hash, pw, len) == 0;
+	size_t n = 0;
+	char *norm = hash ? nfc(pw, len, &n) : NULL;
+	/* text that is not UTF-8 was never accepted as a password, so it matches none */
+	bool ok = norm && crypto_pwhash_str_verify(hash, norm, n) == 0;
+
+	wipe_free(norm, n);
+	return ok;
 }
 
 bool staff_password_needs_rehash(const char *hash)

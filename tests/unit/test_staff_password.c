@@ -83,6 +83,33 @@ static void test_hash(void)
 	staff_password_dummy_verify("anything", 8);
 }
 
+/*
+ * One password however its accents were typed: hashed in NFC, verified in
+ * NFC. "Kho bạc!2025x" with U+1EA1 and with "a" + U+0323 is one password.
+ * Invisible characters (a zero-width space) are refused, not counted as
+ * the special character.
+ */
+static void test_normalised(void)
+{
+	static const char composed[] = "Kho b\xe1\xba\xa1"
+				       "c!2025x"; /* U+1EA1 */
+	static const char decomposed[] = "Kho ba\xcc\xa3"
+					 "c!2025x"; /* a + U+0323 */
+	char h[STAFF_PASSWORD_HASH_MAX], message[200];
+	struct staff_password_policy policy = { .min_chars = 8 };
+
+	CHECK(strcmp(composed, decomposed) != 0);
+	CHECK(staff_password_hash(composed, strlen(composed), h));
+	CHECK(staff_password_verify(h, decomposed, strlen(decomposed)));
+	CHECK(staff_password_verify(h, composed, strlen(composed)));
+	CHECK(!staff_password_verify(h, "Kho bac!2025x", 13));
+	CHECK(staff_password_hash(decomposed, strlen(decomposed), h));
+	CHECK(staff_password_verify(h, composed, strlen(composed)));
+	CHECK(staff_password_check(&policy, "Qm7vXk2pRt\xe2\x80\x8b", 13, "lan", message, sizeof(message)) ==
+	      STAFF_PASSWORD_BAD_UTF8);
+	CHECK(strstr(message, "invisible") != NULL);
+}
+
 static void test_temporary(void)
 {
 	char t[STAFF_PASSWORD_TEMP_LEN + 1], u[STAFF_PASSWORD_TEMP_LEN + 1], message[160];
@@ -125,6 +152,7 @@ int main(void)
 	RUN(test_rules);
 	RUN(test_length_ceiling);
 	RUN(test_hash);
+	RUN(test_normalised);
 	RUN(test_temporary);
 	RUN(test_logins);
 	TEST_SUMMARY("staff_password");
