@@ -53,6 +53,13 @@ struct http_req {
 	long long principal_user_id;  /* app tokens: the device's user */
 	char principal_name[64];      /* admin keys: the key's name */
 	struct staff_principal staff; /* AUTH_STAFF: the session's account (staff_id 0 otherwise) */
+	/*
+	 * The office whose subtree this caller may see (a staff session's office,
+	 * or a scoped admin key's); "" = none. Staff reads filter every query
+	 * through alertd_office_in_scope / alertd_office_subtree (migration 0013)
+	 * with it, and answer 404 for anything outside.
+	 */
+	char scope_office[16];
 	const char *method;
 	const char *path;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];

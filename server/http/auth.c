@@ -204,6 +204,7 @@ static enum staff_auth staff_session(const struct app *app, struct http_req *req
 	if (r != STAFF_OK)
 		return r == STAFF_ERROR ? STAFF_AUTH_UNAVAILABLE : STAFF_AUTH_DENIED;
 	req->principal_id = req->staff.staff_id;
+	snprintf(req->scope_office, sizeof(req->scope_office), "%s", req->staff.office);
 	bool safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	if (!safe) {
 		unsigned char h[crypto_hash_sha256_BYTES];
