@@ -52,4 +52,16 @@ void ratelimit_free(struct ratelimit *rl);
  */
 bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_after_s);
 
+/*
+ * The bucket key of a client address (text as in http_req.remote). One
+ * subscriber holds a whole IPv6 /64, so an IPv6 address is keyed by its
+ * first 64 bits, or else rotating through the prefix would give a fresh
+ * bucket per request; an IPv4 address (also when IPv4-mapped) by all 32.
+ * Text that is not an address is keyed as it is.
+ */
+int64_t ratelimit_address_key(const char *addr);
+
+/* The bucket key of any other text, such as a login. */
+int64_t ratelimit_text_key(const char *text);
+
 #endif

@@ -65,6 +65,12 @@ bool staff_password_needs_rehash(const char *hash);
  */
 void staff_password_dummy_verify(const char *pw, size_t len);
 
+/* At most this many Argon2id computations run at once in the process (each takes 64 MiB); others wait. */
+#define STAFF_PASSWORD_ARGON2_SLOTS 4
+
+/* How many Argon2id computations are running now (for tests and gauges). */
+int staff_password_argon2_running(void);
+
 /* A fresh random temporary password that passes the rules, NUL-terminated. */
 void staff_password_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1]);
 

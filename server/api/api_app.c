@@ -125,15 +125,6 @@ static void device_fields(struct check *c, json_t *dev, bool require_platform, s
 	c->ok &= validate_unknown_members(c->errors, dev, c->prefix, known);
 }
 
-static bool hash_key(const char *s, int64_t *key)
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	memcpy(key, h, sizeof(*key));
-	return true;
-}
-
 /*
  * Per-IP, per-login and global throttles, before any database work. The
  * global ceiling holds however many addresses a client rotates through
@@ -142,13 +133,11 @@ static bool hash_key(const char *s, int64_t *key)
  */
 static bool activation_rate_ok(const struct app *app, const struct http_req *req, const char *login, struct http_resp *resp)
 {
-	int64_t ip_key, login_key;
+	int64_t ip_key = ratelimit_address_key(req->remote), login_key = ratelimit_text_key(login ? login : "");
 	int retry = 60;
 	char value[16];
 	bool global = false;
 
-	hash_key(req->remote, &ip_key);
-	hash_key(login ? login : "", &login_key);
 	if (ratelimit_take(app->activation_by_ip, ip_key, 1, &retry) &&
 	    ratelimit_take(app->activation_by_login, login_key, 1, &retry)) {
 		if (ratelimit_take(app->activation_global, 0, 1, &retry))

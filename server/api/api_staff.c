@@ -25,14 +25,10 @@
 /* Per-address throttle of password attempts, before any Argon2id work. */
 static bool throttle_ok(const struct app *app, const struct http_req *req, struct http_resp *resp)
 {
-	unsigned char h[crypto_hash_sha256_BYTES];
-	int64_t key;
 	int retry = 60;
 	char value[16];
 
-	crypto_hash_sha256(h, (const unsigned char *)req->remote, strlen(req->remote));
-	memcpy(&key, h, sizeof(key));
-	if (ratelimit_take(app->staff_signin_by_ip, key, 1, &retry))
+	if (ratelimit_take(app->staff_signin_by_ip, ratelimit_address_key(req->remote), 1, &retry))
 		return true;
 	snprintf(value, sizeof(value), "%d", retry);
 	http_resp_problem(resp, req, PROBLEM_RATE_LIMITED,

@@ -109,12 +109,8 @@ static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
 
 	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "ak"))
 		return BEARER_DENIED;
-	unsigned char ip_hash[crypto_hash_sha256_BYTES];
-	int64_t key;
 	int retry;
-	crypto_hash_sha256(ip_hash, (const unsigned char *)req->remote, strlen(req->remote));
-	memcpy(&key, ip_hash, sizeof(key));
-	if (!ratelimit_take(app->admin_by_ip, key, 1, &retry))
+	if (!ratelimit_take(app->admin_by_ip, ratelimit_address_key(req->remote), 1, &retry))
 		return BEARER_THROTTLED;
 	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)

@@ -11,6 +11,10 @@
 #include "http/ratelimit.h"
 #include "core/clock.h"
 
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <string.h>
+
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -144,4 +148,44 @@ bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_afte
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return ok;
+}
+
+static int64_t bytes_key(const void *p, size_t n)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int64_t key;
+
+	crypto_hash_sha256(h, p, n);
+	memcpy(&key, h, sizeof(key));
+	return key;
+}
+
+int64_t ratelimit_text_key(const char *text)
+{
+	return bytes_key(text, strlen(text));
+}
+
+int64_t ratelimit_address_key(const char *addr)
+{
+	unsigned char a[16];
+	/* tagged so that an IPv4 address and an IPv6 prefix with the same bytes differ */
+	unsigned char tagged[1 + 8];
+
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		tagged[0] = 4;
+		memcpy(tagged + 1, a, 4);
+		return bytes_key(tagged, 5);
+	}
+	if (inet_pton(AF_INET6, addr, a) == 1) {
+		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+			tagged[0] = 4;
+			memcpy(tagged + 1, a + 12, 4);
+			return bytes_key(tagged, 5);
+		}
+		tagged[0] = 6;
+		memcpy(tagged + 1, a, 8);
+		return bytes_key(tagged, sizeof(tagged));
+	}
+	return ratelimit_text_key(addr);
 }

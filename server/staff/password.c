@@ -8,6 +8,11 @@
  * code point or as "a" plus a combining dot is the same password, as it
  * looks the same. cracklib is not documented as thread-safe: its calls are
  * serialised.
+ *
+ * Each Argon2id computation takes MEMLIMIT (64 MiB) for its duration; at
+ * most STAFF_PASSWORD_ARGON2_SLOTS run at once in the process, the others wait their turn,
+ * so a flood of sign-in attempts from many addresses (each under the
+ * per-address throttle) costs time, not gigabytes of memory.
  */
 #include "staff/password.h"
 
@@ -23,6 +28,10 @@
 #define MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
 
 static pthread_mutex_t crack_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the process-wide Argon2id budget: slots in use, under argon2_lock */
+static pthread_mutex_t argon2_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t argon2_free = PTHREAD_COND_INITIALIZER;
+static int argon2_busy;
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
 static char dummy_hash[STAFF_PASSWORD_HASH_MAX];
 
@@ -172,12 +181,42 @@ enum staff_password_verdict staff_password_check(const struct staff_password_pol
 	return v;
 }
 
+static void argon2_enter(void)
+{
+	pthread_mutex_lock(&argon2_lock);
+	while (argon2_busy >= STAFF_PASSWORD_ARGON2_SLOTS)
+		pthread_cond_wait(&argon2_free, &argon2_lock);
+	argon2_busy++;
+	pthread_mutex_unlock(&argon2_lock);
+}
+
+static void argon2_leave(void)
+{
+	pthread_mutex_lock(&argon2_lock);
+	argon2_busy--;
+	pthread_cond_signal(&argon2_free);
+	pthread_mutex_unlock(&argon2_lock);
+}
+
+int staff_password_argon2_running(void)
+{
+	pthread_mutex_lock(&argon2_lock);
+	int n = argon2_busy;
+	pthread_mutex_unlock(&argon2_lock);
+	return n;
+}
+
 bool staff_password_hash(const char *pw, size_t len, char out[STAFF_PASSWORD_HASH_MAX])
 {
 	size_t n = 0;
 	char *norm = nfc(pw, len, &n);
-	bool ok = norm && crypto_pwhash_str(out, norm, n, OPSLIMIT, MEMLIMIT) == 0;
+	bool ok = false;
 
+	if (norm) {
+		argon2_enter();
+		ok = crypto_pwhash_str(out, norm, n, OPSLIMIT, MEMLIMIT) == 0;
+		argon2_leave();
+	}
 	wipe_free(norm, n);
 	return ok;
 }
@@ -187,7 +226,13 @@ bool staff_password_verify(const char *hash, const char *pw, size_t len)
 	size_t n = 0;
 	char *norm = hash ? nfc(pw, len, &n) : NULL;
 	/* text that is not UTF-8 was never accepted as a password, so it matches none */
-	bool ok = norm && crypto_pwhash_str_verify(hash, norm, n) == 0;
+	bool ok = false;
+
+	if (norm) {
+		argon2_enter();
+		ok = crypto_pwhash_str_verify(hash, norm, n) == 0;
+		argon2_leave();
+	}
 
 	wipe_free(norm, n);
 	return ok;
@@ -203,8 +248,10 @@ static void make_dummy(void)
 	unsigned char random[32];
 
 	randombytes_buf(random, sizeof(random));
+	argon2_enter();
 	if (crypto_pwhash_str(dummy_hash, (const char *)random, sizeof(random), OPSLIMIT, MEMLIMIT) != 0)
 		dummy_hash[0] = '\0';
+	argon2_leave();
 	sodium_memzero(random, sizeof(random));
 }
 

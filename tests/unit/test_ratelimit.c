@@ -174,6 +174,32 @@ static void test_system_clock_is_monotonic(void)
 	CHECK(CLOCK_VN_OFFSET_SECONDS == 25200);
 }
 
+/* Which client addresses share a bucket: same when `same`, different otherwise. */
+static const struct {
+	const char *a, *b;
+	int same;
+} address_cases[] = {
+	{ "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", 1 }, /* one /64: one subscriber */
+	{ "2001:db8:1:2::1", "2001:db8:1:3::1", 0 },		      /* the next /64 */
+	{ "2001:db8:1:2::1", "2001:0db8:0001:0002:0:0:0:9", 1 },      /* spelling does not matter */
+	{ "192.0.2.1", "::ffff:192.0.2.1", 1 },			      /* IPv4-mapped is IPv4 */
+	{ "192.0.2.1", "192.0.2.2", 0 },			      /* IPv4 is keyed whole */
+	{ "192.0.2.1", "c000:201::", 0 },			      /* same leading bytes, other family */
+	{ "-", "-", 1 },
+	{ "-", "192.0.2.1", 0 },
+};
+
+static void test_address_keys(void)
+{
+	for (size_t i = 0; i < sizeof(address_cases) / sizeof(address_cases[0]); i++) {
+		int same = ratelimit_address_key(address_cases[i].a) == ratelimit_address_key(address_cases[i].b);
+		if (same != address_cases[i].same)
+			fprintf(stderr, "  case %zu: %s vs %s\n", i, address_cases[i].a, address_cases[i].b);
+		CHECK(same == address_cases[i].same);
+	}
+	CHECK(ratelimit_text_key("alice") != ratelimit_text_key("bob"));
+}
+
 int main(void)
 {
 	RUN(test_refill_and_retry_after);
@@ -183,5 +209,6 @@ int main(void)
 	RUN(test_full_table_of_idle_keys_admits_new_keys);
 	RUN(test_cycling_keys_share_one_refill);
 	RUN(test_system_clock_is_monotonic);
+	RUN(test_address_keys);
 	TEST_SUMMARY("test_ratelimit");
 }

@@ -8,6 +8,9 @@
 #include "staff/password.h"
 #include "testlib.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <string.h>
 
 static void test_rules(void)
@@ -145,6 +148,47 @@ static void test_logins(void)
 	CHECK(staff_accounts_role_ok("operator") && !staff_accounts_role_ok("office_admin"));
 }
 
+struct verifier {
+	const char *hash;
+	int rounds;
+};
+
+static void *verify_repeatedly(void *arg)
+{
+	const struct verifier *v = arg;
+
+	for (int i = 0; i < v->rounds; i++)
+		(void)staff_password_verify(v->hash, "Wrong-Guess-42", 14);
+	return NULL;
+}
+
+/* Ten threads verifying at once: never more than the slots run Argon2id together, and all of them are used. */
+static void test_argon2_slots(void)
+{
+	char hash[STAFF_PASSWORD_HASH_MAX];
+	pthread_t t[10];
+	struct verifier v = { hash, 2 };
+	int most = 0;
+	size_t started = 0;
+
+	CHECK(staff_password_hash("Sao-Mai-2026!", 13, hash));
+	for (; started < sizeof(t) / sizeof(t[0]); started++)
+		if (pthread_create(&t[started], NULL, verify_repeatedly, &v) != 0)
+			break;
+	CHECK(started == sizeof(t) / sizeof(t[0]));
+	for (int i = 0; i < 4000; i++) {
+		int n = staff_password_argon2_running();
+		if (n > most)
+			most = n;
+		usleep(250);
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	CHECK(most <= STAFF_PASSWORD_ARGON2_SLOTS);
+	CHECK(most == STAFF_PASSWORD_ARGON2_SLOTS);
+	CHECK(staff_password_argon2_running() == 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -155,5 +199,6 @@ int main(void)
 	RUN(test_normalised);
 	RUN(test_temporary);
 	RUN(test_logins);
+	RUN(test_argon2_slots);
 	TEST_SUMMARY("staff_password");
 }
