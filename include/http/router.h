@@ -25,10 +25,20 @@
 enum auth_kind {
 	AUTH_NONE,    /* only the health checks */
 	AUTH_METRICS, /* bearer token whose hash is metrics.token_sha256 */
-	AUTH_ADMIN,   /* admin API key */
-	AUTH_APP,     /* device access token */
-	AUTH_INGEST,  /* Standard Webhooks signature of an ingest source */
-	AUTH_STAFF,   /* treasury staff session */
+	/* an admin API key granted the action the kind names (people/admin_keys.h); its office is the scope */
+	AUTH_ADMIN_ROSTER,
+	AUTH_ADMIN_ACTIVATION,
+	AUTH_ADMIN_READ,
+	AUTH_APP,    /* device access token */
+	AUTH_INGEST, /* Standard Webhooks signature of an ingest source */
+	AUTH_STAFF,  /* treasury staff session */
+	/*
+	 * The staff read API: a staff session (any role, every AUTH_STAFF check),
+	 * or, when the request has an Authorization header, an admin API key
+	 * granted "read". Either way req->scope_office is the caller's office;
+	 * req->staff.staff_id stays 0 for a key, whose name is in principal_name.
+	 */
+	AUTH_STAFF_READ,
 	/* the one-time activation code in the body; the handler checks it (rate-limited, audited) */
 	AUTH_ACTIVATION_CODE,
 	/* staff sign-in: the password (and code) in the body; the handler checks it (throttled, audited) */

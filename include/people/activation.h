@@ -26,11 +26,15 @@ enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_DB_ERROR }
 /*
  * Issue a new code for the active user login, voiding any live one, valid
  * ttl_hours. On ACTIVATION_OK code and expires_at (RFC 3339) are filled.
- * ACTIVATION_DENIED: no such active user. Audited either way.
+ * scope_office, when not NULL, is the office whose subtree the actor may
+ * touch (a scoped admin key, a staff member): a user whose unit is served
+ * outside it is refused like an unknown one. ACTIVATION_DENIED: no such
+ * active user (or out of scope; the audit row's reason says which).
+ * Audited either way.
  */
-enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login, long long ttl_hours,
-					const struct activation_actor *actor, char code[TOKENS_CODE_LEN + 1],
-					char expires_at[64]);
+enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login,
+					const char *scope_office, long long ttl_hours, const struct activation_actor *actor,
+					char code[TOKENS_CODE_LEN + 1], char expires_at[64]);
 
 struct activation_device {
 	const char *platform; /* android | ios */

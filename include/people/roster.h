@@ -17,7 +17,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum roster_result { ROSTER_OK, ROSTER_MALFORMED, ROSTER_REJECTED, ROSTER_DB_ERROR };
+enum roster_result {
+	ROSTER_OK,
+	ROSTER_MALFORMED,
+	ROSTER_REJECTED,
+	ROSTER_DB_ERROR,
+	ROSTER_OUT_OF_SCOPE, /* rows reach outside scope_office's subtree (listed in rejected); nothing written */
+};
 
 struct roster_counts {
 	long long created, updated, unchanged, deactivated;
@@ -27,19 +33,23 @@ struct roster_report {
 	struct roster_counts offices, units, users;
 	long long devices_revoked;
 	long long rows;
-	json_t *rejected; /* array of {"line": n, "reason": "..."} */
+	json_t *rejected; /* array of {"line": n, "reason": "..."}: invalid rows, or rows out of scope */
 	json_t *warnings; /* array of {"unit_code": "...", "message": "..."} */
 };
 
 /*
  * Import CSV text (data, len; need not be NUL-terminated) on conn in one
  * transaction (the function issues BEGIN and COMMIT/ROLLBACK itself; conn
- * must be idle). On ROSTER_OK the data is committed unless dry_run. report
- * is always initialised (free with roster_report_free). err gets a one-line
- * reason for MALFORMED/DB_ERROR (and a summary for REJECTED).
+ * must be idle). On ROSTER_OK the data is committed unless dry_run. With
+ * scope_office (a scoped admin key's office; NULL for the command line) a
+ * file with a row outside that office's subtree is refused whole, once
+ * every row is valid: ROSTER_OUT_OF_SCOPE (roster_apply_scope). report is
+ * always initialised (free with roster_report_free). err gets a one-line
+ * reason for MALFORMED/DB_ERROR (and a summary for REJECTED/OUT_OF_SCOPE).
  */
-enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *actor_kind,
-				 const char *actor_id, struct roster_report *report, char *err, size_t errlen);
+enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *scope_office,
+				 const char *actor_kind, const char *actor_id, struct roster_report *report, char *err,
+				 size_t errlen);
 
 void roster_report_free(struct roster_report *report);
 

@@ -43,4 +43,18 @@ bool roster_apply_check(struct roster_state *imp, PGconn *conn) __attribute__((w
 bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_report *report)
 	__attribute__((warn_unused_result));
 
+/*
+ * For an import by a key scoped to scope_office, after roster_apply_check
+ * and with no row rejected: append {"line", "reason"} to refused for each
+ * row that reaches outside the subtree of scope_office, and count them in
+ * *n. A row is outside when its office is outside the subtree as stored or
+ * as the file would leave it (the file's parents), when it changes the
+ * parent of scope_office itself, or when its unit or its user exists and is
+ * served by an office outside the stored subtree (a key may not take units
+ * or people from another office). False on a failed statement (logged) or
+ * when out of memory (imp->oom set).
+ */
+bool roster_apply_scope(struct roster_state *imp, PGconn *conn, const char *scope_office, json_t *refused, long *n)
+	__attribute__((warn_unused_result));
+
 #endif

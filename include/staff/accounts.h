@@ -13,6 +13,7 @@
 #define ALERTD_STAFF_ACCOUNTS_H
 
 #include "staff/password.h"
+#include "store/store.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -43,6 +44,35 @@ bool staff_accounts_deactivate(PGconn *conn, const char *login, const char *acto
 bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, const char *actor, long long temp_hours,
 			  char temp[STAFF_PASSWORD_TEMP_LEN + 1], char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+enum staff_role_change {
+	STAFF_ROLE_CHANGED,
+	STAFF_ROLE_UNCHANGED,	/* it had that role already: nothing ended */
+	STAFF_ROLE_NOT_FOUND,	/* no such account, or outside scope_office's subtree */
+	STAFF_ROLE_DEACTIVATED, /* deactivation is final */
+	STAFF_ROLE_ERROR,
+};
+
+/* The account a role change leaves. */
+struct staff_role_result {
+	char office[16]; /* "" = none */
+	char role[16];
+	bool active;
+	long long sessions_ended;
+};
+
+/*
+ * Give login the role role (viewer, operator or admin; checked by the
+ * caller), if its office is in scope_office's subtree (NULL: any account,
+ * for the command line); a change ends all the account's sessions at once,
+ * so the new role applies from the next sign-in. One statement writes the
+ * role, the sessions and the audit row "staff.role" by actor (ok with
+ * from/to/sessions_ended; denied with the reason, for an unknown,
+ * out-of-scope or deactivated account). out is filled on CHANGED and
+ * UNCHANGED.
+ */
+enum staff_role_change staff_accounts_set_role(PGconn *conn, const char *login, const char *role, const char *scope_office,
+					       const struct store_actor *actor, struct staff_role_result *out);
 
 /* One line per account to out. */
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));

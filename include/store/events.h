@@ -17,7 +17,12 @@ enum events_unrouted_col {
 	EVENTS_UNROUTED_COL__COUNT
 };
 
-/* At most limit units with unrouted events, most events first. On true *out holds the rows. */
-bool events_unrouted(PGconn *conn, long long limit, PGresult **out) __attribute__((warn_unused_result));
+/*
+ * At most limit units with unrouted events, most events first; with
+ * scope_office (not NULL) only the events that belong to its subtree (the
+ * rule of migration 0009). On true *out holds the rows.
+ */
+bool events_unrouted(PGconn *conn, const char *scope_office, long long limit, PGresult **out)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -12,7 +12,8 @@
 
 #include <sodium.h>
 
-enum http_outcome api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
+enum http_outcome api_issue_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp,
+					    const struct activation_actor *actor, const char *code_member)
 {
 	PGconn *conn;
 	char code[TOKENS_CODE_LEN + 1] = "", expires[64];
@@ -26,13 +27,12 @@ enum http_outcome api_admin_activation_code(const struct app *app, struct http_r
 	conn = http_db(req);
 	if (!conn)
 		return HTTP_FAILED;
-	struct activation_actor actor = {
-		.kind = "admin_key", .id = req->principal_name, .ip = req->remote, .request_id = req->request_id
-	};
-	switch (activation_issue(conn, app->code_key, login, app->cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
+	/* the caller's scope: a user served outside it gets the same 404 as an unknown one */
+	switch (activation_issue(conn, app->code_key, login, req->scope_office, app->cfg->app_activation_code_ttl_hours,
+				 actor, code, expires)) {
 	case ACTIVATION_OK:
 		http_resp_json(resp, 201,
-			       json_pack("{s:s,s:s,s:s}", "login", login, "activation_code", code, "expires_at", expires));
+			       json_pack("{s:s,s:s,s:s}", "login", login, code_member, code, "expires_at", expires));
 		break;
 	case ACTIVATION_DENIED:
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, "no active user with this login", NULL);
@@ -43,6 +43,15 @@ enum http_outcome api_admin_activation_code(const struct app *app, struct http_r
 	}
 	sodium_memzero(code, sizeof(code));
 	return result;
+}
+
+enum http_outcome api_admin_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	struct activation_actor actor = {
+		.kind = "admin_key", .id = req->principal_name, .ip = req->remote, .request_id = req->request_id
+	};
+
+	return api_issue_activation_code(app, req, resp, &actor, "activation_code");
 }
 
 static const struct validate_int unrouted_limit = { 1, 10000, 100, "must be 1 to 10000" };
@@ -57,7 +66,7 @@ enum http_outcome api_admin_unrouted(const struct app *app, struct http_req *req
 	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &unrouted_limit, &limit))
 		return HTTP_DONE;
 	conn = http_db(req);
-	if (!conn || !events_unrouted(conn, limit, &res))
+	if (!conn || !events_unrouted(conn, req->scope_office, limit, &res))
 		return HTTP_FAILED;
 	json_t *items = json_array();
 	for (int r = 0; r < PQntuples(res); r++)

@@ -51,8 +51,9 @@ enum http_outcome api_admin_roster(const struct app *app, struct http_req *req, 
 	if (!conn)
 		return HTTP_FAILED;
 	memset(&report, 0, sizeof(report));
-	enum roster_result r = roster_import(conn, req->body, req->body_len, dry_run, "admin_key", req->principal_name,
-					     &report, err, sizeof(err));
+	/* the key's office: a file reaching outside its subtree is refused whole */
+	enum roster_result r = roster_import(conn, req->body, req->body_len, dry_run, req->scope_office, "admin_key",
+					     req->principal_name, &report, err, sizeof(err));
 	body = roster_report_json(&report, dry_run);
 	switch (r) {
 	case ROSTER_OK: {
@@ -68,6 +69,12 @@ enum http_outcome api_admin_roster(const struct app *app, struct http_req *req, 
 	case ROSTER_REJECTED: {
 		json_t *extra = json_pack("{s:O,s:O}", "rejected", json_object_get(body, "rejected"), "report", body);
 		http_resp_problem(resp, req, PROBLEM_VALIDATION_FAILED, "rows were rejected; nothing was imported", extra);
+		json_decref(extra);
+		break;
+	}
+	case ROSTER_OUT_OF_SCOPE: {
+		json_t *extra = json_pack("{s:O}", "rejected", json_object_get(body, "rejected"));
+		http_resp_problem(resp, req, PROBLEM_ROSTER_OUT_OF_SCOPE, err, extra);
 		json_decref(extra);
 		break;
 	}

@@ -11,6 +11,7 @@
 #include "api/api_ingest.h"
 #include "api/api_ops.h"
 #include "api/api_staff.h"
+#include "api/api_staff_accounts.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -26,9 +27,9 @@ static const struct route routes[] = {
 	 */
 	{ "POST", "/v1/ingest/{source}/events", api_ingest_event, AUTH_INGEST, 0 },
 	{ "POST", "/v1/ingest/{source}/events/batch", api_ingest_batch, AUTH_INGEST, ROUTE_JSON },
-	{ "POST", "/v1/admin/users/{login}/activation-code", api_admin_activation_code, AUTH_ADMIN, ROUTE_DB },
-	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN, ROUTE_DB },
-	{ "POST", "/v1/admin/roster", api_admin_roster, AUTH_ADMIN, ROUTE_UPLOAD | ROUTE_DB },
+	{ "POST", "/v1/admin/users/{login}/activation-code", api_admin_activation_code, AUTH_ADMIN_ACTIVATION, ROUTE_DB },
+	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN_READ, ROUTE_DB },
+	{ "POST", "/v1/admin/roster", api_admin_roster, AUTH_ADMIN_ROSTER, ROUTE_UPLOAD | ROUTE_DB },
 	/* activation: the code in the body is the credential (rate-limited, audited) */
 	{ "POST", "/v1/app/activate", api_app_activate, AUTH_ACTIVATION_CODE, JSON_DB },
 	{ "GET", "/v1/app/me", api_app_me, AUTH_APP, ROUTE_DB },
@@ -48,6 +49,9 @@ static const struct route routes[] = {
 	{ "POST", "/v1/staff/password", api_staff_password, AUTH_STAFF, JSON_DB },
 	{ "POST", "/v1/staff/totp/enrol", api_staff_totp_enrol, AUTH_STAFF, ROUTE_DB },
 	{ "POST", "/v1/staff/totp/confirm", api_staff_totp_confirm, AUTH_STAFF, JSON_DB },
+	/* issue 12, helper B1: staff actions on other accounts, within the caller's subtree (api_staff_accounts.c) */
+	{ "POST", "/v1/staff/users/{login}/activation-code", api_staff_activation_code, AUTH_STAFF, ROUTE_DB },
+	{ "PUT", "/v1/staff/accounts/{login}/role", api_staff_account_role, AUTH_STAFF, JSON_DB },
 };
 
 const struct route *api_routes(size_t *count)

@@ -55,6 +55,24 @@ static bool office_args(char **args, int nargs, int from, const char **offices, 
 	return *n > 0;
 }
 
+bool cli_options(char **args, int nargs, int from, const char *const *names, const char **values, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		values[k] = NULL;
+	for (int i = from; i < nargs; i += 2) {
+		size_t k = 0;
+		while (k < n && strcmp(args[i], names[k]) != 0)
+			k++;
+		if (i + 1 >= nargs || k == n || values[k])
+			return false;
+		values[k] = args[i + 1];
+	}
+	for (size_t k = 0; k < n; k++)
+		if (!values[k])
+			return false;
+	return true;
+}
+
 void cli_actor(char *out, size_t len)
 {
 	struct passwd pw, *res = NULL;

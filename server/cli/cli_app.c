@@ -28,16 +28,29 @@ static PGconn *connect_or_say(const struct config *cfg, const char *cmd)
 	return conn;
 }
 
+static const char admin_key_usage[] =
+	"usage: alertd admin-key add NAME --office CODE --scope ACTION[,ACTION...]\n"
+	"                                 a key that may touch only office CODE and its sub-offices, and only\n"
+	"                                 the routes of its actions: roster, activation, read; prints it once\n"
+	"       alertd admin-key revoke NAME\n"
+	"       alertd admin-key list\n";
+
 int cli_admin_key(const struct config *cfg, char **args, int nargs)
 {
 	char err[512], actor[128], key[TOKENS_TEXT_MAX];
-	const char *verb = nargs > 0 ? args[0] : "";
+	static const char *const add_names[] = { "--office", "--scope" };
+	const char *verb = nargs > 0 ? args[0] : "", *add[2] = { NULL, NULL }; /* office, scope */
+	unsigned actions = 0;
 	PGconn *conn;
 	bool ok;
 
-	if (!((strcmp(verb, "add") == 0 && nargs == 2) || (strcmp(verb, "revoke") == 0 && nargs == 2) ||
-	      (strcmp(verb, "list") == 0 && nargs == 1))) {
-		fprintf(stderr, "usage: alertd admin-key add NAME | revoke NAME | list\n");
+	if (!((strcmp(verb, "add") == 0 && nargs >= 2 && cli_options(args, nargs, 2, add_names, add, 2)) ||
+	      (strcmp(verb, "revoke") == 0 && nargs == 2) || (strcmp(verb, "list") == 0 && nargs == 1))) {
+		fputs(admin_key_usage, stderr);
+		return 2;
+	}
+	if (add[1] && !admin_keys_parse_actions(add[1], &actions, err, sizeof(err))) {
+		fprintf(stderr, "alertd: admin-key add: %s\n", err);
 		return 2;
 	}
 	conn = connect_or_say(cfg, "admin-key");
@@ -45,11 +58,12 @@ int cli_admin_key(const struct config *cfg, char **args, int nargs)
 		return 1;
 	cli_actor(actor, sizeof(actor));
 	if (strcmp(verb, "add") == 0) {
-		ok = admin_keys_add(conn, args[1], actor, key, err, sizeof(err));
+		ok = admin_keys_add(conn, args[1], add[0], actions, actor, key, err, sizeof(err));
 		if (ok)
-			printf("name: %s\nkey:  %s\n\nShown once and stored only as a hash. Send it as"
+			printf("name:   %s\noffice: %s (and its sub-offices)\nscope:  %s\nkey:    %s\n\n"
+			       "Shown once and stored only as a hash. Send it as"
 			       " \"Authorization: Bearer <key>\" to /v1/admin/ routes.\n",
-			       args[1], key);
+			       args[1], add[0], add[1], key);
 		sodium_memzero(key, sizeof(key));
 	} else if (strcmp(verb, "revoke") == 0) {
 		ok = admin_keys_revoke(conn, args[1], actor, err, sizeof(err));
@@ -88,7 +102,7 @@ int cli_activation_code(const struct config *cfg, char **args, int nargs)
 		goto out;
 	cli_actor(actor_name, sizeof(actor_name));
 	struct activation_actor actor = { .kind = "cli", .id = actor_name };
-	switch (activation_issue(conn, key, args[0], cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
+	switch (activation_issue(conn, key, args[0], NULL, cfg->app_activation_code_ttl_hours, &actor, code, expires)) {
 	case ACTIVATION_OK:
 		printf("login:           %s\nactivation code: %.5s-%.5s\nexpires:         %s\n\n"
 		       "Give the code to the user in person or by their registered phone; it works once, and issuing\n"

@@ -63,7 +63,7 @@ int cli_roster(const struct config *cfg, char **args, int nargs)
 		return 1;
 	}
 	cli_actor(actor, sizeof(actor));
-	enum roster_result res = roster_import(conn, data, len, dry_run, "cli", actor, &report, err, sizeof(err));
+	enum roster_result res = roster_import(conn, data, len, dry_run, NULL, "cli", actor, &report, err, sizeof(err));
 	if (res == ROSTER_OK || res == ROSTER_REJECTED) {
 		json_t *j = roster_report_json(&report, dry_run);
 		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {

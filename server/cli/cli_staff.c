@@ -1,5 +1,5 @@
 /*
- * cli_staff.c - `alertd staff add|deactivate|reset|list`. Temporary
+ * cli_staff.c - `alertd staff add|deactivate|reset|role|list`. Temporary
  * passwords are printed once, to stdout, and stored only as Argon2id
  * strings; every change is audited with the OS user (staff/accounts.h).
  */
@@ -20,36 +20,52 @@ static const char staff_usage[] =
 	"       alertd staff reset LOGIN [--totp]\n"
 	"                                 a new temporary password (ends its sessions, clears a lockout);\n"
 	"                                 --totp also removes its TOTP enrolment and recovery codes\n"
+	"       alertd staff role LOGIN viewer|operator|admin\n"
+	"                                 change its role; ends its sessions (the new role applies at once)\n"
 	"       alertd staff list\n";
 
-/* "--office CODE --role ROLE" in either order from args[from..]. */
-static bool add_args(char **args, int nargs, const char **office, const char **role)
+/* `staff role LOGIN ROLE`: any account (the command line is not scoped), audited with the OS user. */
+static bool change_role(PGconn *conn, const char *login, const char *new_role, const char *actor, char *err, size_t errlen)
 {
-	*office = *role = NULL;
-	for (int i = 2; i < nargs; i += 2) {
-		if (i + 1 >= nargs)
-			return false;
-		if (strcmp(args[i], "--office") == 0 && !*office)
-			*office = args[i + 1];
-		else if (strcmp(args[i], "--role") == 0 && !*role)
-			*role = args[i + 1];
-		else
-			return false;
+	struct store_actor who = { .kind = "cli", .id = actor };
+	struct staff_role_result out;
+
+	if (!staff_accounts_role_ok(new_role)) {
+		snprintf(err, errlen, "invalid role '%.40s': use viewer, operator or admin", new_role);
+		return false;
 	}
-	return *office && *role;
+	switch (staff_accounts_set_role(conn, login, new_role, NULL, &who, &out)) {
+	case STAFF_ROLE_CHANGED:
+		printf("staff account %s is now %s; %lld session(s) ended\n", login, out.role, out.sessions_ended);
+		return true;
+	case STAFF_ROLE_UNCHANGED:
+		printf("staff account %s is already %s; nothing changed\n", login, out.role);
+		return true;
+	case STAFF_ROLE_NOT_FOUND:
+		snprintf(err, errlen, "no staff account '%.80s'", login);
+		return false;
+	case STAFF_ROLE_DEACTIVATED:
+		snprintf(err, errlen, "staff account '%.80s' is deactivated; deactivation is final", login);
+		return false;
+	case STAFF_ROLE_ERROR:
+		break;
+	}
+	snprintf(err, errlen, "database error (see log)");
+	return false;
 }
 
 int cli_staff(const struct config *cfg, char **args, int nargs)
 {
 	char err[512], actor[128], temp[STAFF_PASSWORD_TEMP_LEN + 1] = "";
-	const char *verb = nargs > 0 ? args[0] : "", *office = NULL, *role = NULL;
+	static const char *const add_names[] = { "--office", "--role" };
+	const char *verb = nargs > 0 ? args[0] : "", *add[2] = { NULL, NULL }; /* office, role */
 	bool clear_totp = nargs == 3 && strcmp(args[2], "--totp") == 0;
 	PGconn *conn;
 	bool ok;
 
-	if (!((strcmp(verb, "add") == 0 && nargs >= 2 && add_args(args, nargs, &office, &role)) ||
-	      (strcmp(verb, "deactivate") == 0 && nargs == 2) ||
-	      (strcmp(verb, "reset") == 0 && (nargs == 2 || clear_totp)) || (strcmp(verb, "list") == 0 && nargs == 1))) {
+	if (!((strcmp(verb, "add") == 0 && nargs >= 2 && cli_options(args, nargs, 2, add_names, add, 2)) ||
+	      (strcmp(verb, "deactivate") == 0 && nargs == 2) || (strcmp(verb, "reset") == 0 && (nargs == 2 || clear_totp)) ||
+	      (strcmp(verb, "role") == 0 && nargs == 3) || (strcmp(verb, "list") == 0 && nargs == 1))) {
 		fputs(staff_usage, stderr);
 		return 2;
 	}
@@ -61,8 +77,8 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 	cli_actor(actor, sizeof(actor));
 	if (strcmp(verb, "add") == 0 || strcmp(verb, "reset") == 0) {
 		ok = strcmp(verb, "add") == 0
-			     ? staff_accounts_add(conn, args[1], office, role, actor, cfg->auth_temporary_password_hours,
-						  temp, err, sizeof(err))
+			     ? staff_accounts_add(conn, args[1], add[0], add[1], actor,
+						  cfg->auth_temporary_password_hours, temp, err, sizeof(err))
 			     : staff_accounts_reset(conn, args[1], clear_totp, actor, cfg->auth_temporary_password_hours,
 						    temp, err, sizeof(err));
 		if (ok)
@@ -75,6 +91,8 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 		ok = staff_accounts_deactivate(conn, args[1], actor, err, sizeof(err));
 		if (ok)
 			printf("deactivated staff account %s; its sessions are ended\n", args[1]);
+	} else if (strcmp(verb, "role") == 0) {
+		ok = change_role(conn, args[1], args[2], actor, err, sizeof(err));
 	} else {
 		ok = staff_accounts_list(conn, stdout, err, sizeof(err));
 	}

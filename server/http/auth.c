@@ -96,15 +96,27 @@ static enum ingest_auth ingest_signature(const struct app *app, struct http_req 
 	return INGEST_AUTH_DENIED;
 }
 
-enum bearer_auth { BEARER_OK, BEARER_DENIED, BEARER_UNAVAILABLE, BEARER_THROTTLED, BEARER_LIFETIME_OVER };
+enum bearer_auth {
+	BEARER_OK,
+	BEARER_DENIED,
+	BEARER_UNAVAILABLE,
+	BEARER_THROTTLED,
+	BEARER_LIFETIME_OVER,
+	BEARER_NOT_GRANTED, /* a live admin key without the route's action */
+};
 
-/* Admin API key; the check itself writes the audit entry for this use. */
-static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
+/*
+ * Admin API key granted action; the check itself writes the audit entry for
+ * this use (denied when the action is not granted). On BEARER_OK the key's
+ * name is req->principal_name and its office req->scope_office.
+ */
+static enum bearer_auth admin_key(const struct app *app, struct http_req *req, enum admin_action action)
 {
 	const char *token;
 	size_t len;
-	char action[300];
+	char target[300];
 	enum admin_auth r;
+	struct admin_key_principal who;
 	PGconn *conn;
 
 	if (!auth_bearer_token(http_header(req, "Authorization"), &token, &len) || !tokens_has_prefix(token, len, "ak"))
@@ -115,10 +127,22 @@ static enum bearer_auth admin_key(const struct app *app, struct http_req *req)
 	conn = db_acquire(app->db, DB_POOL_WAIT_MS);
 	if (!conn)
 		return BEARER_UNAVAILABLE;
-	snprintf(action, sizeof(action), "%s %s", req->method, req->match.route->pattern);
-	r = admin_keys_authenticate(conn, token, len, action, req->remote, req->request_id, req->principal_name);
+	snprintf(target, sizeof(target), "%s %s", req->method, req->match.route->pattern);
+	r = admin_keys_authenticate(conn, token, len, action, target, req->remote, req->request_id, &who);
 	db_release(app->db, conn);
-	return r == ADMIN_AUTH_OK ? BEARER_OK : r == ADMIN_AUTH_UNAVAILABLE ? BEARER_UNAVAILABLE : BEARER_DENIED;
+	switch (r) {
+	case ADMIN_AUTH_OK:
+		snprintf(req->principal_name, sizeof(req->principal_name), "%s", who.name);
+		snprintf(req->scope_office, sizeof(req->scope_office), "%s", who.office);
+		return BEARER_OK;
+	case ADMIN_AUTH_NOT_GRANTED:
+		return BEARER_NOT_GRANTED;
+	case ADMIN_AUTH_UNAVAILABLE:
+		return BEARER_UNAVAILABLE;
+	case ADMIN_AUTH_DENIED:
+		break;
+	}
+	return BEARER_DENIED;
 }
 
 /* Device access token: active device, unexpired token within its lifetime, active user. */
@@ -236,6 +260,45 @@ static enum staff_auth staff_session(const struct app *app, struct http_req *req
 	return STAFF_AUTH_OK;
 }
 
+#define STAFF_CHALLENGE "Cookie realm=\"alertd-staff\", cookie-name=\"" STAFF_COOKIE_NAME "\""
+
+static enum admin_action admin_action_of(enum auth_kind kind)
+{
+	return kind == AUTH_ADMIN_ROSTER       ? ADMIN_ACTION_ROSTER
+	       : kind == AUTH_ADMIN_ACTIVATION ? ADMIN_ACTION_ACTIVATION
+					       : ADMIN_ACTION_READ;
+}
+
+/*
+ * The answers a bearer check gives itself: false when resp now holds one
+ * (503, 429, or 403 action_not_granted); otherwise true, with *ok telling
+ * whether the credential was accepted (a refusal is the caller's 401).
+ */
+static bool bearer_answered(enum bearer_auth b, const struct http_req *req, struct http_resp *resp, bool *ok)
+{
+	switch (b) {
+	case BEARER_UNAVAILABLE:
+		http_resp_unavailable(resp, req, NULL);
+		return false;
+	case BEARER_THROTTLED:
+		http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many admin requests from this address", NULL);
+		http_resp_header(resp, "Retry-After", "60");
+		return false;
+	case BEARER_NOT_GRANTED:
+		http_resp_problem(resp, req, PROBLEM_ACTION_NOT_GRANTED,
+				  "this admin key is not granted the action this route needs (alertd admin-key list)", NULL);
+		return false;
+	case BEARER_OK:
+		*ok = true;
+		return true;
+	case BEARER_DENIED:
+	case BEARER_LIFETIME_OVER:
+		break;
+	}
+	*ok = false;
+	return true;
+}
+
 bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind, struct http_resp *resp)
 {
 	enum bearer_auth b = BEARER_DENIED;
@@ -261,19 +324,13 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 			break;
 		}
 		break;
-	case AUTH_ADMIN:
+	case AUTH_ADMIN_ROSTER:
+	case AUTH_ADMIN_ACTIVATION:
+	case AUTH_ADMIN_READ:
 	case AUTH_APP:
-		b = kind == AUTH_ADMIN ? admin_key(app, req) : app_token(app, req);
-		if (b == BEARER_UNAVAILABLE) {
-			http_resp_unavailable(resp, req, NULL);
+		b = kind == AUTH_APP ? app_token(app, req) : admin_key(app, req, admin_action_of(kind));
+		if (!bearer_answered(b, req, resp, &ok))
 			return false;
-		}
-		if (b == BEARER_THROTTLED) {
-			http_resp_problem(resp, req, PROBLEM_RATE_LIMITED, "too many admin requests from this address", NULL);
-			http_resp_header(resp, "Retry-After", "60");
-			return false;
-		}
-		ok = b == BEARER_OK;
 		break;
 	case AUTH_ACTIVATION_CODE:
 		ok = true; /* the handler verifies the code: it is part of the body it validates */
@@ -281,6 +338,18 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 	case AUTH_STAFF_PASSWORD:
 		ok = true; /* the handler verifies the password: it is part of the body it validates */
 		break;
+	case AUTH_STAFF_READ:
+		/*
+		 * A request that carries an Authorization header is a key's: its cookie,
+		 * if any, is not looked at. Otherwise it is a staff session's.
+		 */
+		if (http_header(req, "Authorization")) {
+			b = admin_key(app, req, ADMIN_ACTION_READ);
+			if (!bearer_answered(b, req, resp, &ok))
+				return false;
+			break;
+		}
+		/* fall through */
 	case AUTH_STAFF:
 		switch (staff_session(app, req, resp)) {
 		case STAFF_AUTH_OK:
@@ -305,9 +374,10 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 				  NULL);
 		/* a 401 must name the scheme the route expects */
 		http_resp_header(resp, "WWW-Authenticate",
-				 kind == AUTH_INGEST ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""
-				 : kind == AUTH_STAFF ? "Cookie realm=\"alertd-staff\", cookie-name=\"" STAFF_COOKIE_NAME "\""
-						      : "Bearer realm=\"alertd\"");
+				 kind == AUTH_INGEST  ? "Webhook-Signature realm=\"alertd\", spec=\"standard-webhooks\""
+				 : kind == AUTH_STAFF ? STAFF_CHALLENGE
+				 : kind == AUTH_STAFF_READ ? STAFF_CHALLENGE ", Bearer realm=\"alertd\""
+							   : "Bearer realm=\"alertd\"");
 	}
 	return ok;
 }

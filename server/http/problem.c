@@ -28,6 +28,10 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_PASSWORD_CHANGE_REQUIRED] = { "password_change_required", 403, "Change your password first" },
 	[PROBLEM_TOTP_ENROLMENT_REQUIRED] = { "totp_enrolment_required", 403, "Enrol a TOTP second factor first" },
 	[PROBLEM_TOTP_ALREADY_ENROLLED] = { "totp_already_enrolled", 409, "TOTP is already enrolled" },
+	[PROBLEM_ACTION_NOT_GRANTED] = { "action_not_granted", 403, "This admin key is not granted this action" },
+	[PROBLEM_ROSTER_OUT_OF_SCOPE] = { "roster_out_of_scope", 403, "Roster rows outside this key's offices" },
+	[PROBLEM_ROLE_NOT_ALLOWED] = { "role_not_allowed", 403, "Your staff role does not allow this" },
+	[PROBLEM_OWN_ROLE] = { "own_role", 403, "You cannot change your own role" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

@@ -152,14 +152,20 @@ const char *router_auth_name(enum auth_kind auth)
 		return "none";
 	case AUTH_METRICS:
 		return "metrics-token";
-	case AUTH_ADMIN:
-		return "admin-key";
+	case AUTH_ADMIN_ROSTER:
+		return "admin-key:roster";
+	case AUTH_ADMIN_ACTIVATION:
+		return "admin-key:activation";
+	case AUTH_ADMIN_READ:
+		return "admin-key:read";
 	case AUTH_APP:
 		return "app-token";
 	case AUTH_INGEST:
 		return "ingest-signature";
 	case AUTH_STAFF:
 		return "staff-session";
+	case AUTH_STAFF_READ:
+		return "staff-session-or-read-key";
 	case AUTH_ACTIVATION_CODE:
 		return "activation-code";
 	case AUTH_STAFF_PASSWORD:

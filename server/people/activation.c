@@ -55,30 +55,39 @@ static bool count_failure(PGconn *conn, const char *user_id, const struct activa
 /*
  * BEGIN, then lock the row of the active user with this login, so two
  * requests for one user (a new code, a redemption) run one after the other.
- * *found tells whether there is such a user; their id goes to user_id. False
- * on a database error, with the transaction possibly open: roll it back.
+ * *found tells whether there is such a user; their id goes to user_id. With
+ * scope_office (not NULL) *in_scope tells whether the user's unit is served
+ * by an office of its subtree (always true without one). False on a
+ * database error, with the transaction possibly open: roll it back.
  */
-static bool begin_locking_user(PGconn *conn, const char *login, char user_id[24], bool *found)
+static bool begin_locking_user(PGconn *conn, const char *login, const char *scope_office, char user_id[24], bool *found,
+			       bool *in_scope)
 {
-	const char *params[1] = { login };
+	const char *params[2] = { login, scope_office };
 	PGresult *res;
 
-	*found = false;
+	*found = *in_scope = false;
 	if (!db_begin(conn))
 		return false;
-	res = db_exec(conn, "SELECT id FROM users WHERE dvctt_login = $1 AND active FOR UPDATE", 1, params);
+	res = db_exec(conn,
+		      "SELECT u.id, $2::text IS NULL OR alertd_office_in_scope($2, b.office_code)"
+		      " FROM users u JOIN budget_units b ON b.code = u.unit_code"
+		      " WHERE u.dvctt_login = $1 AND u.active FOR UPDATE OF u",
+		      2, params);
 	if (!res)
 		return false;
 	*found = PQntuples(res) == 1;
-	if (*found)
+	if (*found) {
 		snprintf(user_id, 24, "%s", PQgetvalue(res, 0, 0));
+		*in_scope = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	}
 	PQclear(res);
 	return true;
 }
 
-enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login, long long ttl_hours,
-					const struct activation_actor *actor, char code[TOKENS_CODE_LEN + 1],
-					char expires_at[64])
+enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login,
+					const char *scope_office, long long ttl_hours, const struct activation_actor *actor,
+					char code[TOKENS_CODE_LEN + 1], char expires_at[64])
 {
 	unsigned char h[TOKENS_HASH_BYTES];
 	char hex[2 * TOKENS_HASH_BYTES + 1], ttl[24];
@@ -90,11 +99,13 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(ttl, sizeof(ttl), "%lld", ttl_hours);
 	char user_id[24];
-	bool found;
-	if (!begin_locking_user(conn, login, user_id, &found))
+	bool found, in_scope;
+	if (!begin_locking_user(conn, login, scope_office, user_id, &found, &in_scope))
 		goto rollback;
-	if (!found) {
-		rc = audit(conn, actor, "activation.issue", login, "denied", "unknown_login") && db_commit(conn)
+	if (!found || !in_scope) {
+		/* the caller says the same for both; the audit row tells them apart */
+		rc = audit(conn, actor, "activation.issue", login, "denied", found ? "out_of_scope" : "unknown_login") &&
+				     db_commit(conn)
 			     ? ACTIVATION_DENIED
 			     : ACTIVATION_DB_ERROR;
 		goto out;
@@ -180,8 +191,8 @@ enum activation_result activation_redeem(PGconn *conn, const unsigned char key[3
 
 	memset(out, 0, sizeof(*out));
 	out->reason = "error";
-	bool found;
-	if (!begin_locking_user(conn, login, user_id, &found))
+	bool found, in_scope;
+	if (!begin_locking_user(conn, login, NULL, user_id, &found, &in_scope))
 		goto rollback;
 	if (!found) {
 		out->reason = "unknown_login";

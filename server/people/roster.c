@@ -79,8 +79,25 @@ static bool audit_import(PGconn *conn, const struct roster_report *rep, const ch
 	return ok;
 }
 
-enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *actor_kind,
-				 const char *actor_id, struct roster_report *report, char *err, size_t errlen)
+/* The denied roster.import row of a file refused for reaching outside scope_office. */
+static bool audit_refused(PGconn *conn, const char *actor_kind, const char *actor_id, const char *scope_office,
+			  long refused, long long rows)
+{
+	char details[160];
+	struct audit_entry e = {
+		.actor_kind = actor_kind, .actor_id = actor_id, .action = "roster.import", .outcome = "denied", .details = details
+	};
+
+	/* scope_office is an office code (4 of 0-9 A-Z, offices.code): nothing to escape */
+	snprintf(details, sizeof(details),
+		 "{\"reason\":\"out_of_scope\",\"office\":\"%.8s\",\"rows\":%lld,\"rows_refused\":%ld}", scope_office,
+		 rows, refused);
+	return audit_write(conn, &e);
+}
+
+enum roster_result roster_import(PGconn *conn, const char *data, size_t len, bool dry_run, const char *scope_office,
+				 const char *actor_kind, const char *actor_id, struct roster_report *report, char *err,
+				 size_t errlen)
 {
 	struct roster_state imp;
 	enum roster_result rc;
@@ -132,6 +149,23 @@ enum roster_result roster_import(PGconn *conn, const char *data, size_t len, boo
 		snprintf(err, errlen, "%ld of %lld rows rejected; nothing was written", imp.nrejected, report->rows);
 		rc = ROSTER_REJECTED;
 		goto rollback;
+	}
+	if (scope_office) {
+		long refused;
+		if (!roster_apply_scope(&imp, conn, scope_office, report->rejected, &refused))
+			goto fail;
+		if (refused) {
+			snprintf(err, errlen,
+				 "%ld of %lld rows reach outside office %s and its sub-offices; nothing was written",
+				 refused, report->rows, scope_office);
+			db_rollback(conn);
+			in_tx = false;
+			/* a key reaching outside its offices leaves a trace, after the rollback of what it tried */
+			if (!audit_refused(conn, actor_kind, actor_id, scope_office, refused, report->rows))
+				goto fail;
+			rc = ROSTER_OUT_OF_SCOPE;
+			goto out;
+		}
 	}
 	if (!roster_apply_write(&imp, conn, report))
 		goto fail;

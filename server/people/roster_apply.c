@@ -615,3 +615,84 @@ bool roster_apply_write(struct roster_state *imp, PGconn *conn, struct roster_re
 	return load_units_users(imp, conn) && write_offices(imp, conn, &report->offices) &&
 	       write_units(imp, conn, &report->units) && write_users(imp, conn, report);
 }
+
+/* ---- the scope of a scoped admin key -------------------------------------- */
+
+/*
+ * One row per file row with the reason it is outside scope $1, or none.
+ * f: the file's offices and their parents as the file gives them; t: the
+ * office tree as it would be after the import (the file's parents, then the
+ * stored ones); s: the subtree of $1 as stored. The tree has at most three
+ * levels, so an office is in the subtree after the import when $1 is the
+ * office, its parent or its grandparent in t.
+ */
+static const char scope_sql[] =
+	"WITH f AS (SELECT * FROM unnest($2::text[], $3::text[]) AS f(code, parent)),"
+	" t AS (SELECT code, parent FROM f UNION ALL"
+	"  SELECT o.code, o.parent_code FROM offices o WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.code = o.code)),"
+	" s AS (SELECT alertd_office_subtree($1) AS code),"
+	" r AS (SELECT * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[]) AS r(line, office, unit, login)),"
+	" x AS (SELECT r.line, CASE"
+	"  WHEN o.code IS NOT NULL AND o.code NOT IN (SELECT code FROM s)"
+	"   OR ($1 IS DISTINCT FROM r.office AND $1 IS DISTINCT FROM t1.parent AND $1 IS DISTINCT FROM t2.parent)"
+	"   THEN format('office_code: office %s is not office %s or one of its sub-offices, which this key may touch',"
+	"    r.office, $1::text)"
+	"  WHEN r.office = $1 AND t1.parent IS DISTINCT FROM o.parent_code"
+	"   THEN format('parent_office_code: office %s is this key''s own office; only a key of a wider scope may"
+	" change its parent', $1::text)"
+	"  WHEN b.code IS NOT NULL AND b.office_code NOT IN (SELECT code FROM s)"
+	"   THEN 'unit_code: this unit is served by an office this key may not touch'"
+	"  WHEN uo.code IS NOT NULL AND uo.office_code NOT IN (SELECT code FROM s)"
+	"   THEN 'user_login: this user belongs to a unit served by an office this key may not touch'"
+	"  END AS reason"
+	"  FROM r LEFT JOIN t t1 ON t1.code = r.office LEFT JOIN t t2 ON t2.code = t1.parent"
+	"  LEFT JOIN offices o ON o.code = r.office LEFT JOIN budget_units b ON b.code = r.unit"
+	"  LEFT JOIN users u ON u.dvctt_login = r.login LEFT JOIN budget_units uo ON uo.code = u.unit_code)"
+	" SELECT line, reason FROM x WHERE reason IS NOT NULL ORDER BY line";
+
+bool roster_apply_scope(struct roster_state *imp, PGconn *conn, const char *scope_office, json_t *refused, long *n)
+{
+	struct arr a[6];
+	const char *params[7] = { scope_office };
+	PGresult *res = NULL;
+	bool ok = false;
+
+	*n = 0;
+	for (size_t i = 0; i < 6; i++)
+		arr_init(&a[i]);
+	for (size_t i = 0; i < imp->noffices; i++) {
+		arr_add(&a[0], imp->offices[i].code);
+		arr_add(&a[1], imp->offices[i].parent.v);
+	}
+	for (size_t i = 0; i < imp->nrows; i++) {
+		const struct roster_row *row = &imp->rows[i];
+		size_t ui;
+		if (!strmap_get(&imp->unit_map, row->unit, &ui))
+			goto out; /* every valid row's unit is in the map */
+		arr_addll(&a[2], row->line);
+		arr_add(&a[3], imp->units[ui].office.v);
+		arr_add(&a[4], row->unit);
+		arr_add(&a[5], row->login);
+	}
+	for (size_t i = 0; i < 6; i++)
+		if (!(params[i + 1] = arr_text(imp, &a[i])))
+			goto out;
+	res = db_exec(conn, scope_sql, 7, params);
+	if (!res)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *item = json_pack("{s:I,s:s}", "line", (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+					 "reason", PQgetvalue(res, i, 1));
+		if (!item || json_array_append_new(refused, item) != 0) {
+			imp->oom = true;
+			goto out;
+		}
+	}
+	*n = PQntuples(res);
+	ok = true;
+out:
+	PQclear(res);
+	for (size_t i = 0; i < 6; i++)
+		arr_free(&a[i]);
+	return ok;
+}

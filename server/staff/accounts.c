@@ -165,6 +165,60 @@ bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, cons
 	return true;
 }
 
+enum role_col { R_AUDITED, R_FOUND, R_IN_SCOPE, R_GONE, R_OFFICE, R_ACTIVE, R_CHANGED, R_ENDED, R__COUNT };
+
+enum staff_role_change staff_accounts_set_role(PGconn *conn, const char *login, const char *role, const char *scope_office,
+					       const struct store_actor *actor, struct staff_role_result *out)
+{
+	const char *params[7] = { login, role, scope_office, actor->kind, actor->id, actor->ip, actor->request_id };
+	enum staff_role_change rc = STAFF_ROLE_ERROR;
+
+	memset(out, 0, sizeof(*out));
+	PGresult *res = store_query(
+		conn, "staff role",
+		"WITH t AS (SELECT id, coalesce(office_code, '') AS office, role::text AS old, active,"
+		"  disabled_reason IS NOT DISTINCT FROM 'deactivated' AS gone,"
+		"  ($3::text IS NULL OR alertd_office_in_scope($3, office_code)) AS in_scope"
+		"  FROM staff WHERE username = $1 FOR UPDATE),"
+		" s AS (UPDATE staff SET role = $2::staff_role FROM t"
+		"  WHERE staff.id = t.id AND t.in_scope AND NOT t.gone AND t.old <> $2::text RETURNING staff.id),"
+		" x AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'role_changed'"
+		"  WHERE staff_id IN (SELECT id FROM s) AND revoked_at IS NULL RETURNING 1),"
+		" a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, ip, request_id, details)"
+		"  SELECT $4, $5, 'staff.role', $1,"
+		"  CASE WHEN coalesce(t.in_scope, false) AND NOT t.gone THEN 'ok' ELSE 'denied' END, $6, $7,"
+		"  CASE WHEN t.id IS NULL THEN jsonb_build_object('reason', 'unknown_login')"
+		"  WHEN NOT t.in_scope THEN jsonb_build_object('reason', 'out_of_scope')"
+		"  WHEN t.gone THEN jsonb_build_object('reason', 'deactivated')"
+		"  ELSE jsonb_build_object('from', t.old, 'to', $2::text, 'sessions_ended', (SELECT count(*) FROM x)) END"
+		"  FROM (SELECT 1) one LEFT JOIN t ON true RETURNING id)"
+		" SELECT (SELECT count(*) FROM a), t.id IS NOT NULL, coalesce(t.in_scope, false), coalesce(t.gone, false),"
+		" t.office, t.active, EXISTS (SELECT 1 FROM s), (SELECT count(*) FROM x)"
+		" FROM (SELECT 1) one LEFT JOIN t ON true",
+		7, params, R__COUNT);
+
+	if (!res)
+		return STAFF_ROLE_ERROR;
+	if (PQntuples(res) != 1 || store_int(res, 0, R_AUDITED) != 1)
+		goto out;
+	if (!store_bool(res, 0, R_FOUND) || !store_bool(res, 0, R_IN_SCOPE)) {
+		rc = STAFF_ROLE_NOT_FOUND;
+		goto out;
+	}
+	if (store_bool(res, 0, R_GONE)) {
+		rc = STAFF_ROLE_DEACTIVATED;
+		goto out;
+	}
+	snprintf(out->office, sizeof(out->office), "%s", PQgetvalue(res, 0, R_OFFICE));
+	snprintf(out->role, sizeof(out->role), "%s", role);
+	out->active = store_bool(res, 0, R_ACTIVE);
+	out->sessions_ended = store_int(res, 0, R_ENDED);
+	rc = store_bool(res, 0, R_CHANGED) ? STAFF_ROLE_CHANGED : STAFF_ROLE_UNCHANGED;
+out:
+	PQclear(res);
+	return rc;
+}
+
 enum list_col { L_LOGIN, L_OFFICE, L_ROLE, L_STATE, L_PASSWORD, L_TOTP, L_LAST_LOGIN, L__COUNT };
 
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)

@@ -9,6 +9,8 @@ const assert = require('node:assert/strict');
 const h = require('./harness');
 
 let db, kek, srv, adminKey;
+// the central office and every action: the scopes themselves are tested in staff_scope.test.js
+const KEY_SCOPE = ['--office', '0001', '--scope', 'roster,activation,read'];
 const TOKEN_RE = /^at_[A-Za-z0-9_-]{43}$/;
 
 function roster(dbname) {
@@ -67,7 +69,7 @@ test.before(async () => {
   kek = h.createKek();
   h.migrate(db);
   roster(db);
-  const r = cli(['admin-key', 'add', 'treasury-it']);
+  const r = cli(['admin-key', 'add', 'treasury-it', ...KEY_SCOPE]);
   assert.equal(r.code, 0, r.stderr);
   adminKey = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   srv = await h.startServer({ db, config: h.ingestConfig(db, kek, { app: { activation_per_login_per_minute: 100, activation_per_ip_per_minute: 1000 } }) });
@@ -88,7 +90,7 @@ test('admin keys: shown once, stored as a hash, listed, every use audited, revoc
   assert.deepEqual(r.json, { items: [] });
   assert.equal(Number(h.psql(db, "SELECT count(*) FROM audit_log WHERE actor_kind = 'admin_key' AND outcome = 'ok'")), before + 1);
   assert.equal(h.psql(db, "SELECT action || ' ' || target || ' ' || actor_id FROM audit_log WHERE actor_kind = 'admin_key' ORDER BY id DESC LIMIT 1"), 'admin.request GET /v1/admin/events/unrouted treasury-it');
-  const tmp = cli(['admin-key', 'add', 'temp-key']);
+  const tmp = cli(['admin-key', 'add', 'temp-key', ...KEY_SCOPE]);
   const tmpKey = tmp.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   assert.equal((await h.request(srv.url, 'GET', '/v1/admin/events/unrouted', { headers: { authorization: `Bearer ${tmpKey}` } })).status, 200);
   assert.equal(cli(['admin-key', 'revoke', 'temp-key']).code, 0);
@@ -99,12 +101,12 @@ test('admin keys: shown once, stored as a hash, listed, every use audited, revoc
 
 test('admin key and source names share one rule: a-z 0-9 _ -, no dot (the stricter of two old copies)', () => {
   for (const bad of ['treasury.it', 'Treasury', '-x', 'a b', 'x'.repeat(64)]) {
-    const r = cli(['admin-key', 'add', bad]);
+    const r = cli(['admin-key', 'add', bad, ...KEY_SCOPE]);
     assert.notEqual(r.code, 0, bad);
     assert.match(r.stderr, /invalid key name/, bad);
   }
   assert.equal(h.psql(db, "SELECT count(*) FROM admin_api_keys WHERE name LIKE '%.%' OR name = 'Treasury'"), '0');
-  const ok = cli(['admin-key', 'add', 'it_desk-2']);
+  const ok = cli(['admin-key', 'add', 'it_desk-2', ...KEY_SCOPE]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(cli(['admin-key', 'revoke', 'it_desk-2']).code, 0);
 });

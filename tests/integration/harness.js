@@ -359,3 +359,62 @@ async function startMock() {
 }
 
 Object.assign(module.exports, { startMock });
+
+// ---------------------------------------------------------------- admin keys and staff
+
+// `alertd admin-key add NAME --office OFFICE --scope SCOPE` with the config file cfg; returns the key.
+function adminKey(cfg, name, office, scope = 'roster,activation,read') {
+  const r = runAlertd(['admin-key', 'add', name, '--office', office, '--scope', scope, '--config', cfg]);
+  if (r.code !== 0) throw new Error(`admin-key add ${name} failed: ${r.stderr}`);
+  return r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
+}
+
+// RFC 6238 TOTP of a base32 secret (30 s steps, 6 digits, HMAC-SHA1), computed here independently of alertd.
+function totpCode(secret, offsetSteps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0;
+  const key = [];
+  for (const c of secret) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      key.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offsetSteps));
+  const mac = crypto.createHmac('sha1', Buffer.from(key)).update(msg).digest();
+  const o = mac[19] & 15;
+  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
+  return String(n % 1000000).padStart(6, '0');
+}
+
+// A staff request with session s ({ cookie, csrf }, or null for none); the CSRF header unless csrf is null.
+function staffCall(srv, s, method, p, body, { csrf = s && s.csrf } = {}) {
+  const headers = {};
+  if (s) headers.cookie = s.cookie;
+  if (csrf !== undefined && csrf !== null) headers['x-csrf-token'] = csrf;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return request(srv.url, method, p, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+// `alertd staff add`, then the whole first sign-in (temporary password changed, TOTP enrolled) over HTTP.
+// Returns { cookie, csrf, secret } of a session that may do anything its role allows.
+async function staffReady(srv, cfg, login, office, role, password = 'Tr3asury!Kv9x') {
+  const r = runAlertd(['staff', 'add', login, '--office', office, '--role', role, '--config', cfg]);
+  if (r.code !== 0) throw new Error(`staff add ${login} failed: ${r.stderr}`);
+  const temp = r.stdout.match(/^temporary password: (\S+)$/m)[1];
+  const session = (res, status) => {
+    if (res.status !== status) throw new Error(`${login}: ${res.status} ${res.body}`);
+    return { cookie: res.headers['set-cookie'][0].split(';')[0], csrf: res.json.csrf_token };
+  };
+  let s = session(await staffCall(srv, null, 'POST', '/v1/staff/session', { login, password: temp }), 201);
+  s = session(await staffCall(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: password }), 200);
+  const e = await staffCall(srv, s, 'POST', '/v1/staff/totp/enrol');
+  if (e.status !== 201) throw new Error(`${login}: enrol ${e.status} ${e.body}`);
+  s = session(await staffCall(srv, s, 'POST', '/v1/staff/totp/confirm', { code: totpCode(e.json.secret) }), 200);
+  return { ...s, secret: e.json.secret };
+}
+
+Object.assign(module.exports, { adminKey, totpCode, staffCall, staffReady });

@@ -22,30 +22,8 @@ function addStaff(login) {
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.match(/^temporary password: (\S+)$/m)[1];
 }
-function base32Decode(s) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, value = 0;
-  const out = [];
-  for (const c of s) {
-    value = (value << 5) | alphabet.indexOf(c);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 255);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-// RFC 6238: HOTP (RFC 4226) of the 30 s time step, 6 digits, HMAC-SHA1
-function totp(secret, offsetSteps = 0) {
-  const step = Math.floor(Date.now() / 1000 / 30) + offsetSteps;
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = crypto.createHmac('sha1', base32Decode(secret)).update(msg).digest();
-  const o = mac[19] & 15;
-  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
-  return String(n % 1000000).padStart(6, '0');
-}
+// RFC 6238 codes, computed independently of alertd (harness.js)
+const totp = h.totpCode;
 function signin(server, body) {
   return h.request(server.url, 'POST', '/v1/staff/session', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }

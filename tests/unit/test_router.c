@@ -219,13 +219,64 @@ static void test_body_credentials_only_where_meant(void)
 		} else if (r->auth == AUTH_ACTIVATION_CODE) {
 			activation_code++;
 			CHECK(strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/v1/app/activate") == 0);
-		} else if (staff && r->auth != AUTH_STAFF) {
+		} else if (staff && r->auth != AUTH_STAFF && r->auth != AUTH_STAFF_READ) {
 			fprintf(stderr, "  staff route %s %s does not require a staff session\n", r->method, r->pattern);
-			CHECK(r->auth == AUTH_STAFF);
+			CHECK(r->auth == AUTH_STAFF || r->auth == AUTH_STAFF_READ);
 		}
 	}
 	CHECK(staff_password == 1);
 	CHECK(activation_code == 1);
+}
+
+/* The staff routes that are about the caller's own sign-in, not about data of an office. */
+static bool own_signin_route(const char *pattern)
+{
+	static const char *const own[] = { "/v1/staff/session", "/v1/staff/password", "/v1/staff/me", "/v1/staff/reauth",
+					   NULL };
+
+	for (size_t i = 0; own[i]; i++)
+		if (strcmp(pattern, own[i]) == 0)
+			return true;
+	return strncmp(pattern, "/v1/staff/totp/", 15) == 0;
+}
+
+/*
+ * Every staff route with data checks the office scope, which needs the
+ * caller's office (set by AUTH_STAFF and AUTH_STAFF_READ) and the database
+ * (alertd_office_in_scope): so each declares one of those two kinds and
+ * ROUTE_DB. A key may only read: AUTH_STAFF_READ is for GET routes only,
+ * and the admin key kinds only for /v1/admin/.
+ */
+static void test_staff_data_routes_check_scope(void)
+{
+	size_t n;
+	const struct route *routes = api_routes(&n);
+	int data = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &routes[i];
+		bool staff = strncmp(r->pattern, "/v1/staff/", 10) == 0;
+		bool admin_kind =
+			r->auth == AUTH_ADMIN_ROSTER || r->auth == AUTH_ADMIN_ACTIVATION || r->auth == AUTH_ADMIN_READ;
+		if (admin_kind && strncmp(r->pattern, "/v1/admin/", 10) != 0) {
+			fprintf(stderr, "  route %s %s takes an admin key outside /v1/admin/\n", r->method, r->pattern);
+			CHECK(!admin_kind);
+		}
+		if (r->auth == AUTH_STAFF_READ && (!staff || strcmp(r->method, "GET") != 0)) {
+			fprintf(stderr, "  route %s %s lets a read key do more than read staff data\n", r->method, r->pattern);
+			CHECK(staff && strcmp(r->method, "GET") == 0);
+		}
+		if (!staff || own_signin_route(r->pattern))
+			continue;
+		data++;
+		bool scoped = (r->auth == AUTH_STAFF || r->auth == AUTH_STAFF_READ) && (r->needs & ROUTE_DB);
+		if (!scoped)
+			fprintf(stderr, "  staff data route %s %s cannot check the office scope (auth %s, needs %#x)\n",
+				r->method, r->pattern, router_auth_name(r->auth), r->needs);
+		CHECK(scoped);
+	}
+	CHECK(data >= 2); /* at least the activation code and the role change */
+	CHECK(own_signin_route("/v1/staff/totp/enrol") && !own_signin_route("/v1/staff/users/{login}/activation-code"));
 }
 
 int main(void)
@@ -237,5 +288,6 @@ int main(void)
 	RUN(test_raw_target);
 	RUN(test_every_route_declares_auth);
 	RUN(test_body_credentials_only_where_meant);
+	RUN(test_staff_data_routes_check_scope);
 	TEST_SUMMARY("test_router");
 }

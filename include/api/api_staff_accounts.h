@@ -1,0 +1,28 @@
+/*
+ * api_staff_accounts.h - what staff do to other people's accounts from the
+ * dashboard: issue an activation code for a user of their subtree
+ * (operator, admin) and change a staff member's role (admin). See
+ * docs/staff.md and docs/openapi.yaml.
+ */
+#ifndef ALERTD_API_STAFF_ACCOUNTS_H
+#define ALERTD_API_STAFF_ACCOUNTS_H
+
+#include "http/http.h"
+
+/*
+ * POST /v1/staff/users/{login}/activation-code: operator or admin (a viewer
+ * gets 403 role_not_allowed); a user whose unit is outside the caller's
+ * subtree, or no such user, gets 404. 201 {"login", "code", "expires_at"}.
+ */
+enum http_outcome api_staff_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp);
+
+/*
+ * PUT /v1/staff/accounts/{login}/role {"role": "viewer|operator|admin"}:
+ * admin only (403 role_not_allowed), never one's own (403 own_role), an
+ * account of the caller's subtree (404 otherwise), not deactivated (409).
+ * Ends the account's sessions when the role changes. 200 {"login",
+ * "office", "role", "active", "changed", "sessions_ended"}.
+ */
+enum http_outcome api_staff_account_role(const struct app *app, struct http_req *req, struct http_resp *resp);
+
+#endif
