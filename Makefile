@@ -20,7 +20,7 @@ PG_LIBDIR = $(shell pg_config --libdir 2>/dev/null)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libraries without a .pc file; the server, the unit tests and the fuzzers all link them
-EXTRA_LIBS = -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lm
+EXTRA_LIBS = -L$(PG_LIBDIR) -lpq -lcsv -lcrack -lxlsxwriter -lm
 
 CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -pthread -MMD -MP -Iinclude $(CFLAGS)

@@ -18,10 +18,14 @@ packages=(
 	libcrack2-dev cracklib-runtime
 	# staff second factor: TOTP (liboath) and its QR code (libqrencode)
 	liboath-dev libqrencode-dev
+	# staff exports: XLSX workbooks
+	libxlsxwriter-dev
 	# run: a local PostgreSQL for `make run` and the tests
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling
 	nodejs curl openssl ca-certificates procps util-linux
+	# test: test_export.c and staff_data.test.js open XLSX files with python3's zipfile and ElementTree
+	python3
 	# style: make format-check (Debian 12's clang-format 14; .clang-format is tuned to it)
 	clang-format
 	# benchmarks: h2load (make bench-push measures the push mock's own ceiling with it)

@@ -83,6 +83,9 @@ struct config {
 	long long auth_session_lifetime_seconds;
 	long long auth_signin_per_ip_per_minute;
 	bool auth_require_totp;
+	long long auth_reauth_seconds; /* B2: how recent a step-up re-authentication must be */
+	long long staff_lookups_per_minute;
+	long long staff_lookups_per_day;
 
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;

@@ -36,7 +36,8 @@ enum metrics_counter {
 	METRIC_RETENTION_ACTIVATION_CODES,
 	METRIC_RETENTION_USERS,
 	METRIC_RETENTION_AUDIT,
-	METRIC_ACTIVATION_GLOBAL_LIMITED, /* activation attempts refused by app.activation_global_per_minute */
+	METRIC_ACTIVATION_GLOBAL_LIMITED,   /* activation attempts refused by app.activation_global_per_minute */
+	METRIC_STAFF_LOOKUP_QUOTA_EXCEEDED, /* personal-data look-ups refused by staff.lookups_per_* */
 	METRIC__COUNT
 };
 

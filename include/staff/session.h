@@ -81,6 +81,28 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 enum staff_result staff_session_authenticate(PGconn *conn, const struct config *cfg, const char *token, size_t len,
 					     struct staff_principal *who);
 
+/*
+ * Step-up re-authentication of who's session (POST /v1/staff/reauth): the
+ * password and, once TOTP is enrolled, a fresh TOTP code or an unused
+ * recovery code, verified as at sign-in (the row locked, the same Argon2id
+ * work first, a code good once). STAFF_OK stamps the session's reauth_at
+ * and clears the failure count; STAFF_DENIED for every refusal (wrong
+ * password or code, replayed code, locked); a wrong one counts toward
+ * auth.lockout_failures, and the one that locks the account ends all its
+ * sessions, this one included. Audited as staff.reauth either way.
+ * STAFF_NO_KEK as at sign-in (not counted, not audited).
+ */
+enum staff_result staff_session_reauth(PGconn *conn, const struct config *cfg, const struct secrets_kek *kek,
+				       const struct staff_principal *who, const char *password, size_t password_len,
+				       const char *totp_code, const char *recovery_code, const struct staff_request *rq);
+
+/*
+ * Whether who's session re-authenticated within auth.reauth_seconds:
+ * *fresh. False on a database error.
+ */
+bool staff_session_reauth_fresh(PGconn *conn, const struct config *cfg, const struct staff_principal *who, bool *fresh)
+	__attribute__((warn_unused_result));
+
 /* End the session on the server (audited). */
 bool staff_session_end(PGconn *conn, const struct staff_principal *who, const struct staff_request *rq)
 	__attribute__((warn_unused_result));

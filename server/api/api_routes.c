@@ -52,6 +52,13 @@ static const struct route routes[] = {
 	/* issue 12, helper B1: staff actions on other accounts, within the caller's subtree (api_staff_accounts.c) */
 	{ "POST", "/v1/staff/users/{login}/activation-code", api_staff_activation_code, AUTH_STAFF, ROUTE_DB },
 	{ "PUT", "/v1/staff/accounts/{login}/role", api_staff_account_role, AUTH_STAFF, JSON_DB },
+	/* B2 (issue 12): step-up re-authentication; unit detail (metered), risk alerts, audit (admins) */
+	{ "POST", "/v1/staff/reauth", api_staff_reauth, AUTH_STAFF, JSON_DB },
+	{ "GET", "/v1/staff/units/{code}", api_staff_unit, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/units/{code}/users.csv", api_staff_unit_users_csv, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/units/{code}/users.xlsx", api_staff_unit_users_xlsx, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/risk-alerts", api_staff_risk_alerts, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/audit", api_staff_audit, AUTH_STAFF, ROUTE_DB },
 };
 
 const struct route *api_routes(size_t *count)

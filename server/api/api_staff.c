@@ -353,3 +353,57 @@ out:
 	json_decref(errors);
 	return result;
 }
+
+/* B2 (issue 12): step-up re-authentication before a sensitive action (staff/reauth.h). */
+enum http_outcome api_staff_reauth(const struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	json_t *errors = json_array();
+	size_t pw_len, code_len, rec_len;
+	enum http_outcome result = HTTP_DONE;
+	static const char *const known[] = { "password", "totp_code", "recovery_code", NULL };
+
+	if (!errors)
+		return HTTP_FAILED;
+	if (!throttle_ok(app, req, resp))
+		goto out;
+	const char *pw = member(req->json, "password", STAFF_PASSWORD_MAX_BYTES, true, errors, &pw_len);
+	const char *code = member(req->json, "totp_code", 16, false, errors, &code_len);
+	const char *recovery = member(req->json, "recovery_code", 32, false, errors, &rec_len);
+	if (code && recovery)
+		validate_member_error(errors, "", "recovery_code", "give totp_code or recovery_code, not both");
+	if (json_is_object(req->json) && !validate_unknown_members(errors, req->json, "", known)) {
+		result = HTTP_FAILED;
+		goto out;
+	}
+	if (json_array_size(errors) > 0) {
+		validate_reply(resp, req, NULL, errors);
+		goto out;
+	}
+	PGconn *conn = http_db(req);
+	if (!conn) {
+		result = HTTP_FAILED;
+		goto out;
+	}
+	struct staff_request rq = request_of(req);
+	switch (staff_session_reauth(conn, app->cfg, app->kek_set ? &app->kek : NULL, &req->staff, pw, pw_len, code,
+				     recovery, &rq)) {
+	case STAFF_OK:
+		http_resp_body(resp, 204, NULL, NULL, 0);
+		break;
+	case STAFF_DENIED:
+		/* 403, not 401: the session stays signed in (unless this attempt locked the account) */
+		http_resp_problem(resp, req, PROBLEM_FORBIDDEN, "the password or code is wrong, or the account is locked",
+				  NULL);
+		break;
+	case STAFF_NO_KEK:
+		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR,
+				  "the second factor cannot be checked: TOTP is not configured (secrets.key_file)", NULL);
+		break;
+	case STAFF_ERROR:
+		result = HTTP_FAILED;
+		break;
+	}
+out:
+	json_decref(errors);
+	return result;
+}

@@ -11,6 +11,7 @@
 #include "http/validate.h"
 #include "people/activation.h"
 #include "staff/accounts.h"
+#include "staff/reauth.h"
 
 #include <string.h>
 
@@ -89,7 +90,9 @@ enum http_outcome api_staff_account_role(const struct app *app, struct http_req 
 	if (strcmp(login, req->staff.login) == 0)
 		return refuse(req, resp, "staff.role", login, "own_role", PROBLEM_OWN_ROLE,
 			      "another admin of your office (or above) must change your role");
-	/* REAUTH: lead wires staff_reauth_fresh_or_reply here */
+	enum http_outcome stale;
+	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
+		return stale;
 	PGconn *conn = http_db(req);
 	if (!conn)
 		return HTTP_FAILED;

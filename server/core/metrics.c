@@ -66,6 +66,8 @@ static const struct {
 	[METRIC_RETENTION_AUDIT] = { "alertd_retention_rows_total", "rule=\"audit_rows_pseudonymised\"", NULL },
 	[METRIC_ACTIVATION_GLOBAL_LIMITED] = { "alertd_activation_global_limited_total", "",
 					       "Activation attempts refused by the ceiling for all clients together." },
+	[METRIC_STAFF_LOOKUP_QUOTA_EXCEEDED] = { "alertd_staff_lookup_quota_exceeded_total", "",
+						 "Look-ups of personal data refused by staff.lookups_per_minute or per_day." },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)

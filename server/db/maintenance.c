@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "staff/accounts.h"
+#include "staff/lookups.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +98,13 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned
 	/* under the same lock: two instances never disable (and audit) the same account twice */
 	if (ok && !staff_accounts_disable_inactive(conn, cfg->auth_inactive_disable_days, &out->staff_disabled)) {
 		snprintf(err, errlen, "disabling inactive staff accounts failed: %s", PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = '\0';
+		ok = false;
+	}
+	/* the look-up meter's windows that have ended (staff/lookups.h) */
+	long long lookup_rows = 0;
+	if (ok && !staff_lookups_cleanup(conn, &lookup_rows)) {
+		snprintf(err, errlen, "deleting ended look-up windows failed: %s", PQerrorMessage(conn));
 		err[strcspn(err, "\n")] = '\0';
 		ok = false;
 	}

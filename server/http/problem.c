@@ -32,6 +32,8 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_ROSTER_OUT_OF_SCOPE] = { "roster_out_of_scope", 403, "Roster rows outside this key's offices" },
 	[PROBLEM_ROLE_NOT_ALLOWED] = { "role_not_allowed", 403, "Your staff role does not allow this" },
 	[PROBLEM_OWN_ROLE] = { "own_role", 403, "You cannot change your own role" },
+	[PROBLEM_REAUTH_REQUIRED] = { "reauth_required", 403, "Give your password and a code again first" },
+	[PROBLEM_LOOKUP_QUOTA_EXCEEDED] = { "lookup_quota_exceeded", 429, "Too many look-ups of personal data" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

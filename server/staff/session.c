@@ -56,6 +56,17 @@ static bool audit(PGconn *conn, const char *actor, const char *action, const cha
 	return audit_write(conn, &e);
 }
 
+/* End every open session of account id: it is locked. */
+static bool end_sessions_locked(PGconn *conn, const char *id)
+{
+	const char *p[1] = { id };
+
+	return db_run(conn,
+		      "UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'locked'"
+		      " WHERE staff_id = $1 AND revoked_at IS NULL",
+		      1, p);
+}
+
 /*
  * One more failure of account id (a wrong password or code at sign-in, a
  * wrong current password at the change): the one that reaches
@@ -82,11 +93,7 @@ static bool count_failure(PGconn *conn, const struct config *cfg, const char *id
 			 3, p, &n))
 		return false;
 	*locked = n > 0;
-	if (*locked && end_sessions &&
-	    !db_run(conn,
-		    "UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'locked'"
-		    " WHERE staff_id = $1 AND revoked_at IS NULL",
-		    1, p))
+	if (*locked && end_sessions && !end_sessions_locked(conn, id))
 		return false;
 	return true;
 }
@@ -374,6 +381,91 @@ enum staff_result staff_session_authenticate(PGconn *conn, const struct config *
 	return ok ? STAFF_OK : STAFF_DENIED;
 }
 
+enum staff_result staff_session_reauth(PGconn *conn, const struct config *cfg, const struct secrets_kek *kek,
+				       const struct staff_principal *who, const char *password, size_t password_len,
+				       const char *totp_code, const char *recovery_code, const struct staff_request *rq)
+{
+	char id[STORE_ID_TEXT], details[160];
+	const char *reason = NULL;
+	bool db_ok = true, counts = false, locked = false;
+	PGresult *res;
+
+	store_id(id, who->staff_id);
+	if (!db_begin(conn))
+		return STAFF_ERROR;
+	const char *p1[1] = { id };
+	res = store_query(conn, "staff reauth",
+			  "SELECT password_hash, active, coalesce(locked_until > now(), false),"
+			  " EXISTS (SELECT 1 FROM staff_totp t WHERE t.staff_id = s.id AND t.confirmed_at IS NOT NULL)"
+			  " FROM staff s WHERE id = $1 FOR UPDATE",
+			  1, p1, 4);
+	if (!res || PQntuples(res) != 1)
+		goto fail;
+	/* the Argon2id work first, whatever refuses afterwards */
+	bool pw_ok = staff_password_verify(PQgetvalue(res, 0, 0), password, password_len);
+	bool enrolled = store_bool(res, 0, 3);
+	if (!store_bool(res, 0, 1))
+		reason = "disabled";
+	else if (store_bool(res, 0, 2))
+		reason = "locked";
+	else if (!pw_ok)
+		reason = "wrong_password", counts = true;
+	else if (enrolled && !kek) {
+		PQclear(res);
+		db_rollback(conn);
+		return STAFF_NO_KEK;
+	} else if (enrolled && !second_factor(conn, kek, who->staff_id, id, totp_code, recovery_code, &db_ok, &reason)) {
+		if (!db_ok)
+			goto fail;
+		counts = true;
+	}
+	PQclear(res);
+	res = NULL;
+	if (reason && strcmp(reason, "totp") != 0 && strcmp(reason, "recovery_code") != 0) {
+		/* counted like a wrong password at sign-in; the lock ends every session, this one included */
+		if (counts && !count_failure(conn, cfg, id, true, &locked))
+			goto fail;
+		if (!counts && strcmp(reason, "locked") == 0 && !end_sessions_locked(conn, id))
+			goto fail;
+		snprintf(details, sizeof(details), "{\"reason\": \"%s\", \"locked\": %s}", reason, locked ? "true" : "false");
+		if (!audit(conn, who->login, "staff.reauth", who->login, "denied", rq, details) || !db_commit(conn))
+			goto fail;
+		return STAFF_DENIED;
+	}
+	const char *p2[2] = { id, who->session_hash };
+	long long n = 0;
+	snprintf(details, sizeof(details), "{\"factor\": \"%s\"}", reason ? reason : "password");
+	if (!db_run(conn, "UPDATE staff SET failed_logins = 0 WHERE id = $1", 1, p1) ||
+	    !store_count(conn, "staff reauth stamp",
+			 "WITH u AS (UPDATE staff_sessions SET reauth_at = now() WHERE token_hash = decode($2, 'hex')"
+			 " AND staff_id = $1 AND revoked_at IS NULL RETURNING 1) SELECT count(*) FROM u",
+			 2, p2, &n) ||
+	    n != 1 || !audit(conn, who->login, "staff.reauth", who->login, "ok", rq, details) || !db_commit(conn))
+		goto fail;
+	return STAFF_OK;
+fail:
+	PQclear(res);
+	db_rollback(conn);
+	return STAFF_ERROR;
+}
+
+bool staff_session_reauth_fresh(PGconn *conn, const struct config *cfg, const struct staff_principal *who, bool *fresh)
+{
+	char secs[STORE_ID_TEXT];
+	long long n = 0;
+
+	*fresh = false;
+	snprintf(secs, sizeof(secs), "%lld", cfg->auth_reauth_seconds);
+	const char *p[2] = { who->session_hash, secs };
+	if (!store_count(conn, "staff reauth fresh",
+			 "SELECT count(*) FROM staff_sessions WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL"
+			 " AND reauth_at > now() - make_interval(secs => $2::int)",
+			 2, p, &n))
+		return false;
+	*fresh = n == 1;
+	return true;
+}
+
 bool staff_session_end(PGconn *conn, const struct staff_principal *who, const struct staff_request *rq)
 {
 	const char *params[1] = { who->session_hash };
@@ -419,10 +511,7 @@ enum staff_password_change staff_session_change_password(PGconn *conn, const str
 	if (store_bool(res, 0, 1)) {
 		/* locked (at sign-in): no change, and the account's sessions end, this one included */
 		result = STAFF_PASSWORD_LOCKED;
-		if (!db_run(conn,
-			    "UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'locked'"
-			    " WHERE staff_id = $1 AND revoked_at IS NULL",
-			    1, p1) ||
+		if (!end_sessions_locked(conn, id) ||
 		    !audit(conn, who->login, "staff.password_change", who->login, "denied", rq, "{\"reason\": \"locked\"}") ||
 		    !db_commit(conn))
 			result = STAFF_PASSWORD_CHANGE_ERROR;

@@ -369,26 +369,8 @@ function adminKey(cfg, name, office, scope = 'roster,activation,read') {
   return r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
 }
 
-// RFC 6238 TOTP of a base32 secret (30 s steps, 6 digits, HMAC-SHA1), computed here independently of alertd.
-function totpCode(secret, offsetSteps = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, value = 0;
-  const key = [];
-  for (const c of secret) {
-    value = (value << 5) | alphabet.indexOf(c);
-    bits += 5;
-    if (bits >= 8) {
-      key.push((value >>> (bits - 8)) & 255);
-      bits -= 8;
-    }
-  }
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offsetSteps));
-  const mac = crypto.createHmac('sha1', Buffer.from(key)).update(msg).digest();
-  const o = mac[19] & 15;
-  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
-  return String(n % 1000000).padStart(6, '0');
-}
+// RFC 6238 TOTP of a base32 secret, computed independently of alertd (totp.js).
+const totpCode = require('./totp').totp;
 
 // A staff request with session s ({ cookie, csrf }, or null for none); the CSRF header unless csrf is null.
 function staffCall(srv, s, method, p, body, { csrf = s && s.csrf } = {}) {
@@ -413,8 +395,16 @@ async function staffReady(srv, cfg, login, office, role, password = 'Tr3asury!Kv
   s = session(await staffCall(srv, s, 'POST', '/v1/staff/password', { current_password: temp, new_password: password }), 200);
   const e = await staffCall(srv, s, 'POST', '/v1/staff/totp/enrol');
   if (e.status !== 201) throw new Error(`${login}: enrol ${e.status} ${e.body}`);
-  s = session(await staffCall(srv, s, 'POST', '/v1/staff/totp/confirm', { code: totpCode(e.json.secret) }), 200);
-  return { ...s, secret: e.json.secret };
+  const c = await staffCall(srv, s, 'POST', '/v1/staff/totp/confirm', { code: totpCode(e.json.secret) });
+  s = session(c, 200);
+  return { ...s, secret: e.json.secret, password, recovery: [...c.json.recovery_codes] };
 }
 
-Object.assign(module.exports, { adminKey, totpCode, staffCall, staffReady });
+// Step up session s of staffReady (POST /v1/staff/reauth) with its password and one of its recovery codes:
+// a TOTP code would be a replay when the same 30 s step was already used.
+async function staffReauth(srv, s) {
+  const r = await staffCall(srv, s, 'POST', '/v1/staff/reauth', { password: s.password, recovery_code: s.recovery.shift() });
+  if (r.status !== 204) throw new Error(`reauth: ${r.status} ${r.body}`);
+}
+
+Object.assign(module.exports, { adminKey, totpCode, staffCall, staffReady, staffReauth });

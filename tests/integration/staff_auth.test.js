@@ -1,7 +1,7 @@
 'use strict';
 // staff_auth.test.js - staff sign-in over real HTTP with cookies: the
 // password rules at the forced change, lockout, expiry, TOTP enrolment
-// (codes computed here with RFC 6238 over node's HMAC-SHA1), replay and
+// (codes computed by totp.js, RFC 6238 over node's HMAC-SHA1), replay and
 // recovery codes, CSRF, cookie attributes, the security headers, logout,
 // deactivation, idle and absolute timeouts, the per-address throttle, one
 // answer for unknown logins, and the audit rows.
@@ -9,6 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const h = require('./harness');
+const { totp } = require('./totp');
 
 let db, kek, srv;
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -22,8 +23,6 @@ function addStaff(login) {
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.match(/^temporary password: (\S+)$/m)[1];
 }
-// RFC 6238 codes, computed independently of alertd (harness.js)
-const totp = h.totpCode;
 function signin(server, body) {
   return h.request(server.url, 'POST', '/v1/staff/session', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }

@@ -51,6 +51,9 @@ test.before(async () => {
     ['adm.central', '0001', 'admin'], ['t.a', '0111', 'viewer'], ['t.b', '0211', 'viewer']]) {
     staff[login] = await h.staffReady(srv, cfg, login, office, role);
   }
+  // role changes need a fresh step-up (auth.reauth_seconds, 300 s)
+  await h.staffReauth(srv, staff['adm.a']);
+  await h.staffReauth(srv, staff['adm.central']);
   keys.all = h.adminKey(cfg, 'region-1-all', '0011');
   keys.roster = h.adminKey(cfg, 'region-1-roster', '0011', 'roster');
   keys.read = h.adminKey(cfg, 'region-1-read', '0011', 'read');
@@ -77,8 +80,24 @@ const CASES = [
     ownPath: '/v1/staff/accounts/t.a/role', otherPath: '/v1/staff/accounts/t.b/role',
     unknownPath: '/v1/staff/accounts/nobody/role',
   },
+  {
+    route: 'GET /v1/staff/units/{code}', who: 'op.a', own: 200,
+    ownPath: '/v1/staff/units/1000001', otherPath: '/v1/staff/units/1000002', unknownPath: '/v1/staff/units/9999999',
+  },
+  ...['csv', 'xlsx'].map((ext) => ({
+    route: `GET /v1/staff/units/{code}/users.${ext}`, who: 'adm.a', own: 200,
+    ownPath: `/v1/staff/units/1000001/users.${ext}`, otherPath: `/v1/staff/units/1000002/users.${ext}`,
+    unknownPath: `/v1/staff/units/9999999/users.${ext}`,
+  })),
+  {
+    route: 'GET /v1/staff/risk-alerts', who: 'op.a', own: 200,
+    ownPath: '/v1/staff/risk-alerts?office=0111', otherPath: '/v1/staff/risk-alerts?office=0211',
+    unknownPath: '/v1/staff/risk-alerts?office=9999',
+  },
 ];
-const OWN_SIGNIN = /^\/v1\/staff\/(session|password|me|reauth|totp\/.*)$/;
+// the caller's own sign-in routes, and the audit log: admins only, scoped by who the actor is rather than by a
+// path or office parameter (staff_data.test.js checks an admin sees only their subtree's staff)
+const OWN_SIGNIN = /^\/v1\/staff\/(session|password|me|reauth|totp\/.*|audit)$/;
 
 // route -> its auth kind, as api_routes.c declares it
 const AUTH = new Map([...fs.readFileSync(path.join(h.ROOT, 'server', 'api', 'api_routes.c'), 'utf8')
@@ -192,7 +211,16 @@ test('role change: not one\'s own, not by an operator or viewer, not outside the
   assert.equal(q("SELECT role FROM staff WHERE username = 'view.a'"), 'viewer');
 });
 
-test.todo('role change needs a fresh re-authentication (403 reauth_required), once staff_reauth_fresh_or_reply is wired in');
+test('role change needs a fresh re-authentication: 403 reauth_required before it, nothing changed; allowed after', async () => {
+  const adm = await h.staffReady(srv, cfg, 'adm.fresh', '0001', 'admin');
+  const before = q("SELECT role FROM staff WHERE username = 't.b'");
+  h.assertProblem(assert, await h.staffCall(srv, adm, 'PUT', '/v1/staff/accounts/t.b/role', { role: 'admin' }), 403, 'reauth_required');
+  assert.equal(q("SELECT role FROM staff WHERE username = 't.b'"), before);
+  await h.staffReauth(srv, adm);
+  const r = await h.staffCall(srv, adm, 'PUT', '/v1/staff/accounts/t.b/role', { role: before });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.changed, false);
+});
 
 test('alertd staff role LOGIN ROLE: any account, audited with the OS user, sessions ended', () => {
   const r = h.runAlertd(['staff', 'role', 't.b', 'operator', '--config', cfg]);
