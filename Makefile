@@ -29,8 +29,10 @@ LDFLAGS := -pthread $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 # Sources are grouped by subsystem (server/<subsystem>/*.c, see docs/architecture.md);
 # every .c file is picked up, main.c alone is left out of what the unit tests link.
 SERVER_SRCS := $(filter-out server/cli/main.c,$(wildcard server/*/*.c))
-SERVER_OBJS := $(SERVER_SRCS:server/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o
+SERVER_OBJS := $(SERVER_SRCS:server/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/web_assets.o
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+# The staff dashboard's files (web/), served from the binary (include/api/api_pages.h).
+WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -53,6 +55,16 @@ $(BUILD)/gen/migrations_data.c: $(BUILD)/embed_migrations $(MIGRATIONS) | $(BUIL
 
 $(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
 	$(CC) $(CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+# The dashboard's files are compiled into the binary too, each with its content type and ETag.
+$(BUILD)/embed_web: tools/embed_web.c | $(BUILD)/obj
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libsodium)
+
+$(BUILD)/gen/web_assets.c: $(BUILD)/embed_web $(WEB_FILES) | $(BUILD)/gen
+	$(BUILD)/embed_web $@ $(WEB_FILES)
+
+$(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 
 # Unit tests link against an archive of the server objects, so each test
 # binary takes in only the modules it (transitively) calls.
@@ -91,7 +103,7 @@ comma := ,
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wvla -Wstrict-prototypes -pthread \
 	-MMD -MP -Iinclude $(FUZZ_SAN)
-FUZZ_OBJS := $(SERVER_SRCS:server/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/migrations_data.o
+FUZZ_OBJS := $(SERVER_SRCS:server/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/migrations_data.o $(FUZZ_BUILD)/obj/web_assets.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(FUZZ_BUILD)/obj/%.o: server/%.c
@@ -108,6 +120,18 @@ $(FUZZ_BUILD)/gen/migrations_data.c: $(FUZZ_BUILD)/embed_migrations $(MIGRATIONS
 
 $(FUZZ_BUILD)/obj/migrations_data.o: $(FUZZ_BUILD)/gen/migrations_data.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+$(FUZZ_BUILD)/embed_web: tools/embed_web.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libsodium)
+
+$(FUZZ_BUILD)/gen/web_assets.c: $(FUZZ_BUILD)/embed_web $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	$(FUZZ_BUILD)/embed_web $@ $(WEB_FILES)
+
+$(FUZZ_BUILD)/obj/web_assets.o: $(FUZZ_BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 
 $(FUZZ_BUILD)/libalertd.a: $(FUZZ_OBJS)
 	rm -f $@

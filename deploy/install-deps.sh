@@ -26,6 +26,9 @@ packages=(
 	nodejs curl openssl ca-certificates procps util-linux
 	# test: test_export.c and staff_data.test.js open XLSX files with python3's zipfile and ElementTree
 	python3
+	# test: the staff dashboard's browser test (tests/integration/dashboard.test.js) drives Debian's chromium
+	# with playwright-core from npm (tests/package.json), which never downloads a browser of its own
+	chromium npm
 	# style: make format-check (Debian 12's clang-format 14; .clang-format is tuned to it)
 	clang-format
 	# benchmarks: h2load (make bench-push measures the push mock's own ceiling with it)
@@ -50,12 +53,15 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-# nodejs may come from another Debian-format source (for example nodesource); a working node is enough.
-if command -v node >/dev/null 2>&1; then
-	keep=()
-	for p in "${missing[@]}"; do [ "$p" = nodejs ] || keep+=("$p"); done
-	missing=("${keep[@]+"${keep[@]}"}")
-fi
+# nodejs may come from another Debian-format source (for example nodesource, whose nodejs carries npm); a
+# working node and npm are enough.
+for tool in node:nodejs npm:npm; do
+	if command -v "${tool%%:*}" >/dev/null 2>&1; then
+		keep=()
+		for p in "${missing[@]}"; do [ "$p" = "${tool#*:}" ] || keep+=("$p"); done
+		missing=("${keep[@]+"${keep[@]}"}")
+	fi
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

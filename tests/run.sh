@@ -54,6 +54,16 @@ if ! pgcluster_init "$ALERTD_TEST_PGDIR" || ! pgcluster_start "$ALERTD_TEST_PGDI
 	exit 1
 fi
 
+# The browser test's driver, playwright-core (tests/package.json, pinned by tests/package-lock.json), installed
+# only when missing or not the locked version; it drives Debian's /usr/bin/chromium and never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+want=$(node -e 'console.log(require("./tests/package-lock.json").packages["node_modules/playwright-core"].version)')
+have=$(node -e 'try { console.log(require("./tests/node_modules/playwright-core/package.json").version) } catch (e) {}')
+if [ "$want" != "$have" ]; then
+	echo "== npm ci in tests/ (playwright-core $want)"
+	(cd tests && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will fail"
+fi
+
 echo "== integration tests (tests/integration, real PostgreSQL, real HTTP)"
 for f in tests/integration/*.test.js tests/mock/*.selftest.js; do
 	out="$tmp/node-$(basename "$f").tap"

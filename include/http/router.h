@@ -4,7 +4,9 @@
  * the HTTP layer (a JSON body, a database connection, an upload-sized body).
  *
  * Patterns are literal segments and {name} captures, e.g.
- * "/v1/ingest/{source}/events". A capture matches one non-empty segment of
+ * "/v1/ingest/{source}/events". A pattern that ends in '/' (the dashboard's
+ * "/staff/") matches exactly that path, the slash included; no other path
+ * with an empty segment matches anything. A capture matches one non-empty segment of
  * at most ROUTER_MAX_PARAM_LEN bytes of well-formed UTF-8 without control
  * characters (anything else is 404).
  */
@@ -43,6 +45,11 @@ enum auth_kind {
 	AUTH_ACTIVATION_CODE,
 	/* staff sign-in: the password (and code) in the body; the handler checks it (throttled, audited) */
 	AUTH_STAFF_PASSWORD,
+	/*
+	 * the staff dashboard's static, data-free shell and files (api_pages.h),
+	 * which the sign-in page needs before any session; only under /staff
+	 */
+	AUTH_PAGE,
 };
 
 struct http_req;
@@ -113,6 +120,9 @@ const char *router_param(const struct route_match *m, const char *name);
 
 /* True when the path is exempt from authentication (/healthz, /readyz). */
 bool router_auth_exempt(const char *pattern);
+
+/* True when the pattern is the dashboard's: "/staff" or under "/staff/", the only place AUTH_PAGE may be used. */
+bool router_page_pattern(const char *pattern);
 
 const char *router_auth_name(enum auth_kind auth);
 

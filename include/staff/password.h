@@ -71,7 +71,12 @@ void staff_password_dummy_verify(const char *pw, size_t len);
 /* How many Argon2id computations are running now (for tests and gauges). */
 int staff_password_argon2_running(void);
 
-/* A fresh random temporary password that passes the rules, NUL-terminated. */
-void staff_password_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1]);
+/*
+ * A fresh random temporary password for login (NULL: none) that passes the
+ * rules at their defaults, cracklib's dictionary check included,
+ * NUL-terminated. Drawn again until it passes: cracklib now and then finds
+ * a random string "too systematic" (about 1 in 40 draws).
+ */
+void staff_password_temporary(const char *login, char out[STAFF_PASSWORD_TEMP_LEN + 1]);
 
 #endif

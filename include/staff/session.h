@@ -28,6 +28,18 @@ struct config;
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri " \
 	"'none'; frame-ancestors 'none'; form-action 'self'"
 
+/*
+ * Sent with every answer under /staff (the dashboard's shell and files,
+ * http.c): the API's policy plus what the page itself does, fetch() to its
+ * own API, the QR code as a data: image, and nothing else. No 'unsafe-inline'
+ * anywhere: the pages carry no inline script or style (tools/embed_web.c
+ * refuses to build them otherwise).
+ */
+#define STAFF_PAGE_CSP                                                                                        \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+	"font-src 'self'; manifest-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; "      \
+	"frame-ancestors 'none'"
+
 /* Who made the request: the audit row's ip and request_id. */
 struct staff_request {
 	const char *ip;

@@ -3,13 +3,15 @@
  * requires and what its handler needs from the HTTP layer (router.h:
  * ROUTE_JSON body, ROUTE_DB connection, ROUTE_UPLOAD body cap). Adding a
  * route means adding a row here; tests/unit/test_router.c fails if a route
- * other than the health checks declares AUTH_NONE.
+ * other than the health checks declares AUTH_NONE, or one outside /staff
+ * declares AUTH_PAGE.
  */
 #include "api/api_routes.h"
 #include "api/api_admin.h"
 #include "api/api_app.h"
 #include "api/api_ingest.h"
 #include "api/api_ops.h"
+#include "api/api_pages.h"
 #include "api/api_staff.h"
 #include "api/api_staff_accounts.h"
 
@@ -59,6 +61,14 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/units/{code}/users.xlsx", api_staff_unit_users_xlsx, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/risk-alerts", api_staff_risk_alerts, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/audit", api_staff_audit, AUTH_STAFF, ROUTE_DB },
+	/*
+	 * The staff dashboard (part C): its shell and files are embedded in the
+	 * binary and hold no data, so the sign-in page loads before any session;
+	 * every figure comes from the /v1/staff/ API above, under a session.
+	 */
+	{ "GET", "/staff", api_pages_redirect, AUTH_PAGE, 0 },
+	{ "GET", "/staff/", api_pages_shell, AUTH_PAGE, 0 },
+	{ "GET", "/staff/assets/{file}", api_pages_asset, AUTH_PAGE, 0 },
 };
 
 const struct route *api_routes(size_t *count)

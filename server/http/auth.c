@@ -338,6 +338,10 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 	case AUTH_STAFF_PASSWORD:
 		ok = true; /* the handler verifies the password: it is part of the body it validates */
 		break;
+	case AUTH_PAGE:
+		/* the dashboard's data-free files, only under /staff; the route table test enforces it */
+		ok = router_page_pattern(req->match.route->pattern);
+		break;
 	case AUTH_STAFF_READ:
 		/*
 		 * A request that carries an Authorization header is a key's: its cookie,

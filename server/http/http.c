@@ -244,6 +244,12 @@ static double elapsed_seconds(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* "/staff" and everything under "/staff/": the dashboard's pages and files. */
+static bool is_page_path(const char *path)
+{
+	return strncmp(path, "/staff", 6) == 0 && (path[6] == '\0' || path[6] == '/');
+}
+
 static enum MHD_Result send_response(struct request_ctx *rc)
 {
 	struct http_resp *resp = &rc->resp;
@@ -260,7 +266,12 @@ static enum MHD_Result send_response(struct request_ctx *rc)
 	if (resp->content_type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	MHD_add_response_header(r, "X-Request-Id", rc->req.request_id);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* no-store unless the handler chose otherwise (the dashboard's versioned files, api_pages.c) */
+	bool cache_set = false;
+	for (int i = 0; i < resp->nheaders; i++)
+		cache_set |= strcasecmp(resp->headers[i].name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+	if (!cache_set)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	/*
 	 * Every answer under /v1/staff/, errors included: judged by the path,
@@ -272,6 +283,12 @@ static enum MHD_Result send_response(struct request_ctx *rc)
 		MHD_add_response_header(r, "Content-Security-Policy", STAFF_CSP);
 		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	} else if (rc->req.path && is_page_path(rc->req.path)) {
+		/* the dashboard's pages (api_pages.c), errors included: the policy a page needs to run our script */
+		MHD_add_response_header(r, "Content-Security-Policy", STAFF_PAGE_CSP);
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
 	}
 	for (int i = 0; i < resp->nheaders; i++)
 		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);

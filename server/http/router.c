@@ -3,7 +3,8 @@
  *
  * Matching walks pattern and path segment by segment; no regular
  * expressions, no allocation. Paths with empty segments ("//", trailing "/")
- * or dot segments never match, so there is exactly one spelling per resource,
+ * or dot segments never match (but a trailing "/" the pattern itself has,
+ * as the dashboard's "/staff/" does), so there is exactly one spelling per resource,
  * and a capture that is not well-formed UTF-8 or holds a control character
  * matches nothing: no handler, query or log line ever sees such bytes.
  */
@@ -44,6 +45,9 @@ static bool match_one(const char *pattern, const char *path, struct route_match 
 			return false;
 		p++;
 		s++;
+		/* a pattern's final '/' (the dashboard's "/staff/") matches a path that ends there too */
+		if (*p == '\0')
+			return *s == '\0';
 		const char *pend = strchr(p, '/');
 		const char *send = strchr(s, '/');
 		size_t plen = pend ? (size_t)(pend - p) : strlen(p);
@@ -145,6 +149,11 @@ bool router_auth_exempt(const char *pattern)
 	return strcmp(pattern, "/healthz") == 0 || strcmp(pattern, "/readyz") == 0;
 }
 
+bool router_page_pattern(const char *pattern)
+{
+	return strncmp(pattern, "/staff", 6) == 0 && (pattern[6] == '\0' || pattern[6] == '/');
+}
+
 const char *router_auth_name(enum auth_kind auth)
 {
 	switch (auth) {
@@ -170,6 +179,8 @@ const char *router_auth_name(enum auth_kind auth)
 		return "activation-code";
 	case AUTH_STAFF_PASSWORD:
 		return "staff-password";
+	case AUTH_PAGE:
+		return "page";
 	}
 	return "unknown";
 }

@@ -31,10 +31,11 @@ bool staff_accounts_role_ok(const char *role)
 	return role && (strcmp(role, "viewer") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "admin") == 0);
 }
 
-/* A new temporary password and its hash; false (err written) when hashing failed. */
-static bool new_temporary(char temp[STAFF_PASSWORD_TEMP_LEN + 1], char hash[STAFF_PASSWORD_HASH_MAX], char *err, size_t errlen)
+/* A new temporary password for login and its hash; false (err written) when hashing failed. */
+static bool new_temporary(const char *login, char temp[STAFF_PASSWORD_TEMP_LEN + 1], char hash[STAFF_PASSWORD_HASH_MAX],
+			  char *err, size_t errlen)
 {
-	staff_password_temporary(temp);
+	staff_password_temporary(login, temp);
 	if (staff_password_hash(temp, strlen(temp), hash))
 		return true;
 	sodium_memzero(temp, STAFF_PASSWORD_TEMP_LEN + 1);
@@ -73,7 +74,7 @@ bool staff_accounts_add(PGconn *conn, const char *login, const char *office_code
 		snprintf(err, errlen, office < 0 ? "database error (see log)" : "no office with code '%.40s'", office_code);
 		return false;
 	}
-	if (!new_temporary(temp, hash, err, errlen))
+	if (!new_temporary(login, temp, hash, err, errlen))
 		return false;
 	char hours[32];
 	snprintf(hours, sizeof(hours), "%lld", temp_hours);
@@ -134,7 +135,7 @@ bool staff_accounts_reset(PGconn *conn, const char *login, bool clear_totp, cons
 			 login);
 		return false;
 	}
-	if (!new_temporary(temp, hash, err, errlen))
+	if (!new_temporary(login, temp, hash, err, errlen))
 		return false;
 	char hours[32];
 	snprintf(hours, sizeof(hours), "%lld", temp_hours);

@@ -262,7 +262,8 @@ void staff_password_dummy_verify(const char *pw, size_t len)
 		(void)staff_password_verify(dummy_hash, pw, len);
 }
 
-void staff_password_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1])
+/* One draw: the four classes once each, the rest from all of them, at random places. */
+static void draw_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1])
 {
 	static const char *const classes[4] = { "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789",
 						"!#%+-=?@" };
@@ -272,7 +273,6 @@ void staff_password_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1])
 		const char *set = i < 4 ? classes[i] : all;
 		out[i] = set[randombytes_uniform((uint32_t)strlen(set))];
 	}
-	/* the guaranteed classes at random places */
 	for (int i = STAFF_PASSWORD_TEMP_LEN - 1; i > 0; i--) {
 		uint32_t j = randombytes_uniform((uint32_t)i + 1);
 		char t = out[i];
@@ -280,4 +280,17 @@ void staff_password_temporary(char out[STAFF_PASSWORD_TEMP_LEN + 1])
 		out[j] = t;
 	}
 	out[STAFF_PASSWORD_TEMP_LEN] = '\0';
+}
+
+void staff_password_temporary(const char *login, char out[STAFF_PASSWORD_TEMP_LEN + 1])
+{
+	const struct staff_password_policy defaults = { .min_chars = 8 };
+	char message[160];
+
+	/* a refusal is rare and independent between draws: 64 in a row do not happen */
+	for (int tries = 0; tries < 64; tries++) {
+		draw_temporary(out);
+		if (staff_password_check(&defaults, out, strlen(out), login, message, sizeof(message)) == STAFF_PASSWORD_OK)
+			return;
+	}
 }

@@ -172,12 +172,17 @@ static void test_raw_target(void)
 	CHECK(router_check_target(big) == ROUTER_TARGET_TOO_LONG);
 }
 
-/* The real table: only /healthz and /readyz may be open, and both must exist. */
+/*
+ * The real table: only /healthz and /readyz may be open, and both must
+ * exist; AUTH_PAGE (the dashboard's data-free files) only on GET routes
+ * under /staff that ask for no body and no database, and every /staff route
+ * is one of those.
+ */
 static void test_every_route_declares_auth(void)
 {
 	size_t n;
 	const struct route *routes = api_routes(&n);
-	int health = 0;
+	int health = 0, pages = 0;
 
 	CHECK(n > 0);
 	for (size_t i = 0; i < n; i++) {
@@ -189,13 +194,57 @@ static void test_every_route_declares_auth(void)
 		if (routes[i].auth == AUTH_NONE)
 			fprintf(stderr, "  route %s %s declares no authentication\n", routes[i].method, routes[i].pattern);
 		CHECK(routes[i].auth != AUTH_NONE);
+		if (routes[i].auth == AUTH_PAGE || router_page_pattern(routes[i].pattern)) {
+			pages++;
+			if (routes[i].auth != AUTH_PAGE || !router_page_pattern(routes[i].pattern) ||
+			    strcmp(routes[i].method, "GET") != 0 || routes[i].needs != 0)
+				fprintf(stderr,
+					"  route %s %s: AUTH_PAGE is for GET routes under /staff without body or "
+					"database, and only those\n",
+					routes[i].method, routes[i].pattern);
+			CHECK(routes[i].auth == AUTH_PAGE && router_page_pattern(routes[i].pattern));
+			CHECK(strcmp(routes[i].method, "GET") == 0 && routes[i].needs == 0);
+		}
 		CHECK(routes[i].handler != NULL);
 		for (size_t j = i + 1; j < n; j++)
 			CHECK(strcmp(routes[i].method, routes[j].method) != 0 ||
 			      strcmp(routes[i].pattern, routes[j].pattern) != 0);
 	}
 	CHECK(health == 2);
+	CHECK(pages == 3);
 	CHECK(router_auth_exempt("/healthz") && router_auth_exempt("/readyz") && !router_auth_exempt("/metrics"));
+	CHECK(router_page_pattern("/staff") && router_page_pattern("/staff/") && router_page_pattern("/staff/assets/{file}"));
+	CHECK(!router_page_pattern("/staffx") && !router_page_pattern("/v1/staff/me") &&
+	      !router_page_pattern("/stafF/") && !router_page_pattern("/"));
+}
+
+/* The dashboard's shell is "/staff/": a pattern's own trailing slash matches exactly that spelling. */
+static void test_trailing_slash_pattern(void)
+{
+	static const struct route pages[] = {
+		{ "GET", "/staff", h, AUTH_PAGE, 0 },
+		{ "GET", "/staff/", h, AUTH_PAGE, 0 },
+		{ "GET", "/staff/assets/{file}", h, AUTH_PAGE, 0 },
+	};
+	struct route_match m;
+	char allow[64];
+
+	CHECK(router_match(pages, 3, "GET", "/staff", &m, allow, sizeof(allow)) == ROUTER_OK && m.index == 0);
+	CHECK(router_match(pages, 3, "GET", "/staff/", &m, allow, sizeof(allow)) == ROUTER_OK && m.index == 1);
+	CHECK(router_match(pages, 3, "HEAD", "/staff/", &m, allow, sizeof(allow)) == ROUTER_OK && m.index == 1);
+	CHECK(router_match(pages, 3, "GET", "/staff/assets/app.js", &m, allow, sizeof(allow)) == ROUTER_OK && m.index == 2);
+	CHECK_STR(router_param(&m, "file"), "app.js");
+	CHECK(router_match(pages, 3, "POST", "/staff/", &m, allow, sizeof(allow)) == ROUTER_METHOD_NOT_ALLOWED);
+	CHECK_STR(allow, "GET, HEAD");
+	CHECK(router_match(pages, 3, "GET", "/staff//", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	CHECK(router_match(pages, 3, "GET", "//staff/", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	CHECK(router_match(pages, 3, "GET", "/staff/assets/", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	CHECK(router_match(pages, 3, "GET", "/staff/assets//", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	CHECK(router_match(pages, 3, "GET", "/staff/assets/..", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	CHECK(router_match(pages, 3, "GET", "/staff/assets/app.js/", &m, allow, sizeof(allow)) == ROUTER_NOT_FOUND);
+	/* the rest of the table keeps its one spelling: no trailing slash */
+	CHECK(match("GET", "/healthz/", &m, allow) == ROUTER_NOT_FOUND);
+	CHECK(match("GET", "/v1/app/devices/", &m, allow) == ROUTER_NOT_FOUND);
 }
 
 /*
@@ -287,6 +336,7 @@ int main(void)
 	RUN(test_captures_are_utf8);
 	RUN(test_raw_target);
 	RUN(test_every_route_declares_auth);
+	RUN(test_trailing_slash_pattern);
 	RUN(test_body_credentials_only_where_meant);
 	RUN(test_staff_data_routes_check_scope);
 	TEST_SUMMARY("test_router");
