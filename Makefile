@@ -36,7 +36,7 @@ WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps run test unit header-check format format-check bench-ingest bench-push fuzz fuzz-build
+.PHONY: all clean deps run test unit header-check format format-check bench-ingest bench-push bench-coverage fuzz fuzz-build
 all: $(BUILD)/alertd
 
 $(BUILD)/alertd: $(BUILD)/obj/cli/main.o $(SERVER_OBJS)
@@ -160,7 +160,9 @@ format-check:
 deps:
 	deploy/install-deps.sh
 
-run: deps
+# DEMO=0 make run: without the demo data set and the demo staff account (deploy/demo/)
+run:
+	deploy/install-deps.sh run
 	$(MAKE) all
 	deploy/run-local.sh
 
@@ -175,6 +177,11 @@ bench-ingest: deps
 bench-push: deps
 	$(MAKE) SANITIZE= all build/loadgen
 	tests/bench/bench-push.sh
+
+# The staff coverage figures at national scale (tests/bench/bench-coverage.sh; README "Benchmarks").
+bench-coverage: deps
+	$(MAKE) SANITIZE= all
+	tests/bench/bench-coverage.sh
 
 clean:
 	rm -rf build

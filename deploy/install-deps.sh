@@ -3,10 +3,12 @@
 # and test, and only those that are missing. A no-op when all are present.
 # Runs `apt-get update` once, before installing, and only if something is missing.
 #
-# usage: deploy/install-deps.sh [fuzz]
+# usage: deploy/install-deps.sh [fuzz|run]
 # `fuzz` (what `make fuzz` runs) adds the libFuzzer toolchain: clang 14, its
 # sanitizer and fuzzer runtimes and llvm-symbolizer; `make test` and `make run`
-# do not need them.
+# do not need them. `run` (what `make run` runs) adds oathtool, which computes
+# the demo staff account's TOTP codes (deploy/demo/load.sh); the tests compute
+# their own.
 set -euo pipefail
 
 packages=(
@@ -36,13 +38,16 @@ packages=(
 )
 case "${1:-}" in
 '') ;;
+run)
+	packages+=(oathtool)
+	;;
 fuzz)
 	# make fuzz (tests/fuzz/): Debian 12's clang is clang-14; libFuzzer and the ASan/UBSan runtimes come with
 	# libclang-rt-14-dev; llvm brings llvm-symbolizer, for readable stack traces of what a harness finds
 	packages+=(clang libclang-rt-14-dev llvm)
 	;;
 *)
-	echo "usage: deploy/install-deps.sh [fuzz]" >&2
+	echo "usage: deploy/install-deps.sh [fuzz|run]" >&2
 	exit 2
 	;;
 esac

@@ -63,6 +63,12 @@ if [ "$(psql -X -q -tA -h "$pg/run" -U alertd -d alertd -c 'SELECT count(*) FROM
 	echo "make run: loaded the sample roster (deploy/sample/roster.csv)"
 fi
 
+# The demo data set (deploy/demo/load.sh): a made-up treasury labelled [DEMO] for the staff dashboard,
+# loaded once, and the demo staff account, whose sign-in is printed below. DEMO=0 make run skips both.
+demo=${DEMO:-1}
+case $demo in 0 | 1) ;; *) echo "make run: DEMO must be 0 or 1 (got '$demo')" >&2; exit 2 ;; esac
+rm -f "$var/demo-signin.txt"
+
 # A fresh database gets a `dev` ingest source, scoped to the sample roster's central office 0001 (so
 # every unit); its secret is kept (mode 0600) for `alertd sign`. A `dev` source made before source
 # scopes existed (migration 0009) has none, and could write nothing: it gets the same scope.
@@ -72,6 +78,10 @@ if ! echo "$sources" | awk '{print $1}' | grep -qx dev; then
 	echo "make run: created ingest source 'dev' (secret in var/dev-source.secret)"
 elif echo "$sources" | awk '$1 == "dev" {print $3}' | grep -qx none; then
 	build/alertd source scope dev --office 0001 --config "$conf"
+fi
+
+if [ "$demo" = 1 ]; then
+	deploy/demo/load.sh "$conf" "$var" -h "$pg/run" -U alertd -d alertd
 fi
 
 cat <<INFO
@@ -91,6 +101,15 @@ cat <<INFO
     stop:       Ctrl-C (stops alertd, then PostgreSQL; data is kept for the next run)
 
 INFO
+if [ -f "$var/demo-signin.txt" ]; then
+	cat <<INFO
+  staff dashboard, with the [DEMO] data set (2 regional treasuries, 10 transaction offices, 302 units)
+    URL:        http://$listen/staff/
+$(cat "$var/demo-signin.txt")
+                (type the 6 digits it prints; a new code every 30 s)
+
+INFO
+fi
 set +e
 # tee ignores Ctrl-C so that alertd's shutdown lines still reach the terminal and the log
 build/alertd serve --config "$conf" 2> >(trap "" INT; exec tee -a "$log" >&2)

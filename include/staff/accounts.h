@@ -12,8 +12,10 @@
 #ifndef ALERTD_STAFF_ACCOUNTS_H
 #define ALERTD_STAFF_ACCOUNTS_H
 
+#include "core/secrets.h"
 #include "staff/password.h"
 #include "store/store.h"
+#include "staff/totp.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -73,6 +75,19 @@ struct staff_role_result {
  */
 enum staff_role_change staff_accounts_set_role(PGconn *conn, const char *login, const char *role, const char *scope_office,
 					       const struct store_actor *actor, struct staff_role_result *out);
+/*
+ * The demo data set only (`make run`, deploy/demo/): give the account a
+ * fresh, already confirmed TOTP secret (sealed under kek as enrolment
+ * does; any recovery codes are removed) and write its base32 text to
+ * base32, so the demo banner can print how to compute the codes. Refused
+ * unless the account is active and its office's name starts with "[DEMO]":
+ * the demo offices exist only in a database that `make run` loaded, so no
+ * real account can be given a second factor its owner did not enrol.
+ * Audited as staff.totp_demo.
+ */
+bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const char *login, const char *actor,
+			      char base32[STAFF_TOTP_BASE32_MAX], char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* One line per account to out. */
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -9,6 +9,8 @@
 #ifndef ALERTD_STAFF_TOTP_H
 #define ALERTD_STAFF_TOTP_H
 
+#include "core/secrets.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,19 @@
 
 /* A new random secret and its base32 text (RFC 4648, no padding). */
 void staff_totp_new_secret(unsigned char secret[STAFF_TOTP_SECRET_BYTES], char base32[STAFF_TOTP_BASE32_MAX]);
+
+/* Sealed secrets as staff_totp stores them (secret_ct, secret_nonce), hex for SQL's decode(..., 'hex'). */
+#define STAFF_TOTP_CT_HEX_MAX (2 * 128 + 1)
+#define STAFF_TOTP_NONCE_HEX_MAX (2 * SECRETS_NONCE_BYTES + 1)
+
+/*
+ * A new random secret sealed under kek: its base32 text for the person, and the ciphertext and
+ * nonce in hex for staff_totp. The clear secret is wiped here. False (base32 wiped) when
+ * sealing failed.
+ */
+bool staff_totp_new_sealed(const struct secrets_kek *kek, char base32[STAFF_TOTP_BASE32_MAX],
+			   char ct_hex[STAFF_TOTP_CT_HEX_MAX], char nonce_hex[STAFF_TOTP_NONCE_HEX_MAX])
+	__attribute__((warn_unused_result));
 
 /*
  * Check code (6 digits) against secret at now, within STAFF_TOTP_WINDOW

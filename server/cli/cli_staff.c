@@ -2,10 +2,13 @@
  * cli_staff.c - `alertd staff add|deactivate|reset|role|list`. Temporary
  * passwords are printed once, to stdout, and stored only as Argon2id
  * strings; every change is audited with the OS user (staff/accounts.h).
+ * `alertd staff demo-totp LOGIN` serves the `make run` demo data set only
+ * (deploy/demo/): it refuses any account outside a "[DEMO]" office.
  */
 #include "cli/cli_staff.h"
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/secrets.h"
 #include "db/db.h"
 #include "staff/accounts.h"
 
@@ -22,7 +25,10 @@ static const char staff_usage[] =
 	"                                 --totp also removes its TOTP enrolment and recovery codes\n"
 	"       alertd staff role LOGIN viewer|operator|admin\n"
 	"                                 change its role; ends its sessions (the new role applies at once)\n"
-	"       alertd staff list\n";
+	"       alertd staff list\n"
+	"       alertd staff demo-totp LOGIN\n"
+	"                                 demo data set only (make run): a confirmed TOTP secret for an\n"
+	"                                 account of a \"[DEMO]\" office; prints its base32 text\n";
 
 /* `staff role LOGIN ROLE`: any account (the command line is not scoped), audited with the OS user. */
 static bool change_role(PGconn *conn, const char *login, const char *new_role, const char *actor, char *err, size_t errlen)
@@ -54,6 +60,41 @@ static bool change_role(PGconn *conn, const char *login, const char *new_role, c
 	return false;
 }
 
+/* `staff demo-totp LOGIN`: the secret goes to stdout only, as `add` prints a temporary password. */
+static int demo_totp(const struct config *cfg, const char *login)
+{
+	char err[512], actor[128], base32[STAFF_TOTP_BASE32_MAX] = "";
+	struct secrets_kek kek;
+	PGconn *conn;
+
+	if (!cfg->secrets_key_file[0]) {
+		fprintf(stderr,
+			"alertd: staff demo-totp: secrets.key_file is not set (create one with: alertd keygen FILE)\n");
+		return 1;
+	}
+	if (!secrets_load_kek(cfg->secrets_key_file, &kek, err, sizeof(err))) {
+		fprintf(stderr, "alertd: staff demo-totp: %s\n", err);
+		return 1;
+	}
+	conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	if (!conn) {
+		sodium_memzero(&kek, sizeof(kek));
+		fprintf(stderr, "alertd: staff demo-totp: cannot connect to the database\n");
+		return 1;
+	}
+	cli_actor(actor, sizeof(actor));
+	bool ok = staff_accounts_demo_totp(conn, &kek, login, actor, base32, err, sizeof(err));
+	sodium_memzero(&kek, sizeof(kek));
+	PQfinish(conn);
+	if (!ok) {
+		fprintf(stderr, "alertd: staff demo-totp: %s\n", err);
+		return 1;
+	}
+	printf("login:       %s\ntotp secret: %s\n", login, base32);
+	sodium_memzero(base32, sizeof(base32));
+	return 0;
+}
+
 int cli_staff(const struct config *cfg, char **args, int nargs)
 {
 	char err[512], actor[128], temp[STAFF_PASSWORD_TEMP_LEN + 1] = "";
@@ -64,11 +105,14 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 	bool ok;
 
 	if (!((strcmp(verb, "add") == 0 && nargs >= 2 && cli_options(args, nargs, 2, add_names, add, 2)) ||
-	      (strcmp(verb, "deactivate") == 0 && nargs == 2) || (strcmp(verb, "reset") == 0 && (nargs == 2 || clear_totp)) ||
-	      (strcmp(verb, "role") == 0 && nargs == 3) || (strcmp(verb, "list") == 0 && nargs == 1))) {
+	      (strcmp(verb, "deactivate") == 0 && nargs == 2) ||
+	      (strcmp(verb, "reset") == 0 && (nargs == 2 || clear_totp)) || (strcmp(verb, "role") == 0 && nargs == 3) ||
+	      (strcmp(verb, "list") == 0 && nargs == 1) || (strcmp(verb, "demo-totp") == 0 && nargs == 2))) {
 		fputs(staff_usage, stderr);
 		return 2;
 	}
+	if (strcmp(verb, "demo-totp") == 0)
+		return demo_totp(cfg, args[1]);
 	conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 	if (!conn) {
 		fprintf(stderr, "alertd: staff: cannot connect to the database\n");

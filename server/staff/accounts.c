@@ -220,6 +220,43 @@ out:
 	return rc;
 }
 
+bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const char *login, const char *actor,
+			      char base32[STAFF_TOTP_BASE32_MAX], char *err, size_t errlen)
+{
+	char ct_hex[STAFF_TOTP_CT_HEX_MAX], nonce_hex[STAFF_TOTP_NONCE_HEX_MAX];
+	long long n = 0;
+
+	if (!staff_totp_new_sealed(kek, base32, ct_hex, nonce_hex)) {
+		snprintf(err, errlen, "cannot seal the TOTP secret (out of memory?)");
+		return false;
+	}
+	const char *params[4] = { login, ct_hex, nonce_hex, actor };
+	bool ok = store_count(conn, "staff demo totp",
+			      "WITH s AS (SELECT st.id FROM staff st JOIN offices o ON o.code = st.office_code"
+			      " WHERE st.username = $1 AND st.active AND starts_with(o.name, '[DEMO]')),"
+			      " t AS (INSERT INTO staff_totp (staff_id, secret_ct, secret_nonce, confirmed_at)"
+			      " SELECT id, decode($2, 'hex'), decode($3, 'hex'), now() FROM s ON CONFLICT (staff_id) DO UPDATE"
+			      " SET secret_ct = EXCLUDED.secret_ct, secret_nonce = EXCLUDED.secret_nonce, confirmed_at = now(),"
+			      " last_step = 0, created_at = now() RETURNING staff_id),"
+			      " r AS (DELETE FROM staff_recovery_codes WHERE staff_id IN (SELECT staff_id FROM t) RETURNING 1),"
+			      " a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+			      " SELECT 'cli', $4, 'staff.totp_demo', $1, 'ok',"
+			      " jsonb_build_object('recovery_codes_removed', (SELECT count(*) FROM r)) FROM t RETURNING id)"
+			      " SELECT count(*) FROM a",
+			      4, params, &n);
+	sodium_memzero(ct_hex, sizeof(ct_hex));
+	if (!ok || n != 1) {
+		snprintf(err, errlen,
+			 ok ? "no active staff account '%.64s' of a demo office (an office whose name starts with"
+			      " \"[DEMO]\", as only make run loads)"
+			    : "database error (see log)",
+			 login);
+		sodium_memzero(base32, STAFF_TOTP_BASE32_MAX);
+		return false;
+	}
+	return true;
+}
+
 enum list_col { L_LOGIN, L_OFFICE, L_ROLE, L_STATE, L_PASSWORD, L_TOTP, L_LAST_LOGIN, L__COUNT };
 
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)

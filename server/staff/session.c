@@ -585,21 +585,11 @@ out:
 enum staff_totp_result staff_session_totp_enrol(PGconn *conn, const struct secrets_kek *kek, const struct staff_principal *who,
 						const struct staff_request *rq, char base32[STAFF_TOTP_BASE32_MAX])
 {
-	unsigned char secret[STAFF_TOTP_SECRET_BYTES], nonce[SECRETS_NONCE_BYTES], *ct = NULL;
-	size_t ctlen = 0;
-	char id[STORE_ID_TEXT], ct_hex[2 * 128 + 1], nonce_hex[2 * SECRETS_NONCE_BYTES + 1];
+	char id[STORE_ID_TEXT], ct_hex[STAFF_TOTP_CT_HEX_MAX], nonce_hex[STAFF_TOTP_NONCE_HEX_MAX];
 	long long n = 0;
 
-	staff_totp_new_secret(secret, base32);
-	bool sealed = secrets_seal(kek, secret, sizeof(secret), &ct, &ctlen, nonce) && ctlen <= 128;
-	sodium_memzero(secret, sizeof(secret));
-	if (!sealed) {
-		free(ct);
+	if (!staff_totp_new_sealed(kek, base32, ct_hex, nonce_hex))
 		return STAFF_TOTP_ERROR;
-	}
-	sodium_bin2hex(ct_hex, sizeof(ct_hex), ct, ctlen);
-	sodium_bin2hex(nonce_hex, sizeof(nonce_hex), nonce, sizeof(nonce));
-	free(ct);
 	store_id(id, who->staff_id);
 	const char *params[3] = { id, ct_hex, nonce_hex };
 	if (!db_begin(conn))

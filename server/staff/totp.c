@@ -39,6 +39,25 @@ void staff_totp_new_secret(unsigned char secret[STAFF_TOTP_SECRET_BYTES], char b
 	base32[o] = '\0';
 }
 
+bool staff_totp_new_sealed(const struct secrets_kek *kek, char base32[STAFF_TOTP_BASE32_MAX],
+			   char ct_hex[STAFF_TOTP_CT_HEX_MAX], char nonce_hex[STAFF_TOTP_NONCE_HEX_MAX])
+{
+	unsigned char secret[STAFF_TOTP_SECRET_BYTES], nonce[SECRETS_NONCE_BYTES], *ct = NULL;
+	size_t ctlen = 0;
+
+	staff_totp_new_secret(secret, base32);
+	bool sealed = secrets_seal(kek, secret, sizeof(secret), &ct, &ctlen, nonce) && ctlen <= 128;
+	sodium_memzero(secret, sizeof(secret));
+	if (sealed) {
+		sodium_bin2hex(ct_hex, STAFF_TOTP_CT_HEX_MAX, ct, ctlen);
+		sodium_bin2hex(nonce_hex, STAFF_TOTP_NONCE_HEX_MAX, nonce, sizeof(nonce));
+	} else {
+		sodium_memzero(base32, STAFF_TOTP_BASE32_MAX);
+	}
+	free(ct);
+	return sealed;
+}
+
 bool staff_totp_verify(const unsigned char *secret, size_t len, const char *code, time_t now, uint64_t *step)
 {
 	int pos;

@@ -76,6 +76,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/pgcluster.sh
+. tests/bench/benchlib.sh
 
 ROWS=${BENCH_ROWS:-100000}
 SMALL_ROWS=${BENCH_SMALL_ROWS:-10000}
@@ -95,9 +96,7 @@ DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-600}
 ALERTD=${BENCH_ALERTD:-build/alertd}
 VACUUM=${BENCH_VACUUM:-1}
 
-for v in ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM; do
-	case ${!v} in '' | *[!0-9]*) echo "bench-push: BENCH_$v must be a whole number (got '${!v}')" >&2; exit 2 ;; esac
-done
+bench_whole_numbers bench-push ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM
 if [ "$ROWS" -lt 1 ] || [ "$DEVICES" -lt 1 ] || [ "$H2_SECONDS" -lt 1 ] || [ "$LAT_USERS" -lt 1 ]; then
 	echo "bench-push: BENCH_ROWS, BENCH_DEVICES, BENCH_H2LOAD_SECONDS and BENCH_LAT_USERS must be at least 1" >&2
 	exit 2
@@ -155,20 +154,9 @@ psqlb() { psql -X -q -v ON_ERROR_STOP=1 -h "$pg/run" -U alertd -d bench "$@"; }
 mock_ctl() { curl -sf -X "$1" -H 'content-type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$ctl_port$2"; }
 # VmHWM: the most resident memory alertd has had since it started (kB)
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$srv_pid/status"; }
-# CPU time (user + system, clock ticks) of the given processes; gone ones count 0
-ticks() {
-	local t=0 p
-	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-	done
-	echo "$t"
-}
 # "alertd mock postgres" ticks: postgres is the postmaster and its children (backends, autovacuum, ...)
 cpu_snapshot() {
-	local pm
-	pm=$(head -n 1 "$pg/data/postmaster.pid")
-	# shellcheck disable=SC2046 # one pid per word
-	echo "$(ticks "$srv_pid") $(ticks "$mock_pid") $(ticks "$pm" $(ps -o pid= --ppid "$pm"))"
+	echo "$(bench_ticks "$srv_pid") $(bench_ticks "$mock_pid") $(bench_pg_ticks "$pg")"
 }
 
 # --- the push mock (its PKI is made on first start) ---
