@@ -14,6 +14,7 @@
 #include "api/api_pages.h"
 #include "api/api_staff.h"
 #include "api/api_staff_accounts.h"
+#include "api/api_staff_coverage.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -69,6 +70,10 @@ static const struct route routes[] = {
 	{ "GET", "/staff", api_pages_redirect, AUTH_PAGE, 0 },
 	{ "GET", "/staff/", api_pages_shell, AUTH_PAGE, 0 },
 	{ "GET", "/staff/assets/{file}", api_pages_asset, AUTH_PAGE, 0 },
+	/* staff coverage (issue 12, part A): every query bounded by the caller's office scope */
+	{ "GET", "/v1/staff/coverage", api_staff_coverage, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage/units", api_staff_coverage_units, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF, ROUTE_DB },
 };
 
 const struct route *api_routes(size_t *count)

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/cli_app.h"
 #include "cli/cli_staff.h"
+#include "cli/cli_coverage.h"
 #include "cli/cli_roster.h"
 #include "core/config.h"
 #include "db/db.h"
@@ -37,6 +38,7 @@ static const char usage[] =
 	"  staff ...         treasury staff accounts: add LOGIN --office CODE --role viewer|operator|admin |\n"
 	"                    deactivate LOGIN | reset LOGIN [--totp] | role LOGIN ROLE | list |\n"
 	"                    demo-totp LOGIN (make run only)\n"
+	"  coverage ...      staff coverage figures: refresh | snapshot DAY | target OFFICE PCT YYYY-MM-DD\n"
 	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
 	"  roster import FILE [--dry-run]  import the treasury roster CSV (docs/roster.md)\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 	}
 	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "admin-key") == 0 ||
 			  strcmp(cmd, "staff") == 0 || strcmp(cmd, "activation-code") == 0 ||
-			  strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0;
+			  strcmp(cmd, "coverage") == 0 || strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0;
 	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
 		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
 	if (!known || (!takes_args && nrest > 0)) {
@@ -158,6 +160,8 @@ int main(int argc, char **argv)
 		rc = cli_admin_key(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "staff") == 0) {
 		rc = cli_staff(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "coverage") == 0) {
+		rc = cli_coverage(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "activation-code") == 0) {
 		rc = cli_activation_code(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "events") == 0) {

@@ -25,6 +25,8 @@
 
 /* distinct from the migration lock key */
 #define MAINTENANCE_LOCK_KEY "107356483593317"
+/* the coverage refresh's transaction lock; alertd_coverage_refresh() (0014) takes the same key */
+#define COVERAGE_LOCK_KEY "107356483593318"
 #define TODAY_VN "(now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
 
 struct maintenance {
@@ -177,17 +179,94 @@ static void run(const struct maintenance *m)
 	PQfinish(conn);
 }
 
+bool maintenance_coverage_refresh(PGconn *conn, long long active_days, bool try_lock, int *rows, bool *skipped)
+{
+	char days[24];
+	const char *p[1] = { days };
+	bool ok;
+
+	*rows = 0;
+	*skipped = false;
+	snprintf(days, sizeof(days), "%lld", active_days);
+	if (!db_begin(conn))
+		goto fail;
+	/* -1: another instance holds the lock (the function itself waits for it when called directly) */
+	int n = single_int(conn,
+			   try_lock ? "SELECT CASE WHEN pg_try_advisory_xact_lock(" COVERAGE_LOCK_KEY
+				      ") THEN alertd_coverage_refresh($1::int) ELSE -1 END"
+				    : "SELECT alertd_coverage_refresh($1::int)",
+			   1, p, &ok);
+	if (!ok)
+		goto fail;
+	if (n < 0) {
+		*skipped = true;
+		db_rollback(conn);
+		return true;
+	}
+	/* today's row per office, once (ON CONFLICT DO NOTHING): the first refresh of the Vietnam day writes it */
+	single_int(conn, "SELECT alertd_coverage_snapshot(" TODAY_VN ")", 0, NULL, &ok);
+	if (!ok || !db_commit(conn))
+		goto fail;
+	*rows = n;
+	return true;
+fail:
+	db_rollback(conn);
+	return false;
+}
+
+static bool mono_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* One coverage refresh (and the day's snapshot), on its own connection. */
+static void refresh_coverage(const struct maintenance *m)
+{
+	const struct config *cfg = m->cfg;
+	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	int rows;
+	bool skipped;
+
+	if (!conn)
+		return;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!maintenance_coverage_refresh(conn, cfg->coverage_active_days, true, &rows, &skipped)) {
+		char err[256];
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = '\0';
+		log_error("coverage refresh failed: %s", err);
+	} else if (!skipped) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000LL;
+		LOG_FIELDS(LOG_DEBUG, "coverage refreshed", LOG_I("units_changed", rows), LOG_I("ms", ms));
+	}
+	PQfinish(conn);
+}
+
 static void *maintenance_main(void *arg)
 {
 	struct maintenance *m = arg;
+	struct timespec next_run, next_coverage;
 
+	/* both at start-up, then each on its own interval */
+	clock_mono_deadline(&next_run, 0);
+	clock_mono_deadline(&next_coverage, 0);
 	for (;;) {
-		run(m);
-		struct timespec until;
-		clock_mono_deadline(&until, m->cfg->events_maintenance_interval_seconds * 1000000LL);
+		struct timespec now;
+		clock_mono_deadline(&now, 0);
+		if (!mono_before(&now, &next_coverage)) {
+			refresh_coverage(m);
+			clock_mono_deadline(&next_coverage, m->cfg->coverage_refresh_seconds * 1000000LL);
+		}
+		if (!mono_before(&now, &next_run)) {
+			run(m);
+			clock_mono_deadline(&next_run, m->cfg->events_maintenance_interval_seconds * 1000000LL);
+		}
+		const struct timespec *until = mono_before(&next_coverage, &next_run) ? &next_coverage : &next_run;
 		pthread_mutex_lock(&m->lock);
 		while (!m->stopping)
-			if (pthread_cond_timedwait(&m->wake, &m->lock, &until) == ETIMEDOUT)
+			if (pthread_cond_timedwait(&m->wake, &m->lock, until) == ETIMEDOUT)
 				break;
 		bool stop = m->stopping;
 		pthread_mutex_unlock(&m->lock);

@@ -171,7 +171,8 @@ static void set_internal_error(struct http_resp *resp)
 
 void http_resp_json(struct http_resp *resp, int status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	/* 15 significant digits: a percentage such as 85.71 prints as written, not as 85.709999999999994 */
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
 
 	json_decref(body);
 	if (!text) {

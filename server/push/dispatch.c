@@ -145,8 +145,14 @@ static bool record_once(struct worker *w, const char *text, size_t n_outcomes, u
 		    "SELECT id FROM alerts WHERE id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
 		    " ORDER BY id FOR UPDATE",
 		    1, params, NULL) &&
+		/*
+		 * A delivered push is a sign of life (coverage: "seen"): its device's
+		 * last_seen_at moves to now, at most once an hour per device so the
+		 * hot path writes almost nothing more; a device another transaction
+		 * holds (a heartbeat, another worker) is skipped, never waited for.
+		 */
 		run(w->conn,
-		    "UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"
+		    "WITH o AS (UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"
 		    " last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"
 		    " attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"
 		    " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
@@ -154,7 +160,11 @@ static bool record_once(struct worker *w, const char *text, size_t n_outcomes, u
 		    " leased_until = NULL, leased_by = NULL"
 		    " FROM jsonb_to_recordset($1::jsonb)"
 		    "   AS r(id bigint, state outbox_state, mid text, err text, delay float8, unsent boolean)"
-		    " WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.id",
+		    " WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.id, o.device_id, o.state),"
+		    " seen AS (UPDATE devices d SET last_seen_at = now() WHERE d.id IN (SELECT x.id FROM devices x"
+		    "   WHERE x.id IN (SELECT device_id FROM o WHERE state = 'sent') AND x.state = 'active'"
+		    "   AND x.last_seen_at < now() - interval '1 hour' ORDER BY x.id FOR UPDATE SKIP LOCKED) RETURNING 1)"
+		    " SELECT id FROM o",
 		    2, params, &n_rows) &&
 		/* a token is retired only if the device still holds it: a phone may have sent a new one meanwhile */
 		run(w->conn,
