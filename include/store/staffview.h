@@ -25,6 +25,9 @@ enum staffview_unit_col {
 	SV_UNIT_EMAIL,
 	SV_UNIT_PHONE,
 	SV_UNIT_ACTIVE,
+	SV_UNIT_SHARED_PHONE, /* from the last coverage refresh (false before the first) */
+	SV_UNIT_VOLUME_30D,   /* VND, decimal text, from the last coverage refresh */
+	SV_UNIT_COMPUTED_AT,  /* when that refresh ran; NULL before the first */
 	SV_UNIT__COUNT
 };
 

@@ -71,9 +71,12 @@ static const struct route routes[] = {
 	{ "GET", "/staff/", api_pages_shell, AUTH_PAGE, 0 },
 	{ "GET", "/staff/assets/{file}", api_pages_asset, AUTH_PAGE, 0 },
 	/* staff coverage (issue 12, part A): every query bounded by the caller's office scope */
-	{ "GET", "/v1/staff/coverage", api_staff_coverage, AUTH_STAFF, ROUTE_DB },
-	{ "GET", "/v1/staff/coverage/units", api_staff_coverage_units, AUTH_STAFF, ROUTE_DB },
-	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage", api_staff_coverage, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage/units", api_staff_coverage_units, AUTH_STAFF_READ, ROUTE_DB },
+	/* exports: a person re-authenticates for them, so staff sessions only */
+	{ "GET", "/v1/staff/coverage/units.csv", api_staff_coverage_units_csv, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage/units.xlsx", api_staff_coverage_units_xlsx, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF_READ, ROUTE_DB },
 };
 
 const struct route *api_routes(size_t *count)

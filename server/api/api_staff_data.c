@@ -139,15 +139,17 @@ static json_t *unit_json(PGresult *u, const struct unit_cover *c)
 	if (c->chiefs == 0 || c->chiefs_covered < c->chiefs)
 		json_array_append_new(missing, json_string("chief_accountant"));
 	const char *status = json_array_size(missing) == 0 ? "protected" : c->covered > 0 ? "partial" : "unprotected";
-	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:b,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "code",
-			 PQgetvalue(u, 0, SV_UNIT_CODE), "name", PQgetvalue(u, 0, SV_UNIT_NAME), "office_code",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:b,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:s,s:s?}",
+			 "code", PQgetvalue(u, 0, SV_UNIT_CODE), "name", PQgetvalue(u, 0, SV_UNIT_NAME), "office_code",
 			 PQgetvalue(u, 0, SV_UNIT_OFFICE), "office_name", PQgetvalue(u, 0, SV_UNIT_OFFICE_NAME),
 			 "contact_email", store_opt(u, 0, SV_UNIT_EMAIL), "contact_phone", store_opt(u, 0, SV_UNIT_PHONE),
 			 "active", store_bool(u, 0, SV_UNIT_ACTIVE), "status", status, "missing_roles", missing, "users",
 			 (json_int_t)c->users, "covered_users", (json_int_t)c->covered, "holders", (json_int_t)c->holders,
 			 "holders_covered", (json_int_t)c->holders_covered, "chiefs", (json_int_t)c->chiefs,
 			 "chiefs_covered", (json_int_t)c->chiefs_covered, "reachable_devices", (json_int_t)c->reachable,
-			 "unreachable_devices", (json_int_t)c->unreachable, "ever_installed", c->ever_installed);
+			 "unreachable_devices", (json_int_t)c->unreachable, "ever_installed", c->ever_installed,
+			 "shared_phone", store_bool(u, 0, SV_UNIT_SHARED_PHONE), "volume_30d",
+			 PQgetvalue(u, 0, SV_UNIT_VOLUME_30D), "computed_at", store_opt(u, 0, SV_UNIT_COMPUTED_AT));
 }
 
 static json_t *device_json(PGresult *d, int r)

@@ -346,7 +346,7 @@ enum unit_col {
 	" NOT c.ever_installed, c.status <> 'protected' AND c.unreachable_users > 0, c.shared_phone, c.users,"                 \
 	" c.covered_users, c.reachable_devices, c.unreachable_devices, c.never_installed_users, c.unreachable_users,"          \
 	" c.holders, c.chiefs, c.volume_30d::text, b.contact_email, b.contact_phone,"                                          \
-	" (SELECT COALESCE(json_agg(json_build_object('login', u.dvctt_login, 'full_name', u.full_name,"                       \
+	" (SELECT COALESCE(json_agg(json_build_object('id', u.id, 'login', u.dvctt_login, 'full_name', u.full_name,"           \
 	"    'roles', u.roles, 'email', u.email, 'phone', u.phone, 'covered', false) ORDER BY u.rank, u.id), '[]')::text"      \
 	"  FROM (SELECT x.id, x.dvctt_login, x.full_name, x.email, x.phone,"                                                   \
 	"        COALESCE((SELECT json_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = x.id), '[]') AS roles," \

@@ -16,8 +16,11 @@ bool staffview_unit(PGconn *conn, const char *scope, const char *code, PGresult 
 	const char *p[2] = { code, scope };
 
 	*out = store_query(conn, "staff unit",
-			   "SELECT b.code, b.name, b.office_code, o.name, b.contact_email, b.contact_phone, b.active"
+			   "SELECT b.code, b.name, b.office_code, o.name, b.contact_email, b.contact_phone, b.active,"
+			   " coalesce(c.shared_phone, false), coalesce(c.volume_30d, 0)::text,"
+			   " to_char(c.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 			   " FROM budget_units b JOIN offices o ON o.code = b.office_code"
+			   " LEFT JOIN coverage_units c ON c.unit_code = b.code"
 			   " WHERE b.code = $1 AND alertd_office_in_scope($2, b.office_code)",
 			   2, p, SV_UNIT__COUNT);
 	return *out != NULL;

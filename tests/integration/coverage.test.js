@@ -122,7 +122,7 @@ test.before(async () => {
        FROM users WHERE dvctt_login = 'h3';
      INSERT INTO devices (user_id, platform, push_token, last_seen_at) SELECT id, 'ios', 'tok-c3', now() - interval '40 days'
        FROM users WHERE dvctt_login = 'c3';`);
-  const r = cli(['admin-key', 'add', 'treasury-it']);
+  const r = cli(['admin-key', 'add', 'treasury-it', '--office', '0001', '--scope', 'activation']);
   assert.equal(r.code, 0, r.stderr);
   adminKey = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   source = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']).secret;
@@ -253,7 +253,7 @@ test('the units list: worst first, keyset pages, the other sorts, filters, searc
     covered_users: 1, reachable_devices: 1, unreachable_devices: 0, never_installed_users: 1, unreachable_users: 0, holders: 1,
     chiefs: 1, volume_30d: '50000000', contact_email: null, contact_phone: null, contacts: undefined,
   });
-  assert.deepEqual(u2.contacts, [{ login: 'c2', full_name: 'Người c2', roles: ['chief_accountant'], email: 'c2@example.vn', phone: u2.contacts[0].phone, covered: false }]);
+  assert.deepEqual(u2.contacts, [{ id: Number(h.psql(db, "SELECT id FROM users WHERE dvctt_login = 'c2'")), login: 'c2', full_name: 'Người c2', roles: ['chief_accountant'], email: 'c2@example.vn', phone: u2.contacts[0].phone, covered: false }]);
   const u1 = all.units.find((u) => u.code === '1000001');
   assert.deepEqual(u1.contacts.map((c) => c.login), ['a1'], 'a protected unit still lists its uncovered accountant');
   const u3 = all.units.find((u) => u.code === '1000003');

@@ -90,14 +90,15 @@ function request(base, method, urlPath, { headers = {}, body, agent = false } = 
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString('utf8');
           let json;
           try {
             json = JSON.parse(text);
           } catch (_) {
             json = undefined;
           }
-          resolve({ status: res.statusCode, headers: res.headers, body: text, json });
+          resolve({ status: res.statusCode, headers: res.headers, body: text, json, raw });
         });
       },
     );

@@ -89,6 +89,16 @@ const CASES = [
     ownPath: `/v1/staff/units/1000001/users.${ext}`, otherPath: `/v1/staff/units/1000002/users.${ext}`,
     unknownPath: `/v1/staff/units/9999999/users.${ext}`,
   })),
+  ...['', '/units', '/trend'].map((sub) => ({
+    route: `GET /v1/staff/coverage${sub}`, who: 'view.a', own: 200,
+    ownPath: `/v1/staff/coverage${sub}?office=0111`, otherPath: `/v1/staff/coverage${sub}?office=0211`,
+    unknownPath: `/v1/staff/coverage${sub}?office=9999`,
+  })),
+  ...['csv', 'xlsx'].map((ext) => ({
+    route: `GET /v1/staff/coverage/units.${ext}`, who: 'adm.a', own: 200,
+    ownPath: `/v1/staff/coverage/units.${ext}?office=0111`, otherPath: `/v1/staff/coverage/units.${ext}?office=0211`,
+    unknownPath: `/v1/staff/coverage/units.${ext}?office=9999`,
+  })),
   {
     route: 'GET /v1/staff/risk-alerts', who: 'op.a', own: 200,
     ownPath: '/v1/staff/risk-alerts?office=0111', otherPath: '/v1/staff/risk-alerts?office=0211',
