@@ -14,7 +14,7 @@ enum http_outcome api_staff_password(const struct app *app, struct http_req *req
 enum http_outcome api_staff_totp_enrol(const struct app *app, struct http_req *req, struct http_resp *resp);
 enum http_outcome api_staff_totp_confirm(const struct app *app, struct http_req *req, struct http_resp *resp);
 
-/* B2 (issue 12): POST /v1/staff/reauth (api_staff.c) and the staff data routes (api_staff_data.c) */
+/* POST /v1/staff/reauth (api_staff.c) and the staff data routes (api_staff_data.c) */
 enum http_outcome api_staff_reauth(const struct app *app, struct http_req *req, struct http_resp *resp);
 enum http_outcome api_staff_unit(const struct app *app, struct http_req *req, struct http_resp *resp);
 enum http_outcome api_staff_risk_alerts(const struct app *app, struct http_req *req, struct http_resp *resp);

@@ -84,7 +84,7 @@ struct config {
 	long long auth_session_lifetime_seconds;
 	long long auth_signin_per_ip_per_minute;
 	bool auth_require_totp;
-	long long auth_reauth_seconds; /* B2: how recent a step-up re-authentication must be */
+	long long auth_reauth_seconds; /* how recent a step-up re-authentication must be */
 	long long staff_lookups_per_minute;
 	long long staff_lookups_per_day;
 

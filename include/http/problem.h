@@ -33,7 +33,7 @@ enum problem_code {
 	PROBLEM_PASSWORD_CHANGE_REQUIRED,
 	PROBLEM_TOTP_ENROLMENT_REQUIRED,
 	PROBLEM_TOTP_ALREADY_ENROLLED,
-	/* issue 12, admin key scopes and staff roles (helper B1) */
+	/* admin key scopes and staff roles */
 	PROBLEM_ACTION_NOT_GRANTED,
 	PROBLEM_ROSTER_OUT_OF_SCOPE,
 	PROBLEM_ROLE_NOT_ALLOWED,

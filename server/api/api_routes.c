@@ -52,10 +52,10 @@ static const struct route routes[] = {
 	{ "POST", "/v1/staff/password", api_staff_password, AUTH_STAFF, JSON_DB },
 	{ "POST", "/v1/staff/totp/enrol", api_staff_totp_enrol, AUTH_STAFF, ROUTE_DB },
 	{ "POST", "/v1/staff/totp/confirm", api_staff_totp_confirm, AUTH_STAFF, JSON_DB },
-	/* issue 12, helper B1: staff actions on other accounts, within the caller's subtree (api_staff_accounts.c) */
+	/* staff actions on other accounts, within the caller's subtree (api_staff_accounts.c) */
 	{ "POST", "/v1/staff/users/{login}/activation-code", api_staff_activation_code, AUTH_STAFF, ROUTE_DB },
 	{ "PUT", "/v1/staff/accounts/{login}/role", api_staff_account_role, AUTH_STAFF, JSON_DB },
-	/* B2 (issue 12): step-up re-authentication; unit detail (metered), risk alerts, audit (admins) */
+	/* staff: step-up re-authentication; unit detail (metered), risk alerts, audit (admins) */
 	{ "POST", "/v1/staff/reauth", api_staff_reauth, AUTH_STAFF, JSON_DB },
 	{ "GET", "/v1/staff/units/{code}", api_staff_unit, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/units/{code}/users.csv", api_staff_unit_users_csv, AUTH_STAFF, ROUTE_DB },
@@ -63,14 +63,14 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/risk-alerts", api_staff_risk_alerts, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/audit", api_staff_audit, AUTH_STAFF, ROUTE_DB },
 	/*
-	 * The staff dashboard (part C): its shell and files are embedded in the
+	 * The staff dashboard: its shell and files are embedded in the
 	 * binary and hold no data, so the sign-in page loads before any session;
 	 * every figure comes from the /v1/staff/ API above, under a session.
 	 */
 	{ "GET", "/staff", api_pages_redirect, AUTH_PAGE, 0 },
 	{ "GET", "/staff/", api_pages_shell, AUTH_PAGE, 0 },
 	{ "GET", "/staff/assets/{file}", api_pages_asset, AUTH_PAGE, 0 },
-	/* staff coverage (issue 12, part A): every query bounded by the caller's office scope */
+	/* staff coverage: every query bounded by the caller's office scope */
 	{ "GET", "/v1/staff/coverage", api_staff_coverage, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/units", api_staff_coverage_units, AUTH_STAFF_READ, ROUTE_DB },
 	/* exports: a person re-authenticates for them, so staff sessions only */

@@ -354,7 +354,7 @@ out:
 	return result;
 }
 
-/* B2 (issue 12): step-up re-authentication before a sensitive action (staff/reauth.h). */
+/* Step-up re-authentication before a sensitive action (staff/reauth.h). */
 enum http_outcome api_staff_reauth(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	json_t *errors = json_array();

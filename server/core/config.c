@@ -133,7 +133,7 @@ static const struct config_option options[] = {
 	{ "auth", "require_totp", CONFIG_BOOL, 0, 0, "on", on_off, true, false,
 	  "Staff must enrol a TOTP second factor at their first sign-in and give a code at every sign-in.",
 	  OFF(auth_require_totp) },
-	/* B2 (issue 12): step-up re-authentication and the personal-data look-up meter (docs/staff.md) */
+	/* staff: step-up re-authentication and the personal-data look-up meter (docs/staff.md) */
 	{ "auth", "reauth_seconds", CONFIG_INT, 1, 3600, "300", NULL, true, false,
 	  "Exports and role changes need the password and a code given again (POST /v1/staff/reauth) this recently.",
 	  OFF(auth_reauth_seconds) },
