@@ -730,7 +730,9 @@ function issueButton(user, out) {
     if (!window.confirm(t('issue_code_confirm', { name: user.full_name || user.login }))) return;
     b.disabled = true;
     try {
-      const r = await call('POST', `/v1/staff/users/${encodeURIComponent(user.login)}/activation-code`);
+      // a code enrols a phone as this user: the server asks for the password and a code again first
+      const r = await withReauth(() => call('POST', `/v1/staff/users/${encodeURIComponent(user.login)}/activation-code`));
+      if (!r) return;
       clear(out).append(h('div', { class: 'msg msg-ok issued', role: 'status' },
         t('issued_lead', { login: r.login }), ' ', h('code', { class: 'code-big', 'data-code': r.code }, r.code), ' ',
         t('issued_note', { t: fmtTime(r.expires_at) })));

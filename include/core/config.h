@@ -87,6 +87,7 @@ struct config {
 	long long auth_reauth_seconds; /* how recent a step-up re-authentication must be */
 	long long staff_lookups_per_minute;
 	long long staff_lookups_per_day;
+	long long staff_activation_codes_per_day;
 
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;

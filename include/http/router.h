@@ -30,14 +30,14 @@ enum auth_kind {
 	/* an admin API key granted the action the kind names (people/admin_keys.h); its office is the scope */
 	AUTH_ADMIN_ROSTER,
 	AUTH_ADMIN_ACTIVATION,
-	AUTH_ADMIN_READ,
+	AUTH_ADMIN_UNROUTED,
 	AUTH_APP,    /* device access token */
 	AUTH_INGEST, /* Standard Webhooks signature of an ingest source */
 	AUTH_STAFF,  /* treasury staff session */
 	/*
 	 * The staff read API: a staff session (any role, every AUTH_STAFF check),
 	 * or, when the request has an Authorization header, an admin API key
-	 * granted "read". Either way req->scope_office is the caller's office;
+	 * granted "read" (not "unrouted": that is GET /v1/admin/events/unrouted only). Either way req->scope_office is the caller's office;
 	 * req->staff.staff_id stays 0 for a key, whose name is in principal_name.
 	 */
 	AUTH_STAFF_READ,

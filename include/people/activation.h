@@ -19,9 +19,15 @@ struct activation_actor {
 	const char *id;
 	const char *ip;
 	const char *request_id;
+	/*
+	 * > 0: the most codes this actor (kind and id) may issue per Vietnam
+	 * day, all instances together (staff.activation_codes_per_day); 0: no
+	 * cap (the command line, admin keys).
+	 */
+	long long daily_cap;
 };
 
-enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_DB_ERROR };
+enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_CAPPED, ACTIVATION_DB_ERROR };
 
 /*
  * Issue a new code for the active user login, voiding any live one, valid
@@ -30,7 +36,9 @@ enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_DB_ERROR }
  * touch (a scoped admin key, a staff member): a user whose unit is served
  * outside it is refused like an unknown one. ACTIVATION_DENIED: no such
  * active user (or out of scope; the audit row's reason says which).
- * Audited either way.
+ * ACTIVATION_CAPPED: the actor has issued actor->daily_cap codes this
+ * Vietnam day already (counted from the audit log under a per-actor lock,
+ * so concurrent requests cannot pass it); nothing issued. Audited always.
  */
 enum activation_result activation_issue(PGconn *conn, const unsigned char key[32], const char *login,
 					const char *scope_office, long long ttl_hours, const struct activation_actor *actor,

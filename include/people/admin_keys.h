@@ -30,15 +30,16 @@ enum admin_auth {
 enum admin_action {
 	ADMIN_ACTION_ROSTER = 1u << 0,
 	ADMIN_ACTION_ACTIVATION = 1u << 1,
-	ADMIN_ACTION_READ = 1u << 2,
+	ADMIN_ACTION_READ = 1u << 2,	 /* the staff read API: personal data */
+	ADMIN_ACTION_UNROUTED = 1u << 3, /* GET /v1/admin/events/unrouted */
 };
-#define ADMIN_ACTIONS_ALL (ADMIN_ACTION_ROSTER | ADMIN_ACTION_ACTIVATION | ADMIN_ACTION_READ)
+#define ADMIN_ACTIONS_ALL (ADMIN_ACTION_ROSTER | ADMIN_ACTION_ACTIVATION | ADMIN_ACTION_UNROUTED | ADMIN_ACTION_READ)
 
-/* "roster", "activation" or "read"; NULL for anything but one action. */
+/* "roster", "activation", "unrouted" or "read"; NULL for anything but one action. */
 const char *admin_keys_action_name(enum admin_action action);
 
 /*
- * Parse a comma-separated list of action names ("roster,activation,read";
+ * Parse a comma-separated list of action names ("roster,activation,unrouted,read";
  * no spaces, no empty item, each at most once) into *actions. False, with a
  * sentence in err, for anything else.
  */

@@ -77,6 +77,15 @@ enum coverage_result coverage_units_list(PGconn *conn, const char *scope, const 
 	__attribute__((warn_unused_result));
 
 /*
+ * An estimate of the people the whole of f's list names as contacts, from
+ * the last refresh's counts (at most 20 a unit, as the list shows), in
+ * *people. Cheap: the export asks it first, so an export the look-up quota
+ * could never allow is refused before the list is built.
+ */
+enum coverage_result coverage_units_people_estimate(PGconn *conn, const char *scope, const struct coverage_units_filter *f,
+						    long long *people) __attribute__((warn_unused_result));
+
+/*
  * Set office's target (pct "0.01" to "100", at most two decimals; date
  * YYYY-MM-DD) in one transaction with its audit row (coverage.target, actor
  * kind and id). False with a sentence in err: a bad value, an unknown

@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 #include <sodium.h>
+#include <time.h>
 
 enum http_outcome api_issue_activation_code(const struct app *app, struct http_req *req, struct http_resp *resp,
 					    const struct activation_actor *actor, const char *code_member)
@@ -37,6 +38,20 @@ enum http_outcome api_issue_activation_code(const struct app *app, struct http_r
 	case ACTIVATION_DENIED:
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, "no active user with this login", NULL);
 		break;
+	case ACTIVATION_CAPPED: {
+		/* until Vietnam midnight (UTC+7, no daylight saving) */
+		char retry[24];
+		long long now = (long long)time(NULL);
+		snprintf(retry, sizeof(retry), "%lld", 86400 - (now + 7 * 3600) % 86400);
+		json_t *extra = json_pack("{s:I}", "limit", (json_int_t)actor->daily_cap);
+		http_resp_problem(resp, req, PROBLEM_ACTIVATION_QUOTA_EXCEEDED,
+				  "this account has issued staff.activation_codes_per_day codes today; another officer, or"
+				  " tomorrow",
+				  extra);
+		json_decref(extra);
+		http_resp_header(resp, "Retry-After", retry);
+		break;
+	}
 	case ACTIVATION_DB_ERROR:
 		result = HTTP_FAILED;
 		break;

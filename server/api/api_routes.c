@@ -31,7 +31,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/ingest/{source}/events", api_ingest_event, AUTH_INGEST, 0 },
 	{ "POST", "/v1/ingest/{source}/events/batch", api_ingest_batch, AUTH_INGEST, ROUTE_JSON },
 	{ "POST", "/v1/admin/users/{login}/activation-code", api_admin_activation_code, AUTH_ADMIN_ACTIVATION, ROUTE_DB },
-	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN_READ, ROUTE_DB },
+	{ "GET", "/v1/admin/events/unrouted", api_admin_unrouted, AUTH_ADMIN_UNROUTED, ROUTE_DB },
 	{ "POST", "/v1/admin/roster", api_admin_roster, AUTH_ADMIN_ROSTER, ROUTE_UPLOAD | ROUTE_DB },
 	/* activation: the code in the body is the credential (rate-limited, audited) */
 	{ "POST", "/v1/app/activate", api_app_activate, AUTH_ACTIVATION_CODE, JSON_DB },

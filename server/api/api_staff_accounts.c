@@ -7,6 +7,8 @@
  */
 #include "api/api_staff_accounts.h"
 #include "api/api_admin.h"
+#include "core/app.h"
+#include "core/config.h"
 #include "db/audit.h"
 #include "http/validate.h"
 #include "people/activation.h"
@@ -53,9 +55,15 @@ enum http_outcome api_staff_activation_code(const struct app *app, struct http_r
 	if (!role_is(req, "operator", "admin"))
 		return refuse(req, resp, "activation.issue", login, "role", PROBLEM_ROLE_NOT_ALLOWED,
 			      "issuing activation codes needs the operator or admin role");
-	struct activation_actor actor = {
-		.kind = "staff", .id = req->staff.login, .ip = req->remote, .request_id = req->request_id
-	};
+	/* a code enrols a phone as that user: a step-up first, and a daily cap per account */
+	enum http_outcome stale;
+	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
+		return stale;
+	struct activation_actor actor = { .kind = "staff",
+					  .id = req->staff.login,
+					  .ip = req->remote,
+					  .request_id = req->request_id,
+					  .daily_cap = app->cfg->staff_activation_codes_per_day };
 	return api_issue_activation_code(app, req, resp, &actor, "code");
 }
 

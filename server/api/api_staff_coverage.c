@@ -317,16 +317,41 @@ static enum http_outcome units_export(const struct app *app, struct http_req *re
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &result))
 		return result;
 	result = HTTP_FAILED;
+	/*
+	 * An export that names more people than one minute's quota can never
+	 * pass: refused (429, audited) before the whole list is read and built.
+	 * The estimate comes from the last refresh; the exact count is metered
+	 * below all the same.
+	 */
+	long long estimate;
+	if (coverage_units_people_estimate(conn, req->scope_office, &f, &estimate) != COVERAGE_OK)
+		goto out;
+	if (estimate > app->cfg->staff_lookups_per_minute) {
+		struct staff_lookup l = { .what = "coverage_units_export", .target = f.office, .people = estimate };
+		if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
+			goto out;
+		/* cannot happen (the quota is smaller than the estimate); nothing shown all the same */
+		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "the look-up quota check disagreed with itself", NULL);
+		result = HTTP_DONE;
+		goto out;
+	}
 	if (!(units = json_array()))
 		goto out;
+	/* f.cursor borrows the previous page's cursor (owned by prev) while the
+	 * next page is read; only then is that one freed */
+	char *prev = NULL;
 	do {
-		free(next);
-		next = NULL;
 		long long room = EXPORT_MAX_UNITS - (long long)json_array_size(units);
-		if (coverage_units_list(conn, req->scope_office, &f, room < EXPORT_PAGE ? room : EXPORT_PAGE, units,
-					&next) != COVERAGE_OK)
-			goto out;
+		next = NULL;
+		enum coverage_result page = coverage_units_list(conn, req->scope_office, &f,
+								room < EXPORT_PAGE ? room : EXPORT_PAGE, units, &next);
+		free(prev);
+		prev = next;
 		f.cursor = next;
+		if (page != COVERAGE_OK) {
+			prev = NULL; /* freed at out: through next */
+			goto out;
+		}
 	} while (next && json_array_size(units) < EXPORT_MAX_UNITS);
 	if (!contacts_metered(app, req, resp, units, "coverage_units_export", f.office, &result))
 		goto out;

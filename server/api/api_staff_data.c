@@ -419,9 +419,14 @@ static enum http_outcome unit_users_export(const struct app *app, struct http_re
 		size_t i, at = 0;
 		json_t *v;
 		t[0] = '\0';
-		json_array_foreach(roles, i, v)
-			at += (size_t)snprintf(t + at, at < 100 ? 100 - at : 0, "%s%s", i ? " " : "",
-					       json_string_value(v) ? json_string_value(v) : "");
+		json_array_foreach(roles, i, v) {
+			/* at stays inside the 100 bytes of the roles text: a longer list is cut */
+			int w = snprintf(t + at, 100 - at, "%s%s", i ? " " : "",
+					 json_string_value(v) ? json_string_value(v) : "");
+			if (w < 0 || (size_t)w >= 100 - at)
+				break;
+			at += (size_t)w;
+		}
 		json_decref(roles);
 		snprintf(t + 100, 30, "%lld", ndev);
 		snprintf(t + 130, 30, "%lld", reach);

@@ -31,7 +31,8 @@ static PGconn *connect_or_say(const struct config *cfg, const char *cmd)
 static const char admin_key_usage[] =
 	"usage: alertd admin-key add NAME --office CODE --scope ACTION[,ACTION...]\n"
 	"                                 a key that may touch only office CODE and its sub-offices, and only\n"
-	"                                 the routes of its actions: roster, activation, read; prints it once\n"
+	"                                 the routes of its actions: roster, activation, unrouted, read\n"
+	"                                 (read: the staff read API, personal data); prints it once\n"
 	"       alertd admin-key revoke NAME\n"
 	"       alertd admin-key list\n";
 

@@ -33,7 +33,7 @@ static const char usage[] =
 	"                    rotate NAME | revoke-secret NAME ID | list\n"
 	"  sign ...          print a signed curl command for an event file (for integrators)\n"
 	"  events unrouted   list stored events whose unit is not in the roster\n"
-	"  admin-key ...     admin API keys: add NAME --office CODE --scope roster,activation,read |\n"
+	"  admin-key ...     admin API keys: add NAME --office CODE --scope roster,activation,unrouted,read |\n"
 	"                    revoke NAME | list\n"
 	"  staff ...         treasury staff accounts: add LOGIN --office CODE --role viewer|operator|admin |\n"
 	"                    deactivate LOGIN | reset LOGIN [--totp] | role LOGIN ROLE | list |\n"

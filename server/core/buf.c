@@ -89,11 +89,9 @@ char *buf_steal(struct buf *b, size_t *len)
 		buf_free(b);
 		return NULL;
 	}
-	if (!b->data && !reserve(b, 0))
-		return NULL;
 	if (!b->data) {
-		b->data = malloc(1);
-		if (!b->data)
+		/* nothing was appended: reserve's fresh block holds no terminator yet */
+		if (!reserve(b, 0))
 			return NULL;
 		b->data[0] = '\0';
 	}

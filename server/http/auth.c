@@ -266,7 +266,7 @@ static enum admin_action admin_action_of(enum auth_kind kind)
 {
 	return kind == AUTH_ADMIN_ROSTER       ? ADMIN_ACTION_ROSTER
 	       : kind == AUTH_ADMIN_ACTIVATION ? ADMIN_ACTION_ACTIVATION
-					       : ADMIN_ACTION_READ;
+					       : ADMIN_ACTION_UNROUTED;
 }
 
 /*
@@ -326,7 +326,7 @@ bool auth_check(const struct app *app, struct http_req *req, enum auth_kind kind
 		break;
 	case AUTH_ADMIN_ROSTER:
 	case AUTH_ADMIN_ACTIVATION:
-	case AUTH_ADMIN_READ:
+	case AUTH_ADMIN_UNROUTED:
 	case AUTH_APP:
 		b = kind == AUTH_APP ? app_token(app, req) : admin_key(app, req, admin_action_of(kind));
 		if (!bearer_answered(b, req, resp, &ok))

@@ -620,7 +620,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		/* credentials carried in headers are checked before a byte of the body is read */
 		enum auth_kind kind = rc->req.match.route->auth;
-		if (kind == AUTH_ADMIN_ROSTER || kind == AUTH_ADMIN_ACTIVATION || kind == AUTH_ADMIN_READ ||
+		if (kind == AUTH_ADMIN_ROSTER || kind == AUTH_ADMIN_ACTIVATION || kind == AUTH_ADMIN_UNROUTED ||
 		    kind == AUTH_APP || kind == AUTH_METRICS || kind == AUTH_STAFF || kind == AUTH_STAFF_READ) {
 			if (!auth_check(app, &rc->req, kind, &rc->resp))
 				return send_response(rc);

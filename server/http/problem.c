@@ -34,6 +34,7 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_OWN_ROLE] = { "own_role", 403, "You cannot change your own role" },
 	[PROBLEM_REAUTH_REQUIRED] = { "reauth_required", 403, "Give your password and a code again first" },
 	[PROBLEM_LOOKUP_QUOTA_EXCEEDED] = { "lookup_quota_exceeded", 429, "Too many look-ups of personal data" },
+	[PROBLEM_ACTIVATION_QUOTA_EXCEEDED] = { "activation_quota_exceeded", 429, "Too many activation codes today" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

@@ -165,8 +165,8 @@ const char *router_auth_name(enum auth_kind auth)
 		return "admin-key:roster";
 	case AUTH_ADMIN_ACTIVATION:
 		return "admin-key:activation";
-	case AUTH_ADMIN_READ:
-		return "admin-key:read";
+	case AUTH_ADMIN_UNROUTED:
+		return "admin-key:unrouted";
 	case AUTH_APP:
 		return "app-token";
 	case AUTH_INGEST:

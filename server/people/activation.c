@@ -110,6 +110,30 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 			     : ACTIVATION_DB_ERROR;
 		goto out;
 	}
+	if (actor->daily_cap > 0) {
+		char cap[24];
+		snprintf(cap, sizeof(cap), "%lld", actor->daily_cap);
+		const char *pc[3] = { actor->kind, actor->id ? actor->id : "", cap };
+		/* one actor's issues serialise on this lock, so the count cannot be passed by racing requests */
+		res = db_exec(conn,
+			      "SELECT pg_advisory_xact_lock(hashtextextended('activation.issue:' || $1 || ':' || $2, 0)),"
+			      " (SELECT count(*) FROM audit_log WHERE actor_kind = $1 AND actor_id = $2"
+			      "   AND action = 'activation.issue' AND outcome = 'ok'"
+			      "   AND at >= date_trunc('day', now() AT TIME ZONE 'Asia/Ho_Chi_Minh') AT TIME ZONE 'Asia/Ho_Chi_Minh')"
+			      " >= $3::bigint",
+			      3, pc);
+		if (!res || PQntuples(res) != 1)
+			goto rollback;
+		bool capped = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		PQclear(res);
+		res = NULL;
+		if (capped) {
+			rc = audit(conn, actor, "activation.issue", login, "denied", "daily_cap") && db_commit(conn)
+				     ? ACTIVATION_CAPPED
+				     : ACTIVATION_DB_ERROR;
+			goto out;
+		}
+	}
 	const char *p2[4] = { user_id, hex, ttl, actor->id ? actor->id : actor->kind };
 	res = db_exec(conn,
 		      "WITH v AS (UPDATE activation_codes SET voided_at = now()"

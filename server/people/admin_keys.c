@@ -23,6 +23,7 @@ static const struct {
 } action_names[] = {
 	{ ADMIN_ACTION_ROSTER, "roster" },
 	{ ADMIN_ACTION_ACTIVATION, "activation" },
+	{ ADMIN_ACTION_UNROUTED, "unrouted" },
 	{ ADMIN_ACTION_READ, "read" },
 };
 #define NACTIONS (sizeof(action_names) / sizeof(action_names[0]))
@@ -47,7 +48,7 @@ bool admin_keys_parse_actions(const char *list, unsigned *actions, char *err, si
 			i++;
 		if (i == NACTIONS || (*actions & action_names[i].action)) {
 			snprintf(err, errlen,
-				 i == NACTIONS ? "invalid scope '%.80s': a comma-separated list of roster, activation, read"
+				 i == NACTIONS ? "invalid scope '%.80s': a comma-separated list of roster, activation, unrouted, read"
 					       : "invalid scope '%.80s': an action is named twice",
 				 list ? list : "");
 			*actions = 0;
@@ -84,7 +85,7 @@ bool admin_keys_add(PGconn *conn, const char *name, const char *office_code, uns
 		return false;
 	}
 	if (actions == 0 || (actions & ~(unsigned)ADMIN_ACTIONS_ALL)) {
-		snprintf(err, errlen, "a key needs at least one of the actions roster, activation, read");
+		snprintf(err, errlen, "a key needs at least one of the actions roster, activation, unrouted, read");
 		return false;
 	}
 	const char *oparams[1] = { office_code };

@@ -356,10 +356,14 @@ enum unit_col {
 	"        AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = x.id AND d.state = 'active'"                        \
 	"          AND d.push_token IS NOT NULL AND d.last_seen_at > now() - make_interval(days => $9::int))"                  \
 	"        ORDER BY 7, x.id LIMIT 20) u),"                                                                               \
-	" c.search_name"                                                                                                       \
-	" FROM coverage_units c JOIN budget_units b ON b.code = c.unit_code JOIN offices o ON o.code = c.office_code"          \
-	" WHERE alertd_office_in_scope($1, $2) AND c.office_code IN (SELECT alertd_office_subtree($2))"                        \
-	" AND ($3::text IS NULL OR c.status::text = $3::text OR ($3::text = 'not_protected' AND c.status <> 'protected'))"     \
+	" c.search_name" UNITS_WHERE
+
+/* The filter's rows ($1-$4 as above); shared by the list and the export's estimate. */
+#define UNITS_WHERE                                                                                                                                                                                 \
+	" FROM coverage_units c JOIN budget_units b ON b.code = c.unit_code JOIN offices o ON o.code = c.office_code"                                                                               \
+	" WHERE alertd_office_in_scope($1, $2) AND c.office_code IN (SELECT alertd_office_subtree($2))" /* the refresh's office may be stale after a move: the unit must be in scope now as well */ \
+	"   AND b.office_code IN (SELECT alertd_office_subtree($2))"                                                                                                                                \
+	" AND ($3::text IS NULL OR c.status::text = $3::text OR ($3::text = 'not_protected' AND c.status <> 'protected'))"                                                                          \
 	" AND ($4::text IS NULL OR c.unit_code LIKE $4::text || '%' OR c.search_name LIKE '%' || alertd_fold($4::text) || '%')"
 
 static const char *const units_sql[COVERAGE_SORT__COUNT] = {
@@ -492,6 +496,28 @@ fail:
 	log_error("coverage_units_list: out of memory building the answer");
 	PQclear(res);
 	return COVERAGE_ERROR;
+}
+
+enum coverage_result coverage_units_people_estimate(PGconn *conn, const char *scope,
+						    const struct coverage_units_filter *f, long long *people)
+{
+	char q[COVERAGE_Q_MAX * 2 + 1];
+
+	*people = 0;
+	if (f->q && (strlen(f->q) > COVERAGE_Q_MAX || !like_escape(f->q, q, sizeof(q)))) {
+		log_error("coverage_units_people_estimate: a filter the handler should have refused (a programming error)");
+		return COVERAGE_ERROR;
+	}
+	const char *params[4] = { scope, f->office, f->status, f->q ? q : NULL };
+	PGresult *res = store_query(
+		conn, "coverage_units_people_estimate",
+		"SELECT coalesce(sum(least(20, c.never_installed_users + c.unreachable_users)), 0)::bigint" UNITS_WHERE,
+		4, params, 1);
+	if (!res)
+		return COVERAGE_ERROR;
+	*people = store_int(res, 0, 0);
+	PQclear(res);
+	return COVERAGE_OK;
 }
 
 /* -------------------------------------------------------------------- target */

@@ -89,7 +89,7 @@ async function get(url, cookie, n, conc, paths) {
   agent.destroy();
 }
 
-async function render(url, cookie, n, selector) {
+async function render(url, login, password, n, selector) {
   let pw;
   try {
     pw = require(path.join(__dirname, '..', 'node_modules', 'playwright-core'));
@@ -109,10 +109,15 @@ async function render(url, cookie, n, selector) {
   }
   const browser = await pw.chromium.launch({ executablePath: exe, headless: true, args: ['--no-sandbox'] });
   try {
+    // signed in through the page itself, as an officer is: the session cookie and the tab's CSRF token
     const context = await browser.newContext();
-    const [name, ...rest] = cookie.split('=');
-    await context.addCookies([{ name, value: rest.join('='), url: `${url}/`, httpOnly: true, secure: true, sameSite: 'Strict' }]);
     const page = await context.newPage();
+    await page.goto(`${url}/staff/`);
+    await page.waitForSelector('#signin-form');
+    await page.fill('#login', login);
+    await page.fill('#password', password);
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector(selector, { timeout: 15000 });
     const times = [];
     for (let i = 0; i < n + 3; i++) {
       const t0 = process.hrtime.bigint();
@@ -133,7 +138,7 @@ async function main() {
   const [mode, ...a] = process.argv.slice(2);
   if (mode === 'signin' && a.length === 4) return signin(...a);
   if (mode === 'get' && a.length >= 5) return get(a[0], a[1], Number(a[2]), Number(a[3]), a.slice(4));
-  if (mode === 'render' && a.length === 4) return render(a[0], a[1], Number(a[2]), a[3]);
+  if (mode === 'render' && a.length === 5) return render(a[0], a[1], a[2], Number(a[3]), a[4]);
   process.stderr.write('usage: see the header of tests/bench/bench-coverage.js\n');
   process.exit(2);
 }

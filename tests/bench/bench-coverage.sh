@@ -21,11 +21,11 @@
 #      text), summed; and EXPLAIN (ANALYZE, BUFFERS) of the refresh's and the dashboard's main reads.
 #   4. the overview page in headless Chromium (playwright-core under tests/node_modules and
 #      /usr/bin/chromium; skipped with a note when either or the page is absent): BENCH_RENDER_N
-#      navigations, from the start to BENCH_OVERVIEW_SELECTOR (default: the first table's rows).
+#      navigations, from the start to BENCH_OVERVIEW_SELECTOR (default: the overview's filled child-office table), signed in through the page's own form.
 #
 # Knobs (environment): BENCH_UNITS (95000), BENCH_USERS (300000), BENCH_DEVICES (400000),
 # BENCH_REGIONS (20), BENCH_OFFICES (350), BENCH_N (200), BENCH_CONCURRENCY (4), BENCH_RENDER_N (30),
-# BENCH_OVERVIEW_SELECTOR ('main table tbody tr'), BENCH_ALERTD (build/alertd).
+# BENCH_OVERVIEW_SELECTOR (the overview's filled child-office table), BENCH_ALERTD (build/alertd).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/pgcluster.sh
@@ -39,7 +39,7 @@ OFFICES=${BENCH_OFFICES:-350}
 N=${BENCH_N:-200}
 CONC=${BENCH_CONCURRENCY:-4}
 RENDER_N=${BENCH_RENDER_N:-30}
-SELECTOR=${BENCH_OVERVIEW_SELECTOR:-main table tbody tr}
+SELECTOR=${BENCH_OVERVIEW_SELECTOR:-"main[data-ready='#/overview'] #children table tbody tr"}
 ALERTD=${BENCH_ALERTD:-build/alertd}
 bench_whole_numbers bench-coverage UNITS USERS DEVICES REGIONS OFFICES N CONC RENDER_N
 if [ "$USERS" -lt $((2 * UNITS)) ] || [ "$REGIONS" -lt 1 ] || [ "$REGIONS" -gt 999 ] || [ "$OFFICES" -lt 1 ] ||
@@ -95,6 +95,11 @@ level = warn
 [auth]
 require_totp = off
 signin_per_ip_per_minute = 10000
+[staff]
+# the meter still counts and audits every look-up (its cost is in the figures), but a bench reads far more
+# people a minute than an officer may
+lookups_per_minute = 100000000
+lookups_per_day = 1000000000
 [push]
 provider = log
 CONF
@@ -172,7 +177,7 @@ psqlb -c 'ALTER SYSTEM RESET log_min_duration_statement' -c 'SELECT pg_reload_co
 tail -c +"$((log_from + 1))" "$pg/postgres.log" >"$tmp/statements.log"
 
 # --- 4. the overview page ---
-render=$(node tests/bench/bench-coverage.js render "http://127.0.0.1:$port" "$cookie" "$RENDER_N" "$SELECTOR" 2>&1 | tail -n 1)
+render=$(node tests/bench/bench-coverage.js render "http://127.0.0.1:$port" bench.central 'Tr3asury!Kv9x-bench' "$RENDER_N" "$SELECTOR" 2>&1 | tail -n 1)
 
 # --- report ---
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else print (v + 0 <= t + 0) ? "PASS" : "MISS" }'; }

@@ -18,10 +18,13 @@ bench_ticks() {
 	echo "$t"
 }
 
-# bench_pg_ticks PGDIR: the same for the cluster's postmaster and its children (backends, autovacuum, ...).
+# bench_pg_ticks PGDIR: the same for the cluster's postmaster and its children (backends, autovacuum, ...),
+# those that have exited included: the postmaster reaps them, so their time is in its cutime and cstime
+# (without it a backend that ends between two snapshots takes its time with it, and a difference can go negative).
 bench_pg_ticks() {
-	local pm
+	local pm reaped
 	pm=$(head -n 1 "$1/data/postmaster.pid")
+	reaped=$(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $14 + $15}')
 	# shellcheck disable=SC2046 # one pid per word
-	bench_ticks "$pm" $(ps -o pid= --ppid "$pm")
+	echo $(($(bench_ticks "$pm" $(ps -o pid= --ppid "$pm")) + reaped))
 }

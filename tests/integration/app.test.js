@@ -10,7 +10,7 @@ const h = require('./harness');
 
 let db, kek, srv, adminKey;
 // the central office and every action: the scopes themselves are tested in staff_scope.test.js
-const KEY_SCOPE = ['--office', '0001', '--scope', 'roster,activation,read'];
+const KEY_SCOPE = ['--office', '0001', '--scope', 'roster,activation,unrouted'];
 const TOKEN_RE = /^at_[A-Za-z0-9_-]{43}$/;
 
 function roster(dbname) {

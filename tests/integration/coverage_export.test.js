@@ -143,3 +143,21 @@ test('the units list counts its contacts against staff.lookups_per_minute: 429 p
   // the overview names nobody and is never metered
   assert.equal((await h.staffCall(srv, s, 'GET', '/v1/staff/coverage?office=0111')).status, 200);
 });
+
+test('units.csv past one page of the export (2,000 units): every unit once, in order; an export naming more people than a minute allows is 429 first', async () => {
+  q(`INSERT INTO budget_units (code, name, office_code) SELECT (3000000 + g)::text, 'Đơn vị ' || g, '0211' FROM generate_series(1, 2050) g`);
+  const r0 = h.runAlertd(['coverage', 'refresh', '--config', cfg]);
+  assert.equal(r0.code, 0, r0.stderr);
+  const s = await h.staffReady(srv, cfg, 'exp.big', '0001', 'viewer');
+  await h.staffReauth(srv, s);
+  const r = await h.request(srv.url, 'GET', '/v1/staff/coverage/units.csv?office=0211&sort=code', { headers: { cookie: s.cookie } });
+  assert.equal(r.status, 200, r.body);
+  const codes = parseCsv(r.body.slice(1)).slice(1).map((x) => x[0]);
+  const want = ['1000003', ...Array.from({ length: 2050 }, (_, i) => String(3000001 + i))];
+  assert.equal(codes.length, want.length);
+  assert.deepEqual(codes, want);
+  // the whole country names h1, h2, c2 and h3: four people, over the minute's three, refused before the list is built
+  const all = await h.request(srv.url, 'GET', '/v1/staff/coverage/units.csv?office=0001', { headers: { cookie: s.cookie } });
+  h.assertProblem(assert, all, 429, 'lookup_quota_exceeded');
+  assert.equal(q(`SELECT details->>'people' FROM audit_log WHERE action = 'staff.lookup_quota_exceeded' AND actor_id = 'exp.big'`), '4');
+});

@@ -194,7 +194,7 @@ test.before(async () => {
   h.migrate(db);
   seedRoster();
   const cfg = h.writeConfig(h.ingestConfig(db, kek));
-  const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--office', '0001', '--scope', 'roster,activation,read', '--config', cfg]);
+  const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--office', '0001', '--scope', 'roster,activation,unrouted', '--config', cfg]);
   assert.equal(k.code, 0, k.stderr);
   adminKey = k.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   const s = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0001']);

@@ -1,6 +1,7 @@
 'use strict';
 // demo.test.js - the `make run` demo data set (deploy/demo/load.sh) and its staff account:
-// `alertd staff demo-totp` refuses every account outside a "[DEMO]" office and gives a demo
+// `alertd staff demo-totp` refuses every account outside a "[DEMO]" office, or in a database that holds any
+// real office, and gives a demo
 // account a confirmed TOTP secret, sealed like an enrolment's, that signs in; the data set loads
 // into a fresh database with the shape the brief asks for (2 regional treasuries, 10 transaction
 // offices, 302 units near 90 % protected, unreachable and never-installed phones, a shared phone as
@@ -41,12 +42,19 @@ test('staff demo-totp: refused outside a [DEMO] office, for unknown or deactivat
   addStaff(db, 'demo.gone', 'D900');
   assert.equal(cli(db, ['staff', 'deactivate', 'demo.gone']).code, 0);
 
-  for (const login of ['real.one', 'middle.one', 'nobody', 'demo.gone']) {
-    const r = cli(db, ['staff', 'demo-totp', login]);
-    assert.equal(r.code, 1, `${login}: ${r.stdout}`);
-    assert.match(r.stderr, /no active staff account '.*' of a demo office/);
-    assert.equal(r.stdout, '');
-  }
+  // demo.one too: its office is a demo one, but the database also holds real offices (a roster could name any
+  // office "[DEMO] ...")
+  const refusedAll = (logins) => {
+    for (const login of logins) {
+      const r = cli(db, ['staff', 'demo-totp', login]);
+      assert.equal(r.code, 1, `${login}: ${r.stdout}`);
+      assert.match(r.stderr, /no active staff account '.*' of a demo office in a demo database/);
+      assert.equal(r.stdout, '');
+    }
+  };
+  refusedAll(['real.one', 'middle.one', 'nobody', 'demo.gone', 'demo.one']);
+  h.psql(db, "DELETE FROM staff WHERE office_code IN ('0001', '0002'); DELETE FROM offices WHERE code IN ('0001', '0002')");
+  refusedAll(['nobody', 'demo.gone']);
   assert.equal(cli(db, ['staff', 'demo-totp']).code, 2);
   assert.equal(cli(db, ['staff', 'demo-totp', 'demo.one', 'extra']).code, 2);
   assert.equal(h.psql(db, 'SELECT count(*) FROM staff_totp'), '0');
@@ -63,7 +71,7 @@ test('staff demo-totp: refused outside a [DEMO] office, for unknown or deactivat
     WHERE s.username = 'demo.one' AND t.confirmed_at IS NOT NULL AND t.last_step = 0
       AND position(convert_to('${secret}', 'UTF8') IN t.secret_ct) = 0`), '1');
   assert.equal(h.psql(db, "SELECT outcome || ' ' || actor_kind || ' ' || details::text FROM audit_log WHERE action = 'staff.totp_demo' AND target = 'demo.one'"),
-    'ok cli {"recovery_codes_removed": 0}');
+    'ok cli {"sessions_ended": 0, "recovery_codes_removed": 0}');
 
   const srv = await h.startServer({ db, migrateFirst: false, config: h.ingestConfig(db, kek, { auth: { signin_per_ip_per_minute: 10000 } }) });
   try {
@@ -80,6 +88,9 @@ test('staff demo-totp: refused outside a [DEMO] office, for unknown or deactivat
     assert.equal(again.code, 0, again.stderr);
     const secret2 = again.stdout.match(/^totp secret: ([A-Z2-7]{32})$/m)[1];
     assert.notEqual(secret2, secret);
+    // the session signed in with the old secret ended with it
+    assert.equal(h.psql(db, `SELECT string_agg(coalesce(ended_reason, 'live'), ',') FROM staff_sessions x JOIN staff s ON s.id = x.staff_id
+      WHERE s.username = 'demo.one'`), 'reset');
     h.assertProblem(assert, await signin(srv, { login: 'demo.one', password: temp, totp_code: h.totp(secret, 1) }), 401, 'unauthorized');
     assert.equal((await signin(srv, { login: 'demo.one', password: temp, totp_code: h.totp(secret2) })).status, 201);
   } finally {

@@ -222,7 +222,7 @@ test('events that waited for their unit are routed when it joins the roster: you
 test('alerts reach the app inbox', async () => {
   const code = q("SELECT 1"); // keep psql warm
   assert.equal(code, '1');
-  const r = h.runAlertd(['admin-key', 'add', 'fanout-admin', '--office', '0001', '--scope', 'roster,activation,read', '--config', h.writeConfig(h.ingestConfig(db, kek))]);
+  const r = h.runAlertd(['admin-key', 'add', 'fanout-admin', '--office', '0001', '--scope', 'roster,activation,unrouted', '--config', h.writeConfig(h.ingestConfig(db, kek))]);
   const key = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   const issued = await h.request(srv.url, 'POST', '/v1/admin/users/b.chief/activation-code', { headers: { authorization: `Bearer ${key}` } });
   const act = await h.request(srv.url, 'POST', '/v1/app/activate', { headers: { 'content-type': 'application/json' },

@@ -368,7 +368,7 @@ Object.assign(module.exports, { startMock });
 // ---------------------------------------------------------------- admin keys and staff
 
 // `alertd admin-key add NAME --office OFFICE --scope SCOPE` with the config file cfg; returns the key.
-function adminKey(cfg, name, office, scope = 'roster,activation,read') {
+function adminKey(cfg, name, office, scope = 'roster,activation,unrouted,read') {
   const r = runAlertd(['admin-key', 'add', name, '--office', office, '--scope', scope, '--config', cfg]);
   if (r.code !== 0) throw new Error(`admin-key add ${name} failed: ${r.stderr}`);
   return r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];

@@ -126,7 +126,7 @@ test.before(async () => {
   kek = h.createKek();
   h.migrate(db);
   roster(db);
-  const k = h.runAlertd(['admin-key', 'add', 'hostile-it', '--office', '0001', '--scope', 'roster,activation,read', '--config', h.writeConfig(h.ingestConfig(db, kek))]);
+  const k = h.runAlertd(['admin-key', 'add', 'hostile-it', '--office', '0001', '--scope', 'roster,activation,unrouted', '--config', h.writeConfig(h.ingestConfig(db, kek))]);
   assert.equal(k.code, 0, k.stderr);
   adminKey = k.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   srv = await h.startServer({ db, config: h.ingestConfig(db, kek, { app: { activation_per_login_per_minute: 1000, activation_per_ip_per_minute: 1000 } }) });

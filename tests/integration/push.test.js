@@ -496,7 +496,7 @@ test('a high-priority row is sent before a backlog of information rows that were
 });
 
 test('a sibling revoked by the new phone within 10 minutes still gets its security.new_device warning', async () => {
-  const r = h.runAlertd(['admin-key', 'add', 'push-it', '--office', '0011', '--scope', 'roster,activation,read', '--config', h.writeConfig(config())]);
+  const r = h.runAlertd(['admin-key', 'add', 'push-it', '--office', '0011', '--scope', 'roster,activation,unrouted', '--config', h.writeConfig(config())]);
   assert.equal(r.code, 0, r.stderr);
   const adminKey = r.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   // the siblings' first attempt fails and waits 3 s, so the revoke surely comes before the push

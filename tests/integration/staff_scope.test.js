@@ -8,7 +8,7 @@
 // action not granted is 403 and audited denied; a login outside the key's
 // subtree is 404; a roster upload reaching outside it is refused whole
 // with nothing applied; unrouted events are filtered to it; and migration
-// 0015 gives keys issued before scopes the central office and every action.
+// 0015 gives keys issued before scopes the central office and every action, and 0017 takes the staff read API back.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -51,7 +51,9 @@ test.before(async () => {
     ['adm.central', '0001', 'admin'], ['t.a', '0111', 'viewer'], ['t.b', '0211', 'viewer']]) {
     staff[login] = await h.staffReady(srv, cfg, login, office, role);
   }
-  // role changes need a fresh step-up (auth.reauth_seconds, 300 s)
+  // role changes and activation codes need a fresh step-up (auth.reauth_seconds, 300 s)
+  await h.staffReauth(srv, staff['op.a']);
+  await h.staffReauth(srv, staff['op.b']);
   await h.staffReauth(srv, staff['adm.a']);
   await h.staffReauth(srv, staff['adm.central']);
   keys.all = h.adminKey(cfg, 'region-1-all', '0011');
@@ -180,6 +182,32 @@ test('staff activation code: refused out of scope (audited out_of_scope), for a 
   assert.equal(q('SELECT count(*) FROM activation_codes'), codes, 'no code was issued by any refused request');
 });
 
+test('staff activation code: needs a fresh re-authentication (403 reauth_required, nothing issued); at most staff.activation_codes_per_day a Vietnam day (429, audited daily_cap)', async () => {
+  const capped = await h.startServer({ db, migrateFirst: false,
+    config: h.ingestConfig(db, kek, { auth: { signin_per_ip_per_minute: 10000 }, staff: { activation_codes_per_day: 2 } }) });
+  try {
+    const s = await h.staffReady(capped, cfg, 'op.cap', '0011', 'operator');
+    const codes = q('SELECT count(*) FROM activation_codes');
+    h.assertProblem(assert, await h.staffCall(capped, s, 'POST', '/v1/staff/users/a.holder/activation-code'), 403, 'reauth_required');
+    assert.equal(q('SELECT count(*) FROM activation_codes'), codes);
+    await h.staffReauth(capped, s);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await h.staffCall(capped, s, 'POST', '/v1/staff/users/a.holder/activation-code')).status, 201);
+    const over = await h.staffCall(capped, s, 'POST', '/v1/staff/users/c.chief/activation-code');
+    h.assertProblem(assert, over, 429, 'activation_quota_exceeded');
+    assert.equal(over.json.limit, 2);
+    assert.ok(Number(over.headers['retry-after']) >= 1 && Number(over.headers['retry-after']) <= 86400, over.headers['retry-after']);
+    assert.equal(lastAudit('activation.issue', 'c.chief'), 'staff op.cap denied {"reason": "daily_cap"}');
+    assert.equal(q('SELECT count(*) FROM activation_codes'), String(Number(codes) + 2));
+    // another officer is not held back by op.cap's count
+    const other = await h.staffReady(capped, cfg, 'op.cap2', '0011', 'operator');
+    await h.staffReauth(capped, other);
+    assert.equal((await h.staffCall(capped, other, 'POST', '/v1/staff/users/c.chief/activation-code')).status, 201);
+  } finally {
+    await capped.stop();
+  }
+});
+
 // ---------------------------------------------------------------- role changes
 
 test('role change: an admin of the subtree changes it, the account\'s sessions end, audited; the new role applies', async () => {
@@ -274,8 +302,11 @@ test('admin key: a route whose action is not granted is 403 action_not_granted, 
   const codes = q('SELECT count(*) FROM activation_codes');
   const cases = [
     [keys.roster, 'POST', '/v1/admin/users/a.holder/activation-code', 'activation'],
-    [keys.roster, 'GET', '/v1/admin/events/unrouted', 'read'],
+    [keys.roster, 'GET', '/v1/admin/events/unrouted', 'unrouted'],
     [keys.read, 'POST', '/v1/admin/users/a.holder/activation-code', 'activation'],
+    // read is the staff read API (personal data), not the unrouted events
+    [keys.read, 'GET', '/v1/admin/events/unrouted', 'unrouted'],
+    [keys.roster, 'GET', '/v1/staff/coverage', 'read'],
   ];
   for (const [key, method, p, action] of cases) {
     const r = await keyCall(key, method, p);
@@ -376,12 +407,12 @@ test('admin key: unrouted events are listed for the key\'s subtree only; those t
     assert.equal(r.status, 200, r.body);
     return r.json.items.map((i) => `${i.unit_code}:${i.events}`);
   };
-  assert.deepEqual(await units(keys.read), ['9000001:2', '9000005:1']);
+  assert.deepEqual(await units(h.adminKey(cfg, 'region-1-unrouted', '0011', 'unrouted')), ['9000001:2', '9000005:1']);
   assert.deepEqual(await units(keys.all), ['9000001:2', '9000005:1']);
   assert.deepEqual(await units(keys.central), ['9000001:2', '9000002:1', '9000003:1', '9000004:1', '9000005:1']);
 });
 
-test('migration 0015: a key issued before scopes gets the central office and every action (audited); with no single central office it is revoked', () => {
+test('migrations 0015 and 0017: a key issued before scopes gets the central office and what it could do (audited), not the staff read API; with no single central office it is revoked', () => {
   const sql = fs.readFileSync(path.join(h.ROOT, 'migrations', '0015_admin_key_scopes.sql'), 'utf8');
   const legacy = h.createDatabase('scopemig');
   h.migrate(legacy);
@@ -398,6 +429,17 @@ test('migration 0015: a key issued before scopes gets the central office and eve
     'old-gone -  false\nold-it 0001 roster,activation,read true');
   assert.match(h.psql(legacy, "SELECT actor_kind || ' ' || action || ' ' || target || ' ' || details::text FROM audit_log WHERE target = 'old-it'"),
     /^system admin_key\.scope old-it \{.*"office": "0001".*re-issue a narrower key.*\}$/);
+  // 0017: the key 0015 scoped loses the staff read API (personal data) and keeps unrouted events; a key issued
+  // with read since keeps it and gains unrouted, which read covered; a key without read is left alone
+  h.psql(legacy, `INSERT INTO admin_api_keys (name, key_hash, office_code, actions) VALUES
+    ('new-read', sha256('r'::bytea), '0001', '{read}'), ('new-roster', sha256('s'::bytea), '0001', '{roster}')`);
+  h.psql(legacy, fs.readFileSync(path.join(h.ROOT, 'migrations', '0017_admin_key_unrouted.sql'), 'utf8'));
+  assert.equal(h.psql(legacy, "SELECT name || ' ' || array_to_string(actions, ',') FROM admin_api_keys WHERE revoked_at IS NULL ORDER BY name"),
+    'new-read unrouted,read\nnew-roster roster\nold-it roster,activation,unrouted');
+  assert.match(h.psql(legacy, "SELECT details::text FROM audit_log WHERE target = 'old-it' AND details->>'reason' LIKE 'migration 0017%'"),
+    /loses the staff read API/);
+  assert.equal(h.psql(legacy, "SELECT count(*) FROM audit_log WHERE target = 'new-roster'"), '0');
+  assert.throws(() => h.psql(legacy, "UPDATE admin_api_keys SET actions = '{write}' WHERE name = 'new-roster'"));
   // no central office: a live key has nothing sound to be scoped to
   const none = h.createDatabase('scopemig');
   h.migrate(none);

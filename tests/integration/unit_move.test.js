@@ -58,7 +58,7 @@ test.before(async () => {
   h.migrate(db);
   importRoster([`${UNIT_A},mover,Phạm Thu Hà,,,accountant`, `${UNIT_A},stayer,Lê Văn Cường,,,chief_accountant`,
     `${UNIT_B},holder2,Đỗ Minh Khoa,,,account_holder`]);
-  const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--office', '0011', '--scope', 'roster,activation,read', '--config', cfg()]);
+  const k = h.runAlertd(['admin-key', 'add', 'treasury-it', '--office', '0011', '--scope', 'roster,activation,unrouted', '--config', cfg()]);
   assert.equal(k.code, 0, k.stderr);
   adminKey = k.stdout.match(/^key:\s+(ak_\S+)$/m)[1];
   secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;

@@ -1,6 +1,6 @@
 /*
  * test_admin_keys.c - the action list of `alertd admin-key add --scope`
- * (data-driven): each of roster, activation, read at most once, comma
+ * (data-driven): each of roster, activation, unrouted, read at most once, comma
  * separated, nothing else; and the names the audit rows and the database
  * use for each action.
  */
@@ -20,7 +20,10 @@ static void test_parse_actions(void)
 		{ "activation", true, ADMIN_ACTION_ACTIVATION },
 		{ "read", true, ADMIN_ACTION_READ },
 		{ "read,roster", true, ADMIN_ACTION_READ | ADMIN_ACTION_ROSTER },
-		{ "roster,activation,read", true, ADMIN_ACTIONS_ALL },
+		{ "roster,activation,unrouted,read", true, ADMIN_ACTIONS_ALL },
+		{ "roster,activation,read", true, ADMIN_ACTIONS_ALL & ~(unsigned)ADMIN_ACTION_UNROUTED },
+		{ "unrouted", true, ADMIN_ACTION_UNROUTED },
+		{ "unrouted,unrouted", false, 0 },
 		{ "", false, 0 },
 		{ ",", false, 0 },
 		{ "read,", false, 0 },
@@ -58,6 +61,7 @@ static void test_action_names(void)
 	CHECK_STR(admin_keys_action_name(ADMIN_ACTION_ROSTER), "roster");
 	CHECK_STR(admin_keys_action_name(ADMIN_ACTION_ACTIVATION), "activation");
 	CHECK_STR(admin_keys_action_name(ADMIN_ACTION_READ), "read");
+	CHECK_STR(admin_keys_action_name(ADMIN_ACTION_UNROUTED), "unrouted");
 	/* a set of actions is not one action: no route can be granted by it */
 	CHECK(admin_keys_action_name((enum admin_action)(ADMIN_ACTION_READ | ADMIN_ACTION_ROSTER)) == NULL);
 	CHECK(admin_keys_action_name((enum admin_action)0) == NULL);

@@ -394,7 +394,7 @@ static void test_route_needs(void)
 		bool db = (r->needs & ROUTE_DB) != 0;
 		if (r->auth == AUTH_INGEST)
 			CHECK(!db);
-		if (r->auth == AUTH_ADMIN_ROSTER || r->auth == AUTH_ADMIN_ACTIVATION || r->auth == AUTH_ADMIN_READ ||
+		if (r->auth == AUTH_ADMIN_ROSTER || r->auth == AUTH_ADMIN_ACTIVATION || r->auth == AUTH_ADMIN_UNROUTED ||
 		    r->auth == AUTH_APP || r->auth == AUTH_ACTIVATION_CODE)
 			CHECK(db);
 		CHECK(((r->needs & ROUTE_UPLOAD) != 0) == (strcmp(r->pattern, "/v1/admin/roster") == 0));
