@@ -29,7 +29,7 @@ WITH legacy AS (
                             WHERE (t.x = ANY (a.actions) OR t.x = 'unrouted')
                               AND NOT (t.x = 'read' AND a.name IN (SELECT name FROM legacy))
                             ORDER BY t.i)
-     WHERE 'read' = ANY (a.actions)
+     WHERE 'read' = ANY (a.actions) AND a.revoked_at IS NULL
     RETURNING a.name, a.actions, a.name IN (SELECT name FROM legacy) AS was_legacy
 )
 INSERT INTO audit_log (actor_kind, action, target, outcome, details)

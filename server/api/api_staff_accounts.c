@@ -23,12 +23,8 @@ static bool role_is(const struct http_req *req, const char *a, const char *b)
 	return strcmp(req->staff.role, a) == 0 || (b && strcmp(req->staff.role, b) == 0);
 }
 
-/*
- * Audit a refusal (action on target, reason) and answer it with code.
- * HTTP_FAILED when the audit row could not be written.
- */
-static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
-				const char *reason, enum problem_code code, const char *detail)
+/* Write the denied audit row of a refusal (action on target, reason); false when it could not be written. */
+static bool audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
 {
 	PGconn *conn = http_db(req);
 	char details[80];
@@ -42,7 +38,17 @@ static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, co
 				 .ip = req->remote,
 				 .request_id = req->request_id,
 				 .details = details };
-	if (!conn || !audit_write(conn, &e))
+	return conn && audit_write(conn, &e);
+}
+
+/*
+ * Audit a refusal (action on target, reason) and answer it with code.
+ * HTTP_FAILED when the audit row could not be written.
+ */
+static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
+				const char *reason, enum problem_code code, const char *detail)
+{
+	if (!audit_denied(req, action, target, reason))
 		return HTTP_FAILED;
 	http_resp_problem(resp, req, code, detail, NULL);
 	return HTTP_DONE;
@@ -58,7 +64,8 @@ enum http_outcome api_staff_activation_code(const struct app *app, struct http_r
 	/* a code enrols a phone as that user: a step-up first, and a daily cap per account */
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
-		return stale;
+		return stale == HTTP_DONE && !audit_denied(req, "activation.issue", login, "reauth_required") ? HTTP_FAILED
+													      : stale;
 	struct activation_actor actor = { .kind = "staff",
 					  .id = req->staff.login,
 					  .ip = req->remote,

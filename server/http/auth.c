@@ -262,11 +262,19 @@ static enum staff_auth staff_session(const struct app *app, struct http_req *req
 
 #define STAFF_CHALLENGE "Cookie realm=\"alertd-staff\", cookie-name=\"" STAFF_COOKIE_NAME "\""
 
+/* The action an admin route kind needs; 0 (granted to no key) for any other kind, so a forgotten one is refused. */
 static enum admin_action admin_action_of(enum auth_kind kind)
 {
-	return kind == AUTH_ADMIN_ROSTER       ? ADMIN_ACTION_ROSTER
-	       : kind == AUTH_ADMIN_ACTIVATION ? ADMIN_ACTION_ACTIVATION
-					       : ADMIN_ACTION_UNROUTED;
+	switch (kind) {
+	case AUTH_ADMIN_ROSTER:
+		return ADMIN_ACTION_ROSTER;
+	case AUTH_ADMIN_ACTIVATION:
+		return ADMIN_ACTION_ACTIVATION;
+	case AUTH_ADMIN_UNROUTED:
+		return ADMIN_ACTION_UNROUTED;
+	default:
+		return (enum admin_action)0;
+	}
 }
 
 /*

@@ -114,17 +114,27 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 		char cap[24];
 		snprintf(cap, sizeof(cap), "%lld", actor->daily_cap);
 		const char *pc[3] = { actor->kind, actor->id ? actor->id : "", cap };
-		/* one actor's issues serialise on this lock, so the count cannot be passed by racing requests */
+		/*
+		 * One actor's issues serialise on this lock (after the user row's, in
+		 * every transaction: no cycle). The count is its own statement: under
+		 * READ COMMITTED a statement sees what committed before it began, so
+		 * counted in the locking statement a waiter would miss the codes of
+		 * the requests it waited for, and racing requests could pass the cap.
+		 */
 		res = db_exec(conn,
-			      "SELECT pg_advisory_xact_lock(hashtextextended('activation.issue:' || $1 || ':' || $2, 0)),"
-			      " (SELECT count(*) FROM audit_log WHERE actor_kind = $1 AND actor_id = $2"
-			      "   AND action = 'activation.issue' AND outcome = 'ok'"
-			      "   AND at >= date_trunc('day', now() AT TIME ZONE 'Asia/Ho_Chi_Minh') AT TIME ZONE 'Asia/Ho_Chi_Minh')"
-			      " >= $3::bigint",
+			      "SELECT pg_advisory_xact_lock(hashtextextended('activation.issue:' || $1 || ':' || $2, 0))",
+			      2, pc);
+		if (!res)
+			goto rollback;
+		PQclear(res);
+		res = db_exec(conn,
+			      "SELECT count(*) >= $3::bigint FROM audit_log WHERE actor_kind = $1 AND actor_id = $2"
+			      " AND action = 'activation.issue' AND outcome = 'ok'"
+			      " AND at >= date_trunc('day', now() AT TIME ZONE 'Asia/Ho_Chi_Minh') AT TIME ZONE 'Asia/Ho_Chi_Minh'",
 			      3, pc);
 		if (!res || PQntuples(res) != 1)
 			goto rollback;
-		bool capped = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		bool capped = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
 		res = NULL;
 		if (capped) {

@@ -146,9 +146,9 @@ bool admin_keys_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "database error (see log)");
 		return false;
 	}
-	fprintf(out, "%-24s %-6s %-22s %-32s %-32s %s\n", "NAME", "OFFICE", "SCOPE", "CREATED", "LAST_USED", "REVOKED");
+	fprintf(out, "%-24s %-6s %-31s %-32s %-32s %s\n", "NAME", "OFFICE", "SCOPE", "CREATED", "LAST_USED", "REVOKED");
 	for (int r = 0; r < PQntuples(res); r++)
-		fprintf(out, "%-24s %-6s %-22s %-32s %-32s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+		fprintf(out, "%-24s %-6s %-31s %-32s %-32s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
 			PQgetvalue(res, r, 2), PQgetvalue(res, r, 3), PQgetisnull(res, r, 4) ? "-" : PQgetvalue(res, r, 4),
 			PQgetisnull(res, r, 5) ? "-" : PQgetvalue(res, r, 5));
 	PQclear(res);

@@ -341,11 +341,20 @@ enum unit_col {
  * active_days. The contacts are the unit's active users with no reachable
  * device now (at most 20, holders and chiefs first).
  */
+/*
+ * Every column that only describes a unit already chosen (its name, office
+ * name, contact details, whom to call) is a scalar subquery: PostgreSQL
+ * evaluates those after ORDER BY ... LIMIT, for the page's rows only, so
+ * the filter and the sort run over coverage_units alone.
+ */
 #define UNITS_SELECT                                                                                                           \
-	"SELECT c.unit_code, b.name, c.office_code, o.name, c.status::text, to_json(c.missing_roles)::text,"                   \
+	"SELECT c.unit_code, (SELECT b.name FROM budget_units b WHERE b.code = c.unit_code), c.office_code,"                   \
+	" (SELECT o.name FROM offices o WHERE o.code = c.office_code), c.status::text, to_json(c.missing_roles)::text,"        \
 	" NOT c.ever_installed, c.status <> 'protected' AND c.unreachable_users > 0, c.shared_phone, c.users,"                 \
 	" c.covered_users, c.reachable_devices, c.unreachable_devices, c.never_installed_users, c.unreachable_users,"          \
-	" c.holders, c.chiefs, c.volume_30d::text, b.contact_email, b.contact_phone,"                                          \
+	" c.holders, c.chiefs, c.volume_30d::text,"                                                                            \
+	" (SELECT b.contact_email FROM budget_units b WHERE b.code = c.unit_code),"                                            \
+	" (SELECT b.contact_phone FROM budget_units b WHERE b.code = c.unit_code),"                                            \
 	" (SELECT COALESCE(json_agg(json_build_object('id', u.id, 'login', u.dvctt_login, 'full_name', u.full_name,"           \
 	"    'roles', u.roles, 'email', u.email, 'phone', u.phone, 'covered', false) ORDER BY u.rank, u.id), '[]')::text"      \
 	"  FROM (SELECT x.id, x.dvctt_login, x.full_name, x.email, x.phone,"                                                   \
@@ -358,13 +367,26 @@ enum unit_col {
 	"        ORDER BY 7, x.id LIMIT 20) u),"                                                                               \
 	" c.search_name" UNITS_WHERE
 
-/* The filter's rows ($1-$4 as above); shared by the list and the export's estimate. */
-#define UNITS_WHERE                                                                                                                                                                                 \
-	" FROM coverage_units c JOIN budget_units b ON b.code = c.unit_code JOIN offices o ON o.code = c.office_code"                                                                               \
-	" WHERE alertd_office_in_scope($1, $2) AND c.office_code IN (SELECT alertd_office_subtree($2))" /* the refresh's office may be stale after a move: the unit must be in scope now as well */ \
-	"   AND b.office_code IN (SELECT alertd_office_subtree($2))"                                                                                                                                \
-	" AND ($3::text IS NULL OR c.status::text = $3::text OR ($3::text = 'not_protected' AND c.status <> 'protected'))"                                                                          \
-	" AND ($4::text IS NULL OR c.unit_code LIKE $4::text || '%' OR c.search_name LIKE '%' || alertd_fold($4::text) || '%')"
+/*
+ * The filter's rows ($1-$4 as above); shared by the list and the export's
+ * estimate. coverage_units.office_code follows a unit's move at once
+ * (migration 0018's trigger on budget_units), so the scope needs no join.
+ * The status is compared as the enum, not as text, so that a custom plan
+ * can walk coverage_units_worst_idx for one status instead of sorting all.
+ * A q of digits only is a unit code's prefix, matched through the primary
+ * key's range (codes are digits: every code with that prefix sorts between
+ * q and q followed by nines), never against the names: a name search would
+ * scan every unit for a substring (a 7x slower answer at national scale).
+ */
+#define UNITS_WHERE                                                                                              \
+	" FROM coverage_units c"                                                                                 \
+	" WHERE alertd_office_in_scope($1, $2) AND c.office_code IN (SELECT alertd_office_subtree($2))"          \
+	" AND ($3::text IS NULL OR c.status = ANY (CASE $3::text WHEN 'not_protected'"                           \
+	"   THEN ARRAY['partial', 'unprotected']::coverage_status[] ELSE ARRAY[$3::text::coverage_status] END))" \
+	" AND ($4::text IS NULL OR CASE WHEN $4::text ~ '^[0-9]+$'"                                              \
+	"   THEN c.unit_code >= $4::text AND c.unit_code <= $4::text || '99999999999999999999'"                  \
+	"    AND c.unit_code LIKE $4::text || '%'"                                                               \
+	"   ELSE c.unit_code LIKE $4::text || '%' OR c.search_name LIKE '%' || alertd_fold($4::text) || '%' END)"
 
 static const char *const units_sql[COVERAGE_SORT__COUNT] = {
 	[COVERAGE_SORT_WORST] = UNITS_SELECT

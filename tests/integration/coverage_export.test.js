@@ -144,6 +144,25 @@ test('the units list counts its contacts against staff.lookups_per_minute: 429 p
   assert.equal((await h.staffCall(srv, s, 'GET', '/v1/staff/coverage?office=0111')).status, 200);
 });
 
+test('a unit moved to another office since the last refresh is left out of the old office\'s list until the next refresh', async () => {
+  // two accounts: the unit names two people, and the minute's quota here is three
+  const s = await h.staffReady(srv, cfg, 'exp.move', '0011', 'viewer');
+  const s2 = await h.staffReady(srv, cfg, 'exp.move2', '0011', 'viewer');
+  const list = async (who = s) => {
+    const r = await h.staffCall(srv, who, 'GET', '/v1/staff/coverage/units?office=0011&q=1000002');
+    assert.equal(r.status, 200, r.body);
+    return r.json.units.map((u) => u.code);
+  };
+  assert.deepEqual(await list(), ['1000002']);
+  q("UPDATE budget_units SET office_code = '0211' WHERE code = '1000002'");
+  try {
+    assert.deepEqual(await list(), []);
+  } finally {
+    q("UPDATE budget_units SET office_code = '0111' WHERE code = '1000002'");
+  }
+  assert.deepEqual(await list(s2), ['1000002']);
+});
+
 test('units.csv past one page of the export (2,000 units): every unit once, in order; an export naming more people than a minute allows is 429 first', async () => {
   q(`INSERT INTO budget_units (code, name, office_code) SELECT (3000000 + g)::text, 'Đơn vị ' || g, '0211' FROM generate_series(1, 2050) g`);
   const r0 = h.runAlertd(['coverage', 'refresh', '--config', cfg]);

@@ -190,9 +190,12 @@ test('staff activation code: needs a fresh re-authentication (403 reauth_require
     const codes = q('SELECT count(*) FROM activation_codes');
     h.assertProblem(assert, await h.staffCall(capped, s, 'POST', '/v1/staff/users/a.holder/activation-code'), 403, 'reauth_required');
     assert.equal(q('SELECT count(*) FROM activation_codes'), codes);
+    assert.equal(lastAudit('activation.issue', 'a.holder'), 'staff op.cap denied {"reason": "reauth_required"}');
     await h.staffReauth(capped, s);
-    for (let i = 0; i < 2; i++)
-      assert.equal((await h.staffCall(capped, s, 'POST', '/v1/staff/users/a.holder/activation-code')).status, 201);
+    // six at once, for two users: exactly two pass, however they interleave (the count waits for the lock)
+    const raced = await Promise.all(['a.holder', 'c.chief', 'a.holder', 'c.chief', 'a.holder', 'c.chief']
+      .map((login) => h.staffCall(capped, s, 'POST', `/v1/staff/users/${login}/activation-code`)));
+    assert.deepEqual(raced.map((r) => r.status).sort(), [201, 201, 429, 429, 429, 429], raced.map((r) => r.body).join('\n'));
     const over = await h.staffCall(capped, s, 'POST', '/v1/staff/users/c.chief/activation-code');
     h.assertProblem(assert, over, 429, 'activation_quota_exceeded');
     assert.equal(over.json.limit, 2);
