@@ -81,9 +81,10 @@ enum staff_role_change staff_accounts_set_role(PGconn *conn, const char *login, 
  * does; any recovery codes are removed) and write its base32 text to
  * base32, so the demo banner can print how to compute the codes. Refused
  * unless the account is active, its office's name starts with "[DEMO]" and
- * so does every office's: only a database that `make run` loaded is like
- * that, so no real account can be given a second factor its owner did not
- * enrol, even if a roster renamed its office. The account's sessions end.
+ * so does every office's of its tree, from the root down: only the tree
+ * `make run` loads is like that, so no real account can be given a second
+ * factor its owner did not enrol, even if a roster renamed its office (its
+ * real parents and siblings are in its tree). The account's sessions end.
  * Audited as staff.totp_demo.
  */
 bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const char *login, const char *actor,

@@ -232,10 +232,19 @@ bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const
 	}
 	const char *params[4] = { login, ct_hex, nonce_hex, actor };
 	bool ok = store_count(conn, "staff demo totp",
-			      "WITH s AS (SELECT st.id FROM staff st JOIN offices o ON o.code = st.office_code"
+			      /*
+			       * up: the account's office and its ancestors. Every office of that
+			       * tree, from its root down, must be a demo one: a real office renamed
+			       * "[DEMO]" by a roster is not enough, its real parents and siblings
+			       * are in the same tree. (make run's sample roster is another tree.)
+			       */
+			      "WITH RECURSIVE up AS (SELECT o.code, o.parent_code FROM staff st JOIN offices o ON o.code = st.office_code"
+			      "   WHERE st.username = $1"
+			      "   UNION SELECT p.code, p.parent_code FROM offices p JOIN up ON p.code = up.parent_code),"
+			      " s AS (SELECT st.id FROM staff st JOIN offices o ON o.code = st.office_code"
 			      " WHERE st.username = $1 AND st.active AND starts_with(o.name, '[DEMO]')"
-			      /* a demo database holds demo offices only: a real office renamed "[DEMO]" is not enough */
-			      " AND NOT EXISTS (SELECT 1 FROM offices x WHERE NOT starts_with(x.name, '[DEMO]'))),"
+			      " AND NOT EXISTS (SELECT 1 FROM offices x WHERE NOT starts_with(x.name, '[DEMO]')"
+			      "   AND x.code IN (SELECT alertd_office_subtree(up.code) FROM up WHERE up.parent_code IS NULL))),"
 			      " t AS (INSERT INTO staff_totp (staff_id, secret_ct, secret_nonce, confirmed_at)"
 			      " SELECT id, decode($2, 'hex'), decode($3, 'hex'), now() FROM s ON CONFLICT (staff_id) DO UPDATE"
 			      " SET secret_ct = EXCLUDED.secret_ct, secret_nonce = EXCLUDED.secret_nonce, confirmed_at = now(),"
@@ -253,8 +262,8 @@ bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const
 	sodium_memzero(ct_hex, sizeof(ct_hex));
 	if (!ok || n != 1) {
 		snprintf(err, errlen,
-			 ok ? "no active staff account '%.64s' of a demo office in a demo database (every office's"
-			      " name starts with \"[DEMO]\", as only make run loads)"
+			 ok ? "no active staff account '%.64s' of a demo office tree (every office of the tree, from"
+			      " its root down, named \"[DEMO] ...\", as only make run loads)"
 			    : "database error (see log)",
 			 login);
 		sodium_memzero(base32, STAFF_TOTP_BASE32_MAX);

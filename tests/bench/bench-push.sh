@@ -147,10 +147,26 @@ cpu_idle() {
 }
 say "before the run: CPUs $(cpu_idle)% idle, load average $(cut -d' ' -f1-3 /proc/loadavg) (anything else running on the machine skews every figure)"
 pgcluster_init "$pg" >/dev/null
+# pg_stat_statements (PostgreSQL's own contrib module) says which statements the drain's database time goes to
+cat >>"$pg/data/postgresql.conf" <<'PGCONF'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+pg_stat_statements.track_planning = on
+PGCONF
 pgcluster_start "$pg"
 pgcluster_createdb "$pg" bench
 conninfo=$(pgcluster_conninfo "$pg" bench)
 psqlb() { psql -X -q -v ON_ERROR_STOP=1 -h "$pg/run" -U alertd -d bench "$@"; }
+psqlb -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null
+# statements_per_row N: PostgreSQL's planning + execution time per statement since the last reset, in µs
+# per drained row (the fill, ANALYZE and this script's own polling left out), biggest first
+statements_per_row() {
+	psqlb -tA -F ' | ' -c "SELECT to_char(sum(total_plan_time + total_exec_time) * 1000 / $1, 'FM99990.0') || ' µs/row',
+		sum(calls), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements
+		WHERE query !~* '^(ANALYZE|SELECT count\(\*\), count\(\*\) FILTER|SELECT count\(\*\) FROM push_outbox WHERE state = (\\\$[0-9]+|.pending.) AND id >|SELECT COALESCE\(max\(id\)|NOTIFY|SELECT pg_stat_statements_reset|WITH a AS \(.*INSERT INTO alerts)'
+		GROUP BY query ORDER BY sum(total_plan_time + total_exec_time) DESC LIMIT 12"
+}
 mock_ctl() { curl -sf -X "$1" -H 'content-type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$ctl_port$2"; }
 # VmHWM: the most resident memory alertd has had since it started (kB)
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$srv_pid/status"; }
@@ -363,7 +379,9 @@ if [ "$SMALL_ROWS" -gt 0 ]; then
 	say "drain $SMALL_ROWS: rows sent failed seconds rate fcm apns retried cpu-ticks(alertd mock pg) = $small; VmHWM $small_hwm kB"
 fi
 m0=$(mock_api_count)
+psqlb -tAc 'SELECT pg_stat_statements_reset()' >/dev/null
 big=$(drain "$ROWS")
+big_statements=$(statements_per_row "$ROWS")
 big_hwm=$(hwm_kb)
 m1=$(mock_api_count)
 say "drain $ROWS: rows sent failed seconds rate fcm apns retried cpu-ticks(alertd mock pg) = $big; VmHWM $big_hwm kB"
@@ -375,6 +393,8 @@ mock_fcm=$((f1 - f0)) mock_apns=$((a1 - a0))
 cpu_line=$(awk -v a="$cpu_a" -v m="$cpu_m" -v p="$cpu_p" -v hz="$(getconf CLK_TCK)" -v wall="$big_s" -v ncpu="$(nproc)" 'BEGIN {
 	printf "CPU during that drain (%d CPUs x %.1f s = %.0f CPU-s): alertd %.1f s, push mock %.1f s, PostgreSQL %.1f s", ncpu, wall, ncpu * wall, a / hz, m / hz, p / hz }')
 say "$cpu_line"
+say "PostgreSQL time per drained row, by statement (pg_stat_statements: planning + execution; µs/row | calls | statement):"
+say "$big_statements"
 if [ "$PROVIDER" = live ]; then
 	say "mock answered 200 to $mock_fcm FCM and $mock_apns APNs requests during the $ROWS-row drain"
 fi

@@ -1,6 +1,6 @@
 'use strict';
 // demo.test.js - the `make run` demo data set (deploy/demo/load.sh) and its staff account:
-// `alertd staff demo-totp` refuses every account outside a "[DEMO]" office, or in a database that holds any
+// `alertd staff demo-totp` refuses every account outside a "[DEMO]" office, or whose office tree holds any
 // real office, and gives a demo
 // account a confirmed TOTP secret, sealed like an enrolment's, that signs in; the data set loads
 // into a fresh database with the shape the brief asks for (2 regional treasuries, 10 transaction
@@ -35,26 +35,30 @@ test('staff demo-totp: refused outside a [DEMO] office, for unknown or deactivat
   const db = h.createDatabase('demototp');
   h.migrate(db);
   h.psql(db, `INSERT INTO offices (code, name, level) VALUES ('0001', 'Kho bạc Nhà nước', 1), ('D900', '[DEMO] Kho bạc mẫu', 1),
-    ('0002', 'Văn phòng [DEMO] giữa tên', 1)`);
+    ('0002', 'Văn phòng [DEMO] giữa tên', 1);
+    INSERT INTO offices (code, name, level, parent_code) VALUES ('0012', '[DEMO] a real office a roster renamed', 2, '0001'),
+      ('0003', 'Phòng giao dịch thật', 2, 'D900')`);
   addStaff(db, 'real.one', '0001');
   addStaff(db, 'middle.one', '0002');
+  addStaff(db, 'renamed.one', '0012');
   const temp = addStaff(db, 'demo.one', 'D900');
   addStaff(db, 'demo.gone', 'D900');
   assert.equal(cli(db, ['staff', 'deactivate', 'demo.gone']).code, 0);
 
-  // demo.one too: its office is a demo one, but the database also holds real offices (a roster could name any
-  // office "[DEMO] ...")
+  // renamed.one: its office is named "[DEMO] ..." but its tree's root is real; demo.one too: its tree holds a
+  // real office (0003)
   const refusedAll = (logins) => {
     for (const login of logins) {
       const r = cli(db, ['staff', 'demo-totp', login]);
       assert.equal(r.code, 1, `${login}: ${r.stdout}`);
-      assert.match(r.stderr, /no active staff account '.*' of a demo office in a demo database/);
+      assert.match(r.stderr, /no active staff account '.*' of a demo office tree/);
       assert.equal(r.stdout, '');
     }
   };
-  refusedAll(['real.one', 'middle.one', 'nobody', 'demo.gone', 'demo.one']);
-  h.psql(db, "DELETE FROM staff WHERE office_code IN ('0001', '0002'); DELETE FROM offices WHERE code IN ('0001', '0002')");
-  refusedAll(['nobody', 'demo.gone']);
+  refusedAll(['real.one', 'middle.one', 'renamed.one', 'nobody', 'demo.gone', 'demo.one']);
+  // without 0003 the D900 tree is demo only; the other trees (as make run's sample roster) do not matter
+  h.psql(db, "DELETE FROM offices WHERE code = '0003'");
+  refusedAll(['real.one', 'renamed.one', 'nobody', 'demo.gone']);
   assert.equal(cli(db, ['staff', 'demo-totp']).code, 2);
   assert.equal(cli(db, ['staff', 'demo-totp', 'demo.one', 'extra']).code, 2);
   assert.equal(h.psql(db, 'SELECT count(*) FROM staff_totp'), '0');
@@ -111,8 +115,12 @@ const q = (db, sql) => h.psql(db, sql);
 test('the demo data set: its shape, loaded once, and the sign-in make run prints', async () => {
   const db = h.createDatabase('demo');
   h.migrate(db);
+  // as make run does (deploy/run-local.sh): the sample roster first, its real-looking offices another tree
+  const sample = h.runAlertd(['roster', 'import', path.join(h.ROOT, 'deploy', 'sample', 'roster.csv'), '--config', h.writeConfig(h.ingestConfig(db, kek))]);
+  assert.equal(sample.code, 0, sample.stderr);
   const varDir = fs.mkdtempSync(path.join(h.TMP, 'demo-var-'));
   const first = load(db, varDir);
+  assert.doesNotMatch(first.out, /demo-totp|warning/i, 'the demo account got its second factor');
   assert.match(first.out, /loaded the demo data set in \d+ s: 13 offices, 302 units, \d+ users, \d+ devices, \d+ events, \d+ risk alerts/);
 
   // offices: one central, 2 regional treasuries, 10 transaction offices, every name labelled
