@@ -231,34 +231,35 @@ bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const
 		return false;
 	}
 	const char *params[4] = { login, ct_hex, nonce_hex, actor };
-	bool ok = store_count(conn, "staff demo totp",
-			      /*
+	bool ok = store_count(
+		conn, "staff demo totp",
+		/*
 			       * up: the account's office and its ancestors. Every office of that
 			       * tree, from its root down, must be a demo one: a real office renamed
 			       * "[DEMO]" by a roster is not enough, its real parents and siblings
 			       * are in the same tree. (make run's sample roster is another tree.)
 			       */
-			      "WITH RECURSIVE up AS (SELECT o.code, o.parent_code FROM staff st JOIN offices o ON o.code = st.office_code"
-			      "   WHERE st.username = $1"
-			      "   UNION SELECT p.code, p.parent_code FROM offices p JOIN up ON p.code = up.parent_code),"
-			      " s AS (SELECT st.id FROM staff st JOIN offices o ON o.code = st.office_code"
-			      " WHERE st.username = $1 AND st.active AND starts_with(o.name, '[DEMO]')"
-			      " AND NOT EXISTS (SELECT 1 FROM offices x WHERE NOT starts_with(x.name, '[DEMO]')"
-			      "   AND x.code IN (SELECT alertd_office_subtree(up.code) FROM up WHERE up.parent_code IS NULL))),"
-			      " t AS (INSERT INTO staff_totp (staff_id, secret_ct, secret_nonce, confirmed_at)"
-			      " SELECT id, decode($2, 'hex'), decode($3, 'hex'), now() FROM s ON CONFLICT (staff_id) DO UPDATE"
-			      " SET secret_ct = EXCLUDED.secret_ct, secret_nonce = EXCLUDED.secret_nonce, confirmed_at = now(),"
-			      " last_step = 0, created_at = now() RETURNING staff_id),"
-			      " r AS (DELETE FROM staff_recovery_codes WHERE staff_id IN (SELECT staff_id FROM t) RETURNING 1),"
-			      /* a session signed in with the old factor does not outlive it */
-			      " e AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'reset'"
-			      " WHERE staff_id IN (SELECT staff_id FROM t) AND revoked_at IS NULL RETURNING 1),"
-			      " a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
-			      " SELECT 'cli', $4, 'staff.totp_demo', $1, 'ok',"
-			      " jsonb_build_object('recovery_codes_removed', (SELECT count(*) FROM r),"
-			      " 'sessions_ended', (SELECT count(*) FROM e)) FROM t RETURNING id)"
-			      " SELECT count(*) FROM a",
-			      4, params, &n);
+		"WITH RECURSIVE up AS (SELECT o.code, o.parent_code FROM staff st JOIN offices o ON o.code = st.office_code"
+		"   WHERE st.username = $1"
+		"   UNION SELECT p.code, p.parent_code FROM offices p JOIN up ON p.code = up.parent_code),"
+		" s AS (SELECT st.id FROM staff st JOIN offices o ON o.code = st.office_code"
+		" WHERE st.username = $1 AND st.active AND starts_with(o.name, '[DEMO]')"
+		" AND NOT EXISTS (SELECT 1 FROM offices x WHERE NOT starts_with(x.name, '[DEMO]')"
+		"   AND x.code IN (SELECT alertd_office_subtree(up.code) FROM up WHERE up.parent_code IS NULL))),"
+		" t AS (INSERT INTO staff_totp (staff_id, secret_ct, secret_nonce, confirmed_at)"
+		" SELECT id, decode($2, 'hex'), decode($3, 'hex'), now() FROM s ON CONFLICT (staff_id) DO UPDATE"
+		" SET secret_ct = EXCLUDED.secret_ct, secret_nonce = EXCLUDED.secret_nonce, confirmed_at = now(),"
+		" last_step = 0, created_at = now() RETURNING staff_id),"
+		" r AS (DELETE FROM staff_recovery_codes WHERE staff_id IN (SELECT staff_id FROM t) RETURNING 1),"
+		/* a session signed in with the old factor does not outlive it */
+		" e AS (UPDATE staff_sessions SET revoked_at = now(), ended_reason = 'reset'"
+		" WHERE staff_id IN (SELECT staff_id FROM t) AND revoked_at IS NULL RETURNING 1),"
+		" a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+		" SELECT 'cli', $4, 'staff.totp_demo', $1, 'ok',"
+		" jsonb_build_object('recovery_codes_removed', (SELECT count(*) FROM r),"
+		" 'sessions_ended', (SELECT count(*) FROM e)) FROM t RETURNING id)"
+		" SELECT count(*) FROM a",
+		4, params, &n);
 	sodium_memzero(ct_hex, sizeof(ct_hex));
 	if (!ok || n != 1) {
 		snprintf(err, errlen,
