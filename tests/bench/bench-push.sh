@@ -71,7 +71,9 @@
 # BENCH_PUSH_BATCH (50), BENCH_CONNECTIONS_PER_HOST (2), BENCH_LOG_LEVEL
 # (info), BENCH_DRAIN_TIMEOUT (600 s per drain), BENCH_VACUUM (1: VACUUM
 # ANALYZE and CHECKPOINT before the latency phase, as autovacuum would have
-# done by then; 0: measure right after the drains), BENCH_ALERTD (build/alertd:
+# done by then; 0: measure right after the drains), BENCH_STALE_ROWS (20000: a
+# drain whose fill is not analysed, on the statistics of the quiet outbox
+# before it; 0 skips), BENCH_ALERTD (build/alertd:
 # the binary to measure, e.g. another build to compare).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -95,8 +97,9 @@ LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-600}
 ALERTD=${BENCH_ALERTD:-build/alertd}
 VACUUM=${BENCH_VACUUM:-1}
+STALE_ROWS=${BENCH_STALE_ROWS:-20000}
 
-bench_whole_numbers bench-push ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM
+bench_whole_numbers bench-push ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM STALE_ROWS
 if [ "$ROWS" -lt 1 ] || [ "$DEVICES" -lt 1 ] || [ "$H2_SECONDS" -lt 1 ] || [ "$LAT_USERS" -lt 1 ]; then
 	echo "bench-push: BENCH_ROWS, BENCH_DEVICES, BENCH_H2LOAD_SECONDS and BENCH_LAT_USERS must be at least 1" >&2
 	exit 2
@@ -164,7 +167,7 @@ statements_per_row() {
 	psqlb -tA -F ' | ' -c "SELECT to_char(sum(total_plan_time + total_exec_time) * 1000 / $1, 'FM99990.0') || ' µs/row',
 		sum(calls), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
 		FROM pg_stat_statements
-		WHERE query !~* '^(ANALYZE|SELECT count\(\*\), count\(\*\) FILTER|SELECT count\(\*\) FROM push_outbox WHERE state = (\\\$[0-9]+|.pending.) AND id >|SELECT COALESCE\(max\(id\)|NOTIFY|SELECT pg_stat_statements_reset|WITH a AS \(.*INSERT INTO alerts)'
+		WHERE query !~* '^(ANALYZE|SELECT count\(\*\), count\(\*\) FILTER|SELECT count\(\*\) FROM push_outbox WHERE state = (\\\$[0-9]+|.pending.) AND id >|SELECT COALESCE\(max\(id\)|NOTIFY|SELECT pg_stat_statements_reset|SELECT \\\$[0-9]+ FROM ONLY|VACUUM|WITH a AS \(.*INSERT INTO alerts)'
 		GROUP BY query ORDER BY sum(total_plan_time + total_exec_time) DESC LIMIT 12"
 }
 mock_ctl() { curl -sf -X "$1" -H 'content-type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$ctl_port$2"; }
@@ -267,7 +270,7 @@ SQL
 		role=accountant
 		[ "$i" = 1 ] && role=account_holder
 		[ "$i" = 2 ] && role=chief_accountant
-		echo "B001,Bench latency office,,2000001,Bench latency unit,,,9523.1.1012345,bench.lat$i,Latency user $i,,,$role"
+		echo "B001,Bench latency office,B000,2000001,Bench latency unit,,,9523.1.1012345,bench.lat$i,Latency user $i,,,$role"
 	done
 } >"$tmp/roster.csv"
 "$ALERTD" roster import "$tmp/roster.csv" --config "$tmp/alertd.conf" >"$tmp/roster.out" 2>&1
@@ -316,7 +319,9 @@ say "alertd: push.provider = $PROVIDER, workers = $WORKERS, batch_size = $BATCH,
 # drain N: prints "rows sent failed seconds rate fcm apns retried cpu_alertd cpu_mock cpu_pg"
 # (cpu_*: clock ticks used from the rows' due time to the end of the drain)
 drain() {
-	local n=$1 first lead t_due t_commit t0 late pending deadline c0 c1
+	local n=$1 analyze=${2:-1} first lead t_due t_commit t0 late pending deadline c0 c1 stats
+	stats='ANALYZE alerts; ANALYZE push_outbox;'
+	[ "$analyze" = 1 ] || stats=
 	first=$(psqlb -tAc "SELECT COALESCE(max(id), 0) FROM push_outbox")
 	# One transaction inserts N alerts and their N outbox rows, all due at one moment a few seconds
 	# ahead (as rows released together at the end of quiet hours are). ANALYZE then gives the planner
@@ -337,8 +342,7 @@ INSERT INTO push_outbox (alert_id, device_id, provider, collapse_key, due_at)
 SELECT a.id, b.device_id, b.provider, 'bal-9523.1.1012345', to_timestamp($t_due)
   FROM a JOIN bench_devices b ON b.user_id = a.user_id;
 COMMIT;
-ANALYZE alerts;
-ANALYZE push_outbox;
+$stats
 SELECT extract(epoch FROM clock_timestamp());
 SQL
 )
@@ -398,6 +402,20 @@ say "$big_statements"
 if [ "$PROVIDER" = live ]; then
 	say "mock answered 200 to $mock_fcm FCM and $mock_apns APNs requests during the $ROWS-row drain"
 fi
+# the same drain on statistics that predate the burst: autovacuum analysed the outbox while it was
+# quiet (VACUUM ANALYZE here), then BENCH_STALE_ROWS rows land and are sent before anything analyses them
+stale='' stale_pg_us=''
+if [ "$STALE_ROWS" -gt 0 ]; then
+	psqlb -c 'VACUUM ANALYZE push_outbox' -c 'VACUUM ANALYZE alerts' >/dev/null
+	psqlb -tAc 'SELECT pg_stat_statements_reset()' >/dev/null
+	stale=$(drain "$STALE_ROWS" 0)
+	stale_statements=$(statements_per_row "$STALE_ROWS")
+	say "drain $STALE_ROWS without ANALYZE after the fill: rows sent failed seconds rate fcm apns retried cpu-ticks(alertd mock pg) = $stale"
+	stale_pg_us=$(awk -v s="$stale" -v hz="$(getconf CLK_TCK)" 'BEGIN { split(s, x, " "); printf "%.0f", x[11] / hz * 1e6 / x[1] }')
+	say "PostgreSQL time per row of that drain, by statement (µs/row | calls | statement):"
+	say "$stale_statements"
+	say "CPU per row (process ticks): PostgreSQL $stale_pg_us µs without ANALYZE, $(awk -v p="$cpu_p" -v n="$ROWS" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", p / hz * 1e6 / n }') µs in the analysed $ROWS-row drain; alertd $(awk -v s="$stale" -v hz="$(getconf CLK_TCK)" 'BEGIN { split(s, x, " "); printf "%.0f", x[9] / hz * 1e6 / x[1] }') µs and $(awk -v a="$cpu_a" -v n="$ROWS" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", a / hz * 1e6 / n }') µs"
+fi
 
 # --- phase 3: event-to-push latency at a fixed event rate ---
 lat='' lat_line='' backlog=0
@@ -412,6 +430,7 @@ if [ "$LAT_SECONDS" -gt 0 ]; then
 		--unit 2000001 --mode single --concurrency 64 --rate "$RATE" --duration "$LAT_SECONDS" --warmup 2 \
 		--id-prefix lat --times-out "$tmp/due.tsv" 2>"$tmp/loadgen.err" | tail -n 1)
 	say "loadgen: $lat_line"
+	case "$lat_line" in *" non2xx=0 "*) ;; *) say "bench-push: loadgen's refusals: $(head -c 600 "$tmp/loadgen.err")" >&2 ;; esac
 	backlog=$(psqlb -tAc "SELECT count(*) FROM push_outbox WHERE state = 'pending' AND id > $first")
 	say "outbox rows of the latency phase still pending when loadgen stopped: $backlog"
 	deadline=$((SECONDS + 120))
