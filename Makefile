@@ -50,7 +50,8 @@ $(BUILD)/obj/%.o: server/%.c | $(BUILD)/obj
 $(BUILD)/embed_migrations: tools/embed_migrations.c | $(BUILD)/obj
 	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/gen/migrations_data.c: $(BUILD)/embed_migrations $(MIGRATIONS) | $(BUILD)/gen
+# migrations (the directory): a removed file changes its time, so the embedded list is rebuilt without it
+$(BUILD)/gen/migrations_data.c: $(BUILD)/embed_migrations $(MIGRATIONS) migrations | $(BUILD)/gen
 	$(BUILD)/embed_migrations $@ $(MIGRATIONS)
 
 $(BUILD)/obj/migrations_data.o: $(BUILD)/gen/migrations_data.c
@@ -114,7 +115,7 @@ $(FUZZ_BUILD)/embed_migrations: tools/embed_migrations.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 
-$(FUZZ_BUILD)/gen/migrations_data.c: $(FUZZ_BUILD)/embed_migrations $(MIGRATIONS)
+$(FUZZ_BUILD)/gen/migrations_data.c: $(FUZZ_BUILD)/embed_migrations $(MIGRATIONS) migrations
 	@mkdir -p $(dir $@)
 	$(FUZZ_BUILD)/embed_migrations $@ $(MIGRATIONS)
 

@@ -63,6 +63,17 @@ PGconn *db_connect(const char *conninfo, int connect_timeout_seconds);
  */
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
 
+/*
+ * Prepare sql on conn under name (nparams text parameters), for
+ * db_exec_prepared() on that connection for as long as it lives: a hot
+ * statement is then planned once per connection instead of at every call.
+ * False when it failed (logged).
+ */
+bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams) __attribute__((warn_unused_result));
+
+/* db_exec() of the statement db_prepare() named name on conn; the same result and logging. */
+PGresult *db_exec_prepared(PGconn *conn, const char *name, int nparams, const char *const *params);
+
 /* db_exec() for a statement whose rows, if any, are not wanted. False when it failed (logged). */
 bool db_run(PGconn *conn, const char *sql, int nparams, const char *const *params) __attribute__((warn_unused_result));
 

@@ -243,9 +243,9 @@ void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
+/* res when it succeeded; otherwise the server's message logged (never the parameters), res cleared, NULL. */
+static PGresult *checked(PGconn *conn, PGresult *res)
 {
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -257,6 +257,24 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 	LOG_FIELDS(LOG_WARN, "database statement failed", LOG_S("error", msg), LOG_S("sqlstate", sqlstate ? sqlstate : ""));
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	return checked(conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+}
+
+bool db_prepare(PGconn *conn, const char *name, const char *sql, int nparams)
+{
+	PGresult *res = checked(conn, PQprepare(conn, name, sql, nparams, NULL));
+
+	PQclear(res);
+	return res != NULL;
+}
+
+PGresult *db_exec_prepared(PGconn *conn, const char *name, int nparams, const char *const *params)
+{
+	return checked(conn, PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0));
 }
 
 bool db_run(PGconn *conn, const char *sql, int nparams, const char *const *params)
