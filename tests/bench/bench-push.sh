@@ -384,8 +384,13 @@ if [ "$SMALL_ROWS" -gt 0 ]; then
 fi
 m0=$(mock_api_count)
 psqlb -tAc 'SELECT pg_stat_statements_reset()' >/dev/null
+# row versions written per table during the big drain, and how many of them were heap-only (no index entry)
+tuple_counts() { psqlb -tA -F ' ' -c "SELECT relname, n_tup_upd, n_tup_hot_upd, n_tup_ins, n_tup_del FROM pg_stat_user_tables WHERE relname IN ('push_outbox', 'alerts', 'devices') ORDER BY relname"; }
+tuples0=$(tuple_counts)
 big=$(drain "$ROWS")
 big_statements=$(statements_per_row "$ROWS")
+sleep 0.6 # the statistics collector's counters lag by up to half a second
+tuples1=$(tuple_counts)
 big_hwm=$(hwm_kb)
 m1=$(mock_api_count)
 say "drain $ROWS: rows sent failed seconds rate fcm apns retried cpu-ticks(alertd mock pg) = $big; VmHWM $big_hwm kB"
@@ -399,6 +404,9 @@ cpu_line=$(awk -v a="$cpu_a" -v m="$cpu_m" -v p="$cpu_p" -v hz="$(getconf CLK_TC
 say "$cpu_line"
 say "PostgreSQL time per drained row, by statement (pg_stat_statements: planning + execution; µs/row | calls | statement):"
 say "$big_statements"
+say "row versions written during that drain (the fill's inserts included), per table: updates (of them heap-only), inserts, deletes:"
+awk -v a="${tuples0//$'\n'/;}" -v b="${tuples1//$'\n'/;}" 'BEGIN { n = split(a, x, ";"); split(b, y, ";"); for (i = 1; i <= n; i++) { split(x[i], p, " "); split(y[i], q, " ");
+	printf "  %-12s %8d (%d heap-only)  %8d  %8d\n", p[1], q[2] - p[2], q[3] - p[3], q[4] - p[4], q[5] - p[5] } }'
 if [ "$PROVIDER" = live ]; then
 	say "mock answered 200 to $mock_fcm FCM and $mock_apns APNs requests during the $ROWS-row drain"
 fi
