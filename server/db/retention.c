@@ -62,10 +62,20 @@ static const char flush_failures_sql[] =
 	"   FROM f LEFT JOIN users u ON u.id = f.user_id ORDER BY f.id RETURNING 1)"
 	" SELECT count(*) FROM a";
 
+/*
+ * Before an alert loses outbox rows its delivery state is kept on the alert
+ * (migration 0020: read from the rows until then), computed from all its
+ * rows in this statement's snapshot; only the first time, while the stored
+ * one is still 'pending', so a later batch that deletes the rest of the
+ * rows never overwrites it with the state of those alone.
+ */
 static const char outbox_sql[] =
-	"WITH d AS (DELETE FROM push_outbox WHERE id IN (SELECT id FROM push_outbox"
+	"WITH c AS (SELECT id, alert_id FROM push_outbox"
 	"   WHERE state <> 'pending' AND updated_at < now() - make_interval(days => $1::int)"
-	"   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED) AND state <> 'pending' RETURNING 1)"
+	"   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED),"
+	" f AS (UPDATE alerts a SET delivery_state = alertd_delivery_state(a.id, a.delivery_state)"
+	"   WHERE a.id IN (SELECT alert_id FROM c) AND a.delivery_state = 'pending' RETURNING 1),"
+	" d AS (DELETE FROM push_outbox WHERE id IN (SELECT id FROM c) AND state <> 'pending' RETURNING 1)"
 	" SELECT count(*) FROM d";
 
 /* an alert with a pending push stays until the push is done (the cascade would cancel it) */

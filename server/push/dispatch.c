@@ -87,16 +87,13 @@ static bool stopping_cb(void *arg)
  * and recording (planning the claim cost about 2 ms, 40 µs a row of a batch
  * of 50, more than executing it).
  */
-enum { S_CLAIM, S_LOCK_ALERTS, S_RECORD, S_RETIRE_FCM, S_RETIRE_APNS, S_ROLLUP, S__COUNT };
+enum { S_CLAIM, S_RECORD, S_RETIRE_FCM, S_RETIRE_APNS, S__COUNT };
 static const struct {
 	const char *name;
 	int nparams;
 	const char *sql;
 } statements[S__COUNT] = {
 	[S_CLAIM] = { "alertd_claim", 4, CLAIM_SQL },
-	[S_LOCK_ALERTS] = { "alertd_lock_alerts", 1,
-			    "SELECT id FROM alerts WHERE id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
-			    " ORDER BY id FOR UPDATE" },
 	/*
 	 * A delivered push is a sign of life (coverage: "seen"): its device's
 	 * last_seen_at moves to now, at most once an hour per device so the hot
@@ -130,14 +127,6 @@ static const struct {
 			    "       FROM jsonb_array_elements($1::jsonb) x WHERE x ? 'dev' ORDER BY dev) r"
 			    " WHERE d.id = r.dev AND d.state = 'active' AND d.push_token = r.tok AND d.platform = 'ios'"
 			    " RETURNING d.id" },
-	[S_ROLLUP] = { "alertd_rollup", 1,
-		       "UPDATE alerts a SET delivery_state = x.ds"
-		       " FROM (SELECT alert_id, CASE WHEN bool_or(state = 'pending') THEN 'pending'"
-		       "   WHEN bool_and(state = 'sent') THEN 'sent' WHEN bool_and(state = 'failed') THEN 'failed'"
-		       "   ELSE 'partial' END AS ds"
-		       "   FROM push_outbox WHERE alert_id IN (SELECT (x->>'alert')::bigint FROM jsonb_array_elements($1::jsonb) x)"
-		       "   GROUP BY alert_id) x"
-		       " WHERE a.id = x.alert_id AND a.delivery_state IS DISTINCT FROM x.ds" },
 };
 
 /*
@@ -190,12 +179,9 @@ static bool run_prepared(PGconn *conn, int which, const char *const *params, int
 
 /*
  * Record outcomes in one transaction: each row sent, failed (with its
- * reason) or due again later, its lease released; dead devices retired; and
- * each touched alert's delivery state. Only rows still leased by this worker
- * are touched. The alerts are locked first, in id order: a worker recording
- * other rows of the same alert waits, so the delivery state is computed from
- * committed outcomes, never from a snapshot that misses a concurrent
- * worker's rows. *retired counts the devices retired, per provider.
+ * reason) or due again later, its lease released; and dead devices
+ * retired. Only rows still leased by this worker are touched. *retired
+ * counts the devices retired, per provider.
  */
 static bool record_once(struct worker *w, const char *text, size_t n_outcomes, unsigned retired[PUSH__PROVIDERS])
 {
@@ -211,10 +197,9 @@ static bool record_once(struct worker *w, const char *text, size_t n_outcomes, u
 		db_rollback(w->conn);
 		return false;
 	}
-	bool ok = run_prepared(w->conn, S_LOCK_ALERTS, params, NULL) && run_prepared(w->conn, S_RECORD, params, &n_rows) &&
-		  run_prepared(w->conn, S_RETIRE_FCM, params, &n_fcm) &&
-		  run_prepared(w->conn, S_RETIRE_APNS, params, &n_apns) &&
-		  run_prepared(w->conn, S_ROLLUP, params, NULL) && db_commit(w->conn);
+	/* the alerts are not touched: their delivery state is read from these rows (migration 0020) */
+	bool ok = run_prepared(w->conn, S_RECORD, params, &n_rows) && run_prepared(w->conn, S_RETIRE_FCM, params, &n_fcm) &&
+		  run_prepared(w->conn, S_RETIRE_APNS, params, &n_apns) && db_commit(w->conn);
 	if (!ok) {
 		db_rollback(w->conn);
 		return false;

@@ -7,11 +7,12 @@
 #include <stdio.h>
 
 /* An alert row in alerts_col order. */
-#define ALERT_COLUMNS                                                                              \
-	"a.id, a.kind, a.severity, a.risk_rule, a.lang, a.title, a.body, a.details::text,"         \
-	" to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"          \
-	" to_char(a.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), a.event_id," \
-	" to_char(a.event_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.unit_code, a.delivery_state"
+#define ALERT_COLUMNS                                                                                      \
+	"a.id, a.kind, a.severity, a.risk_rule, a.lang, a.title, a.body, a.details::text,"                 \
+	" to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                  \
+	" to_char(a.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), a.event_id,"         \
+	" to_char(a.event_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.unit_code," \
+	" alertd_delivery_state(a.id, a.delivery_state)"
 
 /* The user $N's alerts: of their current unit, or without an event (about their own account); see alerts.h. */
 #define MINE(n)                                                                                        \

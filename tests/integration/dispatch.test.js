@@ -52,7 +52,7 @@ test('an ingested event is pushed at once (woken by NOTIFY, not polling) and rec
     const eid = q(`SELECT id FROM events WHERE external_id = '${ev.id}'`);
     await h.eventually(() => q(`SELECT count(*) FILTER (WHERE o.state = 'sent') = 3 AND count(*) = 3 FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${eid}`) === 't', 5000, 50);
     assert.ok(Date.now() - t0 < 5000, 'sent long before the 30 s poll');
-    assert.equal(q(`SELECT string_agg(DISTINCT delivery_state, ',') FROM alerts WHERE event_id = ${eid}`), 'sent');
+    assert.equal(q(`SELECT string_agg(DISTINCT alertd_delivery_state(id, delivery_state), ',') FROM alerts WHERE event_id = ${eid}`), 'sent');
     const rows = q(`SELECT count(*) FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${eid}
       AND o.sent_at IS NOT NULL AND o.provider_message_id LIKE 'log-%' AND o.leased_by IS NULL AND o.attempts = 1`);
     assert.equal(rows, '3');
@@ -75,7 +75,7 @@ test('a row whose device was revoked meanwhile ends failed, and the alert is par
     await h.eventually(() => q(`SELECT bool_and(state <> 'pending') FROM push_outbox WHERE alert_id = ${alertId}`) === 't', 5000, 50);
     assert.equal(q(`SELECT string_agg(provider || ':' || state || ':' || COALESCE(split_part(last_error, ':', 1), '-'), ',' ORDER BY provider) FROM push_outbox WHERE alert_id = ${alertId}`),
       'apns:failed:device_not_active,fcm:sent:-');
-    assert.equal(q(`SELECT delivery_state FROM alerts WHERE id = ${alertId}`), 'partial');
+    assert.equal(q(`SELECT alertd_delivery_state(id, delivery_state) FROM alerts WHERE id = ${alertId}`), 'partial');
   } finally {
     q(`UPDATE devices SET state = 'active', state_reason = NULL WHERE push_token = 'apns-secret-token-c1'`);
     await srv.stop();

@@ -170,7 +170,7 @@ test('a balance change reaches every device: exact FCM and APNs requests, locali
   });
   assert.equal(ob[tokens.acctIos].state, 'sent');
   assert.match(ob[tokens.acctIos].mid, /^[0-9a-f-]{36}$/i, 'the apns-id is recorded');
-  assert.equal(q(`SELECT string_agg(DISTINCT delivery_state, ',') FROM alerts WHERE event_id = ${id}`), 'sent');
+  assert.equal(q(`SELECT string_agg(DISTINCT alertd_delivery_state(id, delivery_state), ',') FROM alerts WHERE event_id = ${id}`), 'sent');
 
   // HTTP/2 multiplexing: one OAuth token for all FCM sends, requests share connections
   assert.equal(reqs.filter((r) => r.api === 'oauth').length <= 1, true);
@@ -266,7 +266,7 @@ test('dead tokens retire their device: FCM UNREGISTERED and INVALID_ARGUMENT, AP
   assert.equal(q(`SELECT string_agg(state || ':' || split_part(state_reason, ':', 1), ',' ORDER BY id) FROM devices`),
     'token_invalid:unregistered,token_invalid:bad_token,token_invalid:unregistered');
   assert.equal(q(`SELECT count(*) FROM device_state_changes WHERE to_state = 'token_invalid'`) >= '3', true);
-  assert.equal(q(`SELECT string_agg(DISTINCT delivery_state, ',') FROM alerts WHERE event_id = ${id}`), 'failed');
+  assert.equal(q(`SELECT string_agg(DISTINCT alertd_delivery_state(id, delivery_state), ',') FROM alerts WHERE event_id = ${id}`), 'failed');
   // a retired device gets no new rows, and nothing more is sent to it
   const id2 = await post(h.balanceEvent());
   assert.equal(q(`SELECT count(*) FROM push_outbox o JOIN alerts a ON a.id = o.alert_id WHERE a.event_id = ${id2}`), '0');

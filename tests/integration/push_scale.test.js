@@ -131,7 +131,7 @@ test('two instances on one database deliver 10,000 alerts with no duplicate at t
   assert.equal(h.psql(db, "SELECT count(*) FROM push_outbox WHERE provider = 'fcm' AND provider_message_id NOT LIKE 'projects/%/messages/%'"), '0',
     'an FCM row without its message name');
   assert.equal(h.psql(db, 'SELECT count(DISTINCT provider_message_id) FROM push_outbox'), '10000', 'two rows share a message id');
-  assert.equal(h.psql(db, "SELECT string_agg(delivery_state || ':' || n, ',') FROM (SELECT delivery_state, count(*) n FROM alerts GROUP BY 1) x"), 'sent:5000');
+  assert.equal(h.psql(db, "SELECT string_agg(s || ':' || n, ',') FROM (SELECT alertd_delivery_state(id, delivery_state) AS s, count(*) n FROM alerts GROUP BY 1) x"), 'sent:5000');
 
   const expected = expectedPairs(db);
   assert.equal(new Set(expected).size, 10000);
@@ -199,7 +199,7 @@ test('kill -9 of an instance mid-dispatch loses nothing', async (t) => {
   assert.equal(h.psql(db, `SELECT count(*) FROM push_outbox WHERE state = 'sent' AND sent_at IS NOT NULL AND provider_message_id IS NOT NULL`),
     String(total), h.psql(db, 'SELECT state, left(last_error, 120), count(*) FROM push_outbox GROUP BY 1, 2'));
   assert.equal(h.psql(db, 'SELECT count(*) FROM push_outbox WHERE leased_by IS NOT NULL OR leased_until IS NOT NULL'), '0', 'a row stayed leased');
-  assert.equal(h.psql(db, "SELECT count(*) FROM alerts WHERE delivery_state <> 'sent'"), '0');
+  assert.equal(h.psql(db, "SELECT count(*) FROM alerts WHERE alertd_delivery_state(id, delivery_state) <> 'sent'"), '0');
   // A's rows were claimed twice (A, then B), every other row once
   const inFlightSet = new Set(inFlight);
   const twice = expectedPairs(db, 'o.attempts = 2');

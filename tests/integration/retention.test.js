@@ -87,6 +87,9 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   const oFailedOld = out(aYoung, dRevokedOld, 'failed', 100);
   const oSentYoung = out(aYoung, dRevokedYoung, 'sent', 10);
   const oPendingOld = out(aYoung, dInvalidOld, 'pending', 100);
+  // a young alert whose one push failed long ago: its row goes, the alert keeps saying failed (migration 0020)
+  const aDone = alert(1);
+  const oOfDone = out(aDone, dActive, 'failed', 100);
 
   // activation codes: used, voided and expired 40 days ago go; used 5 days ago and live stay
   const code = (user, cols) => id(`INSERT INTO activation_codes (user_id, code_hash, created_by, ${Object.keys(cols).join(', ')})
@@ -118,7 +121,7 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   const counts = maintenance({ retention: { batch_size: 2 } });
   assert.deepEqual(counts, {
     activation_failures_audited: 1,
-    outbox_deleted: 3, // oSentOld, oFailedOld, oOfOld (its alert then has none left to cascade)
+    outbox_deleted: 4, // oSentOld, oFailedOld, oOfDone, oOfOld (its alert then has none left to cascade)
     alerts_deleted: 1,
     device_tokens_erased: 3, // dRevokedOld, dInvalidOld, dLeaver
     activation_codes_deleted: 3,
@@ -129,8 +132,12 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   // outbox and alerts: finished and old go; pending rows and their alert stay; young rows stay
   const outbox = q('SELECT string_agg(id::text, \',\' ORDER BY id) FROM push_outbox');
   assert.equal(outbox, [oPendingOfOld, oSentYoung, oPendingOld].join(','));
-  assert.equal(q('SELECT string_agg(id::text, \',\' ORDER BY id) FROM alerts'), [aOldPending, aYoung].join(','));
-  assert.ok(oOfOld && oSentOld && oFailedOld && aOld);
+  assert.equal(q('SELECT string_agg(id::text, \',\' ORDER BY id) FROM alerts'), [aOldPending, aYoung, aDone].join(','));
+  assert.ok(oOfOld && oSentOld && oFailedOld && aOld && oOfDone);
+  // the delivery state outlives the outbox rows: kept on the alert when its first rows went
+  assert.equal(q(`SELECT delivery_state || ' ' || alertd_delivery_state(id, delivery_state) FROM alerts WHERE id = ${aDone}`), 'failed failed');
+  // aYoung still has a pending row: nothing is kept yet, the state is read from the rows left
+  assert.equal(q(`SELECT delivery_state || ' ' || alertd_delivery_state(id, delivery_state) FROM alerts WHERE id = ${aYoung}`), 'pending pending');
 
   // devices: tokens of revoked and retired devices past 30 days erased, rows kept
   const tokens = q('SELECT string_agg(id || \'=\' || COALESCE(push_token, \'-\'), \',\' ORDER BY id) FROM devices');
