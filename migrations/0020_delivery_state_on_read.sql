@@ -13,16 +13,22 @@
 -- it there (server/db/retention.c) in the statement that deletes the
 -- alert's first outbox rows, so an alert older than its pushes still says
 -- whether it was delivered. Until then it stays 'pending' and the function
--- reads the outbox; once it is not 'pending' the function returns it.
+-- reads the outbox; once it is not 'pending' the function returns it. An
+-- alert with no outbox rows at all (a user with no active device) stays
+-- 'pending', as before. As before too, finished rows that retention deletes
+-- while a sibling row is still pending (a provider not configured, rows
+-- that wait for it) no longer count in the state their alert ends with.
 --
 -- Applied by the alertd migration runner inside its transaction.
 
 CREATE FUNCTION alertd_delivery_state(alert bigint, stored text) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    -- an aggregate without GROUP BY gives one row even for no rows: count(*) = 0 says so
     SELECT CASE WHEN stored <> 'pending' THEN stored
-                ELSE COALESCE((SELECT CASE WHEN bool_or(o.state = 'pending') THEN 'pending'
-                                           WHEN bool_and(o.state = 'sent') THEN 'sent'
-                                           WHEN bool_and(o.state = 'failed') THEN 'failed'
-                                           ELSE 'partial' END
-                                 FROM push_outbox o WHERE o.alert_id = alert), stored) END
+                ELSE (SELECT CASE WHEN count(*) = 0 THEN stored
+                                  WHEN bool_or(o.state = 'pending') THEN 'pending'
+                                  WHEN bool_and(o.state = 'sent') THEN 'sent'
+                                  WHEN bool_and(o.state = 'failed') THEN 'failed'
+                                  ELSE 'partial' END
+                        FROM push_outbox o WHERE o.alert_id = alert) END
 $$;

@@ -74,7 +74,8 @@ static const char outbox_sql[] =
 	"   WHERE state <> 'pending' AND updated_at < now() - make_interval(days => $1::int)"
 	"   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED),"
 	" f AS (UPDATE alerts a SET delivery_state = alertd_delivery_state(a.id, a.delivery_state)"
-	"   WHERE a.id IN (SELECT alert_id FROM c) AND a.delivery_state = 'pending' RETURNING 1),"
+	"   WHERE a.id IN (SELECT alert_id FROM c) AND a.delivery_state = 'pending'"
+	"   AND alertd_delivery_state(a.id, a.delivery_state) <> 'pending' RETURNING 1),"
 	" d AS (DELETE FROM push_outbox WHERE id IN (SELECT id FROM c) AND state <> 'pending' RETURNING 1)"
 	" SELECT count(*) FROM d";
 

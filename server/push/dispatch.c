@@ -231,6 +231,9 @@ static bool record(struct worker *w, json_t *outcomes)
 		if (t > 0) {
 			struct timespec pause = { 0, 200 * 1000 * 1000L * t };
 			nanosleep(&pause, NULL);
+			/* a new connection, whatever failed: one that lost its prepared statements looks healthy */
+			PQfinish(w->conn);
+			w->conn = NULL;
 			if (!connect_and_listen(w))
 				continue;
 		}
@@ -336,6 +339,11 @@ static void *worker_main(void *arg)
 		sample_outbox(w);
 		double claimed_at = clock_mono_seconds();
 		PGresult *rows = claim(w);
+		if (!rows) {
+			/* replaced at the next round: a connection that lost its prepared statements looks healthy */
+			PQfinish(w->conn);
+			w->conn = NULL;
+		}
 		int n = rows ? PQntuples(rows) : 0;
 		if (n > 0) {
 			ctx.client = w->client;

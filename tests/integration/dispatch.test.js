@@ -82,6 +82,26 @@ test('a row whose device was revoked meanwhile ends failed, and the alert is par
   }
 });
 
+test('the delivery state is read from the outbox rows: none (no device) pending, mixed as the rows are, a stored final state wins', () => {
+  const lone = q(`INSERT INTO alerts (user_id, unit_code, office_code, kind, lang, title, body)
+    SELECT id, '1000001', '0011', 'balance.changed', 'vi', 'Biến động số dư', 'x' FROM users WHERE dvctt_login = 'c.acct' RETURNING id`);
+  const state = (id) => q(`SELECT alertd_delivery_state(id, delivery_state) FROM alerts WHERE id = ${id}`);
+  assert.equal(state(lone), 'pending', 'an alert with no outbox row (a user with no active device)');
+  const dev = q("SELECT min(id) FROM devices WHERE state = 'active'");
+  const dev2 = q("SELECT max(id) FROM devices WHERE state = 'active'");
+  q(`INSERT INTO push_outbox (alert_id, device_id, provider, state, sent_at) VALUES (${lone}, ${dev}, 'fcm', 'sent', now())`);
+  assert.equal(state(lone), 'sent');
+  q(`INSERT INTO push_outbox (alert_id, device_id, provider, state) VALUES (${lone}, ${dev2}, 'apns', 'pending')`);
+  assert.equal(state(lone), 'pending');
+  q(`UPDATE push_outbox SET state = 'failed' WHERE alert_id = ${lone} AND provider = 'apns'`);
+  assert.equal(state(lone), 'partial');
+  q(`UPDATE push_outbox SET state = 'failed', sent_at = NULL WHERE alert_id = ${lone}`);
+  assert.equal(state(lone), 'failed');
+  q(`UPDATE alerts SET delivery_state = 'sent' WHERE id = ${lone}`);
+  assert.equal(state(lone), 'sent', 'a state retention stored is final');
+  q(`DELETE FROM push_outbox WHERE alert_id = ${lone}`);
+});
+
 test('two instances on one database deliver every row exactly once', async () => {
   const before = Number(q('SELECT count(*) FROM push_outbox'));
   const a = await h.startServer({ db, config: pushConfig({ batch_size: 50, poll_interval_ms: 50 }) });

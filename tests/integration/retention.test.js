@@ -72,7 +72,7 @@ test('one maintenance run deletes, erases and pseudonymises exactly what is past
   const dLeaver = dev(oldU, 'revoked', 399, 'tok-leaver', 'iPhone 15');
   const dNewLeaver = dev(newU, 'revoked', 3, 'tok-new-leaver');
 
-  // alerts and outbox rows, timestamps set explicitly (the updated_at trigger fires on UPDATE only)
+  // alerts and outbox rows, timestamps set explicitly
   const alert = (monthsAgo) => id(`INSERT INTO alerts (user_id, unit_code, office_code, kind, lang, title, body, created_at)
       VALUES (${act}, '1000001', '0011', 'balance.changed', 'vi', 'Biến động số dư', 'TK …2345: -1.500.000 VND', now() - interval '${monthsAgo} months') RETURNING id`);
   const out = (alertId, device, state, daysAgo) => id(`INSERT INTO push_outbox (alert_id, device_id, provider, state, sent_at, created_at, updated_at)
