@@ -98,6 +98,8 @@ struct config {
 	enum config_push_provider push_provider;
 	long long push_workers;
 	long long push_batch_size;
+	long long push_max_in_flight;
+	long long push_record_interval_ms;
 	long long push_lease_seconds;
 	long long push_max_attempts;
 	long long push_max_age_seconds;

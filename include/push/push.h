@@ -3,9 +3,10 @@
  * on a provider's answer, and the HTTP/2 transport (libcurl multi).
  *
  * A push_client belongs to one dispatcher thread (a curl multi handle is not
- * thread-safe). It keeps its connections between batches, so a batch of
- * requests is multiplexed as streams over at most push.connections_per_host
- * long-lived TLS connections per provider host.
+ * thread-safe). Requests are started one by one and come back as they are
+ * answered, multiplexed as streams over at most push.connections_per_host
+ * long-lived TLS connections per provider host; the easy handles are kept
+ * and reused, so a request costs no handle set-up.
  */
 #ifndef ALERTD_PUSH_H
 #define ALERTD_PUSH_H
@@ -93,7 +94,7 @@ struct push_request {
 	char *body; /* malloc'd */
 	size_t body_len;
 	bool require_h2; /* APNs: a non-HTTP/2 answer is a transport failure */
-	/* filled by push_client_run */
+	/* filled by push_client_done */
 	int curl_code; /* CURLcode */
 	char curl_error[256];
 	long status;	   /* 0 when no response */
@@ -113,13 +114,33 @@ struct push_client;
 struct push_client *push_client_new(const struct config *cfg);
 void push_client_free(struct push_client *c);
 
+struct curl_waitfd;
+
 /*
- * Run n requests concurrently, multiplexed over HTTP/2, and wait for all of
- * them (each bounded by push.request_timeout_seconds). Fills each request's
- * curl_code, status, response and headers. False only when the transfers
- * could not be started at all (then no request was sent).
+ * Start one request: it is multiplexed as a stream over the client's
+ * HTTP/2 connections, bounded by push.request_timeout_seconds, and comes
+ * back from push_client_done. r is borrowed until then and must not move.
+ * False when it could not be started (nothing was sent; r->curl_error says
+ * why).
  */
-bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n) __attribute__((warn_unused_result));
+bool push_client_start(struct push_client *c, struct push_request *r) __attribute__((warn_unused_result));
+
+/*
+ * Drive the transfers: wait up to timeout_ms for any of them or for one of
+ * the extra descriptors (their revents are set), and make what progress
+ * there is. False on a libcurl multi error (logged); the transfers stay.
+ */
+bool push_client_wait(struct push_client *c, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms)
+	__attribute__((warn_unused_result));
+
+/*
+ * The next finished request, its curl_code, status, response and headers
+ * filled; NULL when none has finished. It is no longer the client's.
+ */
+struct push_request *push_client_done(struct push_client *c);
+
+/* Requests started and not yet returned by push_client_done. */
+size_t push_client_in_flight(const struct push_client *c);
 
 /*
  * Start o afresh. When the transfer failed below HTTP (no status: refused

@@ -172,7 +172,15 @@ static const struct config_option options[] = {
 	{ "push", "workers", CONFIG_INT, 1, 32, "4", NULL, true, false,
 	  "Dispatcher threads per instance, each claiming outbox rows with its own connection.", OFF(push_workers) },
 	{ "push", "batch_size", CONFIG_INT, 1, 5000, "50", NULL, true, false,
-	  "Outbox rows a dispatcher thread claims at once.", OFF(push_batch_size) },
+	  "Most outbox rows a dispatcher thread claims, or records, in one statement.", OFF(push_batch_size) },
+	{ "push", "max_in_flight", CONFIG_INT, 1, 10000, "200", NULL, true, false,
+	  "Rows a dispatcher thread holds at once, sent or waiting for their device; it claims more as answers come back. "
+	  "Bounds its memory and what a crash leaves leased.",
+	  OFF(push_max_in_flight) },
+	{ "push", "record_interval_ms", CONFIG_INT, 1, 10000, "100", NULL, true, false,
+	  "Outcomes are recorded at most this long after the answer (or at once, batch_size at a time): "
+	  "the rows a kill -9 would send again.",
+	  OFF(push_record_interval_ms) },
 	{ "push", "lease_seconds", CONFIG_INT, 5, 3600, "60", NULL, true, false,
 	  "A claimed row not recorded within this time is claimed again (crashed instance).", OFF(push_lease_seconds) },
 	{ "push", "max_attempts", CONFIG_INT, 1, 100, "10", NULL, true, false,

@@ -1,14 +1,23 @@
 /*
- * dispatch.c - outbox claiming and recording, and the worker threads (see
- * dispatch.h). Sending a claimed batch is dispatch_send.c.
+ * dispatch.c - the dispatcher's worker threads (see dispatch.h): each keeps
+ * its pipeline (dispatch_pipe.c) full from the outbox and records what comes
+ * back, on one database connection used asynchronously, so neither a claim
+ * nor a recording ever stops the sending.
  *
- * A worker's loop: claim due rows (lease + SKIP LOCKED) -> send them ->
- * record every outcome in one transaction -> claim again at once if the
- * batch was full, else sleep until NOTIFY, stop or the poll interval.
+ * A worker's loop, one turn per event (an answer, a database result, a
+ * notification, a timer):
+ *   - the connection idle: record the outcomes waiting if there are enough
+ *     (push.batch_size), or the oldest is push.record_interval_ms old, or the
+ *     pipeline is empty; otherwise claim as many rows as there is room for
+ *     (up to push.batch_size, and at least half of that unless the pipeline
+ *     is nearly empty) when rows may be due;
+ *   - then one pipeline step: start what may go, wait for answers, the
+ *     database socket or the stop pipe.
+ * Rows may be due after a notification, a full claim, or the poll interval.
  */
 #include "push/dispatch.h"
 #include "core/clock.h"
-#include "push/dispatch_send.h"
+#include "push/dispatch_pipe.h"
 #include "core/config.h"
 #include "db/db.h"
 #include "core/log.h"
@@ -16,9 +25,9 @@
 #include "push/push.h"
 #include "push/push_creds.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +36,11 @@
 #include <unistd.h>
 
 #define CHANNEL "alertd_outbox"
-#define RECORD_TRIES 3		/* a failed recording is retried (new connection) before the lease is left to expire */
+#define RECORD_TRIES 3		/* a failed recording is retried (new connection) before the leases are left to expire */
 #define OUTBOX_GAUGE_INTERVAL 5 /* seconds between outbox depth samples (worker 0) */
+#define RECONNECT_PAUSE 1.0	/* seconds between connection attempts while the database is away */
+
+enum db_busy { DB_IDLE, DB_CLAIM, DB_RECORD };
 
 struct worker {
 	struct dispatcher *d;
@@ -37,8 +49,19 @@ struct worker {
 	unsigned index;
 	PGconn *conn;
 	struct push_client *client;
+	struct dispatch_pipe *pipe;
 	char lease_owner[128];
 	time_t gauge_at;
+	enum db_busy busy;     /* the query in flight on conn */
+	bool query_failed;     /* its result was an error */
+	double claim_sent_at;  /* CLOCK_MONOTONIC: a lease starts no earlier */
+	char *recording;       /* the outcomes being recorded (JSON text), kept until they land */
+	size_t recording_rows; /* how many */
+	int record_tries;
+	size_t claim_limit;  /* rows the claim in flight asked for */
+	bool more_due;	     /* rows may be waiting: claim when there is room */
+	double next_poll_at; /* CLOCK_MONOTONIC: claim then even without a notification */
+	double reconnect_at; /* CLOCK_MONOTONIC: no connection attempt before */
 };
 
 struct dispatcher {
@@ -48,7 +71,7 @@ struct dispatcher {
 	char providers[16];	  /* text[] literal of the providers this instance sends */
 	pthread_mutex_t lock;
 	bool stopping;
-	int wake_pipe[2]; /* written on stop, so a worker blocked in poll() returns */
+	int wake_pipe[2]; /* written on stop, so a worker blocked in its wait returns */
 	size_t nworkers;
 	struct worker *workers;
 };
@@ -59,11 +82,6 @@ static bool stopping(struct dispatcher *d)
 	bool s = d->stopping;
 	pthread_mutex_unlock(&d->lock);
 	return s;
-}
-
-static bool stopping_cb(void *arg)
-{
-	return stopping(arg);
 }
 
 #define CLAIM_SQL                                                                                                                                       \
@@ -82,230 +100,236 @@ static bool stopping_cb(void *arg)
 	"     AND t.platform = d.platform AND t.push_token = d.push_token)"
 
 /*
+ * The recording, one statement (so one round trip, sent without waiting):
+ * each row sent, failed (with its reason) or due again later, its lease
+ * released, only where this worker still holds it; dead devices retired,
+ * only if the device still holds the token the provider refused (a phone
+ * may have sent a new one meanwhile); and a delivered push is a sign of
+ * life (coverage: "seen"): its device's last_seen_at moves to now, at most
+ * once an hour per device, skipping a device another transaction holds.
+ *
+ * No wait for the WAL flush (set_config(..., true) lasts for this
+ * statement's own transaction): an outcome lost in a database crash leaves
+ * its row leased, so it is sent again after the lease, a duplicate, never a
+ * loss. The claim keeps the synchronous commit: the lease is what keeps two
+ * instances from sending one row.
+ */
+#define RECORD_SQL                                                                                                             \
+	"WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text,"    \
+	"   err text, delay float8, unsent boolean, dev bigint, tok text, prov text)),"                                        \
+	" async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v),"                                  \
+	" o AS (UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"                                        \
+	"   last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"                                                 \
+	"   attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"                                                     \
+	"   sent_at = CASE WHEN r.state = 'sent' THEN now() END,"                                                              \
+	"   due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"             \
+	"   leased_until = NULL, leased_by = NULL, updated_at = now()"                                                         \
+	"   FROM r WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.device_id, o.state),"                                    \
+	" retired AS (UPDATE devices d SET state = 'token_invalid', state_reason = left(x.err, 500), state_changed_at = now()" \
+	"   FROM (SELECT DISTINCT ON (dev) dev, tok, err, prov FROM r WHERE dev IS NOT NULL ORDER BY dev) x"                   \
+	"   WHERE d.id = x.dev AND d.state = 'active' AND d.push_token = x.tok"                                                \
+	"   AND d.platform = (CASE x.prov WHEN 'apns' THEN 'ios' ELSE 'android' END)::device_platform RETURNING d.platform),"  \
+	" seen AS (UPDATE devices d SET last_seen_at = now() WHERE d.id IN (SELECT x.id FROM devices x"                        \
+	"   WHERE x.id IN (SELECT device_id FROM o WHERE state = 'sent')"                                                      \
+	"   AND x.id NOT IN (SELECT dev FROM r WHERE dev IS NOT NULL)" /* a device is updated once per statement */            \
+	"   AND x.state = 'active' AND x.last_seen_at < now() - interval '1 hour' ORDER BY x.id FOR UPDATE SKIP LOCKED)"       \
+	"   RETURNING 1)"                                                                                                      \
+	" SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM retired WHERE platform = 'android'),"                         \
+	"   (SELECT count(*) FROM retired WHERE platform = 'ios'), (SELECT count(*) FROM seen), (SELECT v FROM async)"
+
+/*
  * The hot statements, prepared on each worker connection when it is made
  * (connect_and_listen): planned once per connection, not at every claim
  * and recording (planning the claim cost about 2 ms, 40 µs a row of a batch
  * of 50, more than executing it).
  */
-enum { S_CLAIM, S_RECORD, S_RETIRE_FCM, S_RETIRE_APNS, S__COUNT };
+enum { S_CLAIM, S_RECORD, S__COUNT };
 static const struct {
 	const char *name;
 	int nparams;
 	const char *sql;
 } statements[S__COUNT] = {
 	[S_CLAIM] = { "alertd_claim", 4, CLAIM_SQL },
-	/*
-	 * A delivered push is a sign of life (coverage: "seen"): its device's
-	 * last_seen_at moves to now, at most once an hour per device so the hot
-	 * path writes almost nothing more; a device another transaction holds (a
-	 * heartbeat, another worker) is skipped, never waited for.
-	 */
-	[S_RECORD] = { "alertd_record", 2,
-		       "WITH o AS (UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"
-		       " last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"
-		       " attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"
-		       " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
-		       " due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"
-		       " leased_until = NULL, leased_by = NULL, updated_at = now()"
-		       " FROM jsonb_to_recordset($1::jsonb)"
-		       "   AS r(id bigint, state outbox_state, mid text, err text, delay float8, unsent boolean)"
-		       " WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.id, o.device_id, o.state),"
-		       " seen AS (UPDATE devices d SET last_seen_at = now() WHERE d.id IN (SELECT x.id FROM devices x"
-		       "   WHERE x.id IN (SELECT device_id FROM o WHERE state = 'sent') AND x.state = 'active'"
-		       "   AND x.last_seen_at < now() - interval '1 hour' ORDER BY x.id FOR UPDATE SKIP LOCKED) RETURNING 1)"
-		       " SELECT id FROM o" },
-	/* a token is retired only if the device still holds it: a phone may have sent a new one meanwhile */
-	[S_RETIRE_FCM] = { "alertd_retire_fcm", 1,
-			   "UPDATE devices d SET state = 'token_invalid', state_reason = left(r.err, 500), state_changed_at = now()"
-			   " FROM (SELECT DISTINCT ON (dev) (x->>'dev')::bigint AS dev, x->>'tok' AS tok, x->>'err' AS err"
-			   "       FROM jsonb_array_elements($1::jsonb) x WHERE x ? 'dev' ORDER BY dev) r"
-			   " WHERE d.id = r.dev AND d.state = 'active' AND d.push_token = r.tok AND d.platform = 'android'"
-			   " RETURNING d.id" },
-	[S_RETIRE_APNS] = { "alertd_retire_apns", 1,
-			    "UPDATE devices d SET state = 'token_invalid', state_reason = left(r.err, 500), state_changed_at = now()"
-			    " FROM (SELECT DISTINCT ON (dev) (x->>'dev')::bigint AS dev, x->>'tok' AS tok, x->>'err' AS err"
-			    "       FROM jsonb_array_elements($1::jsonb) x WHERE x ? 'dev' ORDER BY dev) r"
-			    " WHERE d.id = r.dev AND d.state = 'active' AND d.push_token = r.tok AND d.platform = 'ios'"
-			    " RETURNING d.id" },
+	[S_RECORD] = { "alertd_record", 2, RECORD_SQL },
 };
 
-/*
- * Claim due rows: a lease makes them ours until recorded or expired. The
- * columns are those dispatch_send_batch reads (DISPATCH_COL_*).
- *
- * High-priority rows (risk alerts, the new-device warning) first, then by
- * due time: 'high' sorts before 'normal' (the only two values), in the order
- * of push_outbox_priority_claim_idx (migration 0010), so a backlog of
- * information alerts never delays a warning.
- *
- * The warning of a new activation is still delivered to a sibling device
- * revoked less than DISPATCH_WARNING_GRACE_MINUTES after that activation
- * (DISPATCH_COL_WARN_REVOKED): otherwise whoever activated the new phone
- * could revoke the siblings at once and so cancel the warnings meant for the
- * real owner. Only while the revoked device still has its push token and no
- * active device holds that token now (it would reach another binding).
- */
-static PGresult *claim(struct worker *w)
+static void drop_connection(struct worker *w, const char *why)
 {
-	char limit[24], lease[24];
+	if (why)
+		log_warn("dispatch: worker %u: %s; a new database connection follows", w->index, why);
+	PQfinish(w->conn);
+	w->conn = NULL;
+	w->busy = DB_IDLE;
+	w->reconnect_at = clock_mono_seconds() + RECONNECT_PAUSE;
+}
+
+/*
+ * A connection with its LISTEN and its prepared statements; false (and no
+ * connection) when the database cannot be reached. Blocking: it runs only
+ * when there is none.
+ */
+static bool connect_and_listen(struct worker *w)
+{
 	const struct config *cfg = w->d->cfg;
 
-	snprintf(limit, sizeof(limit), "%lld", cfg->push_batch_size);
-	snprintf(lease, sizeof(lease), "%lld", cfg->push_lease_seconds);
-	const char *params[4] = { limit, lease, w->lease_owner, w->d->providers };
-	return db_exec_prepared(w->conn, statements[S_CLAIM].name, statements[S_CLAIM].nparams, params);
-}
-
-static bool run(PGconn *conn, const char *sql, int nparams, const char *const *params, int *affected)
-{
-	PGresult *res = db_exec(conn, sql, nparams, params);
-
-	if (res && affected)
-		*affected = PQntuples(res);
-	PQclear(res);
-	return res != NULL;
-}
-
-/* run() for statements[which], prepared on conn by connect_and_listen. */
-static bool run_prepared(PGconn *conn, int which, const char *const *params, int *affected)
-{
-	PGresult *res = db_exec_prepared(conn, statements[which].name, statements[which].nparams, params);
-
-	if (res && affected)
-		*affected = PQntuples(res);
-	PQclear(res);
-	return res != NULL;
-}
-
-/*
- * Record outcomes in one transaction: each row sent, failed (with its
- * reason) or due again later, its lease released; and dead devices
- * retired. Only rows still leased by this worker are touched. *retired
- * counts the devices retired, per provider.
- */
-static bool record_once(struct worker *w, const char *text, size_t n_outcomes, unsigned retired[PUSH__PROVIDERS])
-{
-	const char *params[2] = { text, w->lease_owner };
-	int n_fcm = 0, n_apns = 0, n_rows = 0;
-
-	/*
-	 * No wait for the WAL flush: an outcome lost in a database crash leaves
-	 * its row leased, so it is sent again after the lease (a duplicate, never
-	 * a loss), and a batch's commit no longer stalls the worker on fsync.
-	 */
-	if (!db_begin(w->conn) || !run(w->conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL)) {
-		db_rollback(w->conn);
+	w->conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
+	if (!w->conn) {
+		w->reconnect_at = clock_mono_seconds() + RECONNECT_PAUSE;
 		return false;
 	}
-	/* the alerts are not touched: their delivery state is read from these rows (migration 0020) */
-	bool ok = run_prepared(w->conn, S_RECORD, params, &n_rows) && run_prepared(w->conn, S_RETIRE_FCM, params, &n_fcm) &&
-		  run_prepared(w->conn, S_RETIRE_APNS, params, &n_apns) && db_commit(w->conn);
+	bool ok = db_run(w->conn, "LISTEN " CHANNEL, 0, NULL);
+	for (int i = 0; ok && i < S__COUNT; i++)
+		ok = db_prepare(w->conn, statements[i].name, statements[i].sql, statements[i].nparams);
 	if (!ok) {
-		db_rollback(w->conn);
+		/* a connection without its LISTEN or its statements is no use */
+		drop_connection(w, NULL);
 		return false;
 	}
-	retired[PUSH_FCM] = (unsigned)n_fcm;
-	retired[PUSH_APNS] = (unsigned)n_apns;
-	if ((size_t)n_rows < n_outcomes)
-		/* another worker claimed them after our lease ran out: it sends them again */
-		log_warn("dispatch: %zu of %zu outcomes not recorded: their lease had run out (raise push.lease_seconds)",
-			 n_outcomes - (size_t)n_rows, n_outcomes);
+	w->busy = DB_IDLE;
+	w->more_due = true; /* whatever was notified while there was no connection */
 	return true;
 }
 
-static bool connect_and_listen(struct worker *w);
-
-/*
- * Record, retrying on a new connection: a recording that never lands leaves
- * the rows leased, and they would be sent a second time after the lease.
- */
-static bool record(struct worker *w, json_t *outcomes)
+/* Send a prepared statement without waiting for its result. */
+static bool send_prepared(struct worker *w, int which, const char *const *params, enum db_busy what)
 {
-	char *text = json_dumps(outcomes, JSON_COMPACT);
-	unsigned retired[PUSH__PROVIDERS] = { 0, 0 };
-	bool ok = false;
-
-	if (!text)
+	if (!PQsendQueryPrepared(w->conn, statements[which].name, statements[which].nparams, params, NULL, NULL, 0)) {
+		drop_connection(w, PQerrorMessage(w->conn));
 		return false;
-	for (int t = 0; t < RECORD_TRIES && !ok; t++) {
-		if (t > 0) {
-			struct timespec pause = { 0, 200 * 1000 * 1000L * t };
-			nanosleep(&pause, NULL);
-			/* a new connection, whatever failed: one that lost its prepared statements looks healthy */
-			PQfinish(w->conn);
-			w->conn = NULL;
-			if (!connect_and_listen(w))
-				continue;
-		}
-		ok = record_once(w, text, json_array_size(outcomes), retired);
 	}
-	free(text);
-	for (int p = 0; ok && p < PUSH__PROVIDERS; p++)
+	w->busy = what;
+	w->query_failed = false;
+	return true;
+}
+
+/* Claim as many due rows as the pipeline has room for (at most push.batch_size). */
+static void send_claim(struct worker *w, size_t limit)
+{
+	const struct config *cfg = w->d->cfg;
+	char limit_text[24], lease[24];
+
+	snprintf(limit_text, sizeof(limit_text), "%zu", limit);
+	snprintf(lease, sizeof(lease), "%lld", cfg->push_lease_seconds);
+	const char *params[4] = { limit_text, lease, w->lease_owner, w->d->providers };
+	w->claim_sent_at = clock_mono_seconds();
+	if (send_prepared(w, S_CLAIM, params, DB_CLAIM))
+		w->more_due = false; /* until the claim comes back full, a notification, or the poll interval */
+}
+
+/* Send the outcomes waiting (or the ones a failed recording kept) to be recorded. */
+static void send_record(struct worker *w)
+{
+	if (!w->recording) {
+		json_t *outcomes = dispatch_pipe_take_outcomes(w->pipe);
+		if (!outcomes)
+			return;
+		w->recording_rows = json_array_size(outcomes);
+		w->recording = json_dumps(outcomes, JSON_COMPACT);
+		json_decref(outcomes);
+		w->record_tries = 0;
+		if (!w->recording) {
+			log_warn("dispatch: %zu outcomes lost (out of memory); their leases run out and they are sent again",
+				 w->recording_rows);
+			return;
+		}
+	}
+	const char *params[2] = { w->recording, w->lease_owner };
+	w->record_tries++;
+	send_prepared(w, S_RECORD, params, DB_RECORD);
+}
+
+static void forget_recording(struct worker *w)
+{
+	free(w->recording);
+	w->recording = NULL;
+	w->recording_rows = 0;
+	w->record_tries = 0;
+}
+
+/* A claim's result: its rows join the pipeline (which owns res from here). */
+static void claimed(struct worker *w, PGresult *res)
+{
+	const struct config *cfg = w->d->cfg;
+	size_t n = (size_t)PQntuples(res);
+
+	/* room for the last send to time out, and for recording, before the lease ends */
+	double release_at =
+		w->claim_sent_at + (double)cfg->push_lease_seconds - 2.0 * (double)cfg->push_request_timeout_seconds - 5.0;
+	if (n > 0 && n == w->claim_limit)
+		w->more_due = true; /* a full claim: more may be due */
+	if (!dispatch_pipe_admit(w->pipe, res, release_at))
+		log_warn("dispatch: %zu claimed rows could not be held; their leases expire and they are sent again", n);
+}
+
+/* A recording's result. */
+static void recorded(struct worker *w, PGresult *res)
+{
+	long long rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	unsigned retired[PUSH__PROVIDERS] = { (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10),
+					      (unsigned)strtoul(PQgetvalue(res, 0, 2), NULL, 10) };
+
+	if (rows >= 0 && (size_t)rows < w->recording_rows)
+		/* another worker claimed them after our lease ran out: it sends them again */
+		log_warn("dispatch: %zu of %zu outcomes not recorded: their lease had run out (raise push.lease_seconds)",
+			 w->recording_rows - (size_t)rows, w->recording_rows);
+	for (int p = 0; p < PUSH__PROVIDERS; p++)
 		if (retired[p]) {
 			metrics_push_retired(w->d->metrics, p, retired[p]);
 			log_info("dispatch: retired %u %s device(s) whose push token the provider rejected", retired[p],
 				 push_provider_name(p));
 		}
-	return ok;
+	forget_recording(w);
 }
 
-static bool connect_and_listen(struct worker *w)
+/* The in-flight query failed or its connection was lost: a recording is kept for another try. */
+static void query_failed(struct worker *w, const char *why)
 {
-	const struct config *cfg = w->d->cfg;
-
-	if (w->conn && !db_broken(w->conn))
-		return true;
-	if (w->conn)
-		PQfinish(w->conn);
-	w->conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
-	if (!w->conn)
-		return false;
-	PGresult *res = db_exec(w->conn, "LISTEN " CHANNEL, 0, NULL);
-	PQclear(res);
-	bool ok = res != NULL;
-	for (int i = 0; ok && i < S__COUNT; i++)
-		ok = db_prepare(w->conn, statements[i].name, statements[i].sql, statements[i].nparams);
-	if (!ok) {
-		/* a connection without its LISTEN or its statements is no use: a new one at the next try */
-		PQfinish(w->conn);
-		w->conn = NULL;
+	if (w->busy == DB_RECORD && w->record_tries >= RECORD_TRIES) {
+		log_warn("dispatch: recording %zu outcomes failed %d times; their leases expire and they are sent again",
+			 w->recording_rows, w->record_tries);
+		forget_recording(w);
 	}
-	return ok;
+	/* a new connection, whatever failed: one that lost its prepared statements looks healthy */
+	drop_connection(w, why);
 }
 
-/* Drop queued notifications; true if there were any. */
-static bool drain_notifications(PGconn *conn)
+/* Read what the database sent: notifications, and the in-flight query's result once it is complete. */
+static void read_results(struct worker *w)
 {
 	PGnotify *note;
-	bool any = false;
 
-	PQconsumeInput(conn);
-	while ((note = PQnotifies(conn))) {
-		PQfreemem(note);
-		any = true;
-	}
-	return any;
-}
-
-/*
- * Sleep until a notification, stop, or the poll interval. A notification
- * that arrived while the worker ran its claim or recording is already in
- * libpq's queue, not on the socket: it is checked first, or the worker
- * would sleep a whole poll interval with new rows waiting.
- */
-static void wait_for_work(struct worker *w)
-{
-	if (w->conn && drain_notifications(w->conn))
+	if (!PQconsumeInput(w->conn)) {
+		query_failed(w, PQerrorMessage(w->conn));
 		return;
-	struct pollfd fds[2] = { { .fd = w->conn ? PQsocket(w->conn) : -1, .events = POLLIN },
-				 { .fd = w->d->wake_pipe[0], .events = POLLIN } };
-	int n = poll(fds, 2, (int)w->d->cfg->push_poll_interval_ms);
-
-	if (n > 0 && w->conn && (fds[0].revents & POLLIN))
-		drain_notifications(w->conn);
+	}
+	while ((note = PQnotifies(w->conn))) {
+		PQfreemem(note);
+		w->more_due = true;
+	}
+	while (w->busy != DB_IDLE && !PQisBusy(w->conn)) {
+		PGresult *res = PQgetResult(w->conn);
+		if (!res) {
+			/* the query is over */
+			if (w->query_failed)
+				query_failed(w, w->busy == DB_CLAIM ? "a claim failed" : "a recording failed");
+			else
+				w->busy = DB_IDLE;
+			break;
+		}
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || (w->busy == DB_RECORD && PQntuples(res) != 1)) {
+			log_error("dispatch: %s: %s", w->busy == DB_CLAIM ? "claim" : "recording", PQresultErrorMessage(res));
+			w->query_failed = true;
+			PQclear(res);
+		} else if (w->busy == DB_CLAIM) {
+			claimed(w, res); /* the pipeline owns res */
+		} else {
+			recorded(w, res);
+			PQclear(res);
+		}
+	}
 }
 
-/* Worker 0 samples the outbox depth for /metrics every few seconds. */
+/* Worker 0 samples the outbox depth for /metrics every few seconds (a short synchronous query). */
 static void sample_outbox(struct worker *w)
 {
 	time_t now = time(NULL);
@@ -321,44 +345,96 @@ static void sample_outbox(struct worker *w)
 		metrics_push_outbox(w->d->metrics, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
 				    strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 	PQclear(res);
+	if (!res)
+		drop_connection(w, "the outbox sample failed");
+}
+
+/* With the connection idle: record, or claim, or nothing. */
+static void next_query(struct worker *w, double now, bool stop)
+{
+	const struct config *cfg = w->d->cfg;
+	double oldest;
+	size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &oldest);
+	size_t held = dispatch_pipe_held(w->pipe);
+
+	if (w->recording || (ready > 0 && (ready >= (size_t)cfg->push_batch_size || held == 0 || stop ||
+					   now - oldest >= (double)cfg->push_record_interval_ms / 1000.0))) {
+		send_record(w);
+		return;
+	}
+	if (stop)
+		return;
+	if (now >= w->next_poll_at) {
+		w->more_due = true;
+		w->next_poll_at = now + (double)cfg->push_poll_interval_ms / 1000.0;
+	}
+	size_t room = dispatch_pipe_room(w->pipe), batch = (size_t)cfg->push_batch_size;
+	size_t want = room < batch ? room : batch;
+	/* not a trickle of tiny claims while the pipeline is busy: each claim costs a statement */
+	if (w->more_due && want > 0 && (held == 0 || 2 * want >= batch)) {
+		w->claim_limit = want;
+		send_claim(w, want);
+	}
+}
+
+/* How long the pipeline may wait for an answer before this worker has something to do. */
+static int wait_ms(struct worker *w, double now)
+{
+	const struct config *cfg = w->d->cfg;
+	double until = now + 1.0, oldest;
+
+	if (!w->conn)
+		until = w->reconnect_at;
+	else if (w->busy == DB_IDLE && w->next_poll_at < until)
+		until = w->next_poll_at;
+	if (dispatch_pipe_outcomes_ready(w->pipe, &oldest) > 0) {
+		double due = oldest + (double)cfg->push_record_interval_ms / 1000.0;
+		if (due < until)
+			until = due;
+	}
+	double ms = (until - now) * 1000.0;
+	return ms <= 0 ? 0 : ms >= 1000 ? 1000 : (int)ms + 1;
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct dispatch_ctx ctx = {
-		.cfg = w->d->cfg, .metrics = w->d->metrics, .creds = w->d->creds, .stopping = stopping_cb, .stopping_arg = w->d
-	};
 
-	while (!stopping(w->d)) {
-		if (!connect_and_listen(w)) {
-			struct timespec pause = { 1, 0 };
-			nanosleep(&pause, NULL);
-			continue;
+	for (;;) {
+		bool stop = stopping(w->d);
+		double now = clock_mono_seconds();
+		if (!w->conn && now >= w->reconnect_at && !connect_and_listen(w) && stop) {
+			size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &(double){ 0 });
+			if (w->recording || ready)
+				log_warn("dispatch: stopping without a database: %zu outcomes not recorded; their leases expire "
+					 "and they are sent again",
+					 w->recording_rows + ready);
+			if (dispatch_pipe_held(w->pipe) == 0)
+				break;
 		}
-		sample_outbox(w);
-		double claimed_at = clock_mono_seconds();
-		PGresult *rows = claim(w);
-		if (!rows) {
-			/* replaced at the next round: a connection that lost its prepared statements looks healthy */
-			PQfinish(w->conn);
-			w->conn = NULL;
+		if (w->conn && w->busy == DB_IDLE) {
+			if (!stop)
+				sample_outbox(w);
+			if (w->conn) {
+				read_results(w); /* notifications that came with the sample */
+				if (w->conn)
+					next_query(w, now, stop);
+			}
 		}
-		int n = rows ? PQntuples(rows) : 0;
-		if (n > 0) {
-			ctx.client = w->client;
-			/* room for one more round (and a token fetch) before the lease ends, and for recording */
-			ctx.round_deadline = claimed_at + (double)w->d->cfg->push_lease_seconds -
-					     2.0 * (double)w->d->cfg->push_request_timeout_seconds - 5.0;
-			json_t *outcomes = dispatch_send_batch(&ctx, rows);
-			if (!outcomes || !record(w, outcomes))
-				log_warn("dispatch: recording %d outcomes failed; their leases expire and they are sent again",
-					 n);
-			json_decref(outcomes);
-		}
-		PQclear(rows);
-		if (n < w->d->cfg->push_batch_size)
-			wait_for_work(w); /* a full batch means more may be due: go again at once */
+		if (stop && dispatch_pipe_held(w->pipe) == 0 && w->busy == DB_IDLE && !w->recording &&
+		    dispatch_pipe_outcomes_ready(w->pipe, &(double){ 0 }) == 0)
+			break;
+		struct curl_waitfd fds[2];
+		unsigned n = 0;
+		int pg = w->conn ? PQsocket(w->conn) : -1;
+		if (pg >= 0)
+			fds[n++] = (struct curl_waitfd){ .fd = pg, .events = CURL_WAIT_POLLIN };
+		if (!stop) /* once stopping it stays readable: the wait would spin */
+			fds[n++] = (struct curl_waitfd){ .fd = w->d->wake_pipe[0], .events = CURL_WAIT_POLLIN };
+		/* once stopping, short waits: what is left is the requests in flight and the last recording */
+		dispatch_pipe_step(w->pipe, fds, n, stop ? 50 : wait_ms(w, now), stop);
+		if (pg >= 0 && w->conn && (fds[0].revents & CURL_WAIT_POLLIN))
+			read_results(w);
 	}
 	return NULL;
 }
@@ -417,6 +493,9 @@ bool dispatch_start(const struct config *cfg, struct metrics *metrics, const cha
 		snprintf(w->lease_owner, sizeof(w->lease_owner), "%.100s/%u", instance, (unsigned)i);
 		if (cfg->push_provider == CONFIG_PUSH_LIVE && !(w->client = push_client_new(cfg)))
 			goto fail;
+		struct dispatch_ctx ctx = { .cfg = cfg, .metrics = metrics, .creds = d->creds, .client = w->client };
+		if (!(w->pipe = dispatch_pipe_new(&ctx, (size_t)cfg->push_max_in_flight)))
+			goto fail;
 	}
 	for (size_t i = 0; i < d->nworkers; i++) {
 		if (pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]) != 0)
@@ -444,7 +523,10 @@ void dispatch_stop(struct dispatcher *d)
 			pthread_join(d->workers[i].thread, NULL);
 		if (d->workers[i].conn)
 			PQfinish(d->workers[i].conn);
+		/* the client first: its transfers point into the pipeline's rows */
 		push_client_free(d->workers[i].client);
+		dispatch_pipe_free(d->workers[i].pipe);
+		free(d->workers[i].recording);
 	}
 	if (d->wake_pipe[0] >= 0)
 		close(d->wake_pipe[0]);

@@ -1,7 +1,8 @@
 /*
  * push.c - the HTTP/2 transport the push providers share (see push.h): one
- * libcurl multi handle per dispatcher thread, multiplexing a batch of
- * requests as streams over long-lived TLS connections.
+ * libcurl multi handle per dispatcher thread, multiplexing requests as
+ * streams over long-lived TLS connections; requests start and finish one by
+ * one, so a slow answer holds back only itself.
  */
 #include "push/push.h"
 #include "core/config.h"
@@ -21,6 +22,10 @@
 struct push_client {
 	CURLM *multi;
 	const struct config *cfg;
+	size_t in_flight;
+	/* every easy handle made, running or idle; idle ones are reused (both arrays have room for all) */
+	CURL **handles, **idle;
+	size_t n_handles, idle_len, cap;
 };
 
 static const char *const reason_names[PUSH_R__COUNT] = {
@@ -175,99 +180,141 @@ void push_client_free(struct push_client *c)
 {
 	if (!c)
 		return;
+	/* transfers still running are abandoned: their requests belong to the caller */
+	for (size_t i = 0; i < c->n_handles; i++) {
+		curl_multi_remove_handle(c->multi, c->handles[i]); /* a no-op for an idle one */
+		curl_easy_cleanup(c->handles[i]);
+	}
+	free(c->handles);
+	free(c->idle);
 	curl_multi_cleanup(c->multi);
 	free(c);
 }
 
-static CURL *easy_for(struct push_client *c, struct push_request *r)
+/* A new easy handle with the options every push request shares; NULL when out of memory. */
+static CURL *easy_new(struct push_client *c)
 {
 	const struct config *cfg = c->cfg;
-	CURL *e = curl_easy_init();
 
+	if (c->n_handles == c->cap) {
+		size_t cap = c->cap * 2 + 16;
+		CURL **handles = realloc(c->handles, cap * sizeof(*handles));
+		if (!handles)
+			return NULL;
+		c->handles = handles;
+		CURL **idle = realloc(c->idle, cap * sizeof(*idle));
+		if (!idle)
+			return NULL;
+		c->idle = idle;
+		c->cap = cap;
+	}
+	CURL *e = curl_easy_init();
 	if (!e)
 		return NULL;
-	r->curl_error[0] = '\0';
-	r->retry_after = -1;
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	c->handles[c->n_handles++] = e;
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* wait for a connection to multiplex on, rather than open more */
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_error);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->push_request_timeout_seconds * 1000L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->push_request_timeout_seconds * 1000L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	if (cfg->push_ca_file[0])
 		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->push_ca_file);
 	return e;
 }
 
-bool push_client_run(struct push_client *c, struct push_request *reqs, size_t n)
+bool push_client_start(struct push_client *c, struct push_request *r)
 {
-	CURL **easy = calloc(n ? n : 1, sizeof(*easy));
-	size_t added = 0;
-	int running = 0;
-	bool ok = false;
+	CURL *e = c->idle_len > 0 ? c->idle[--c->idle_len] : easy_new(c);
 
-	if (!easy)
+	r->status = 0;
+	r->curl_code = CURLE_FAILED_INIT;
+	r->curl_error[0] = '\0';
+	r->retry_after = -1;
+	if (!e) {
+		snprintf(r->curl_error, sizeof(r->curl_error), "could not start the transfer (out of memory)");
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		reqs[i].status = 0;
-		reqs[i].curl_code = CURLE_FAILED_INIT;
-		easy[i] = easy_for(c, &reqs[i]);
-		if (!easy[i] || curl_multi_add_handle(c->multi, easy[i]) != CURLM_OK) {
-			curl_easy_cleanup(easy[i]);
-			easy[i] = NULL;
-			snprintf(reqs[i].curl_error, sizeof(reqs[i].curl_error), "could not start the transfer");
-			continue;
-		}
-		added++;
 	}
-	if (added == 0 && n > 0)
-		goto out;
-	do {
-		CURLMcode mc = curl_multi_perform(c->multi, &running);
-		if (mc == CURLM_OK && running > 0)
-			mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
-		if (mc != CURLM_OK) {
-			log_error("push: curl multi: %s", curl_multi_strerror(mc));
-			break;
-		}
-	} while (running > 0);
+	/* every per-request option is set again: a reused handle keeps the last request's */
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_error);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+		c->idle[c->idle_len++] = e;
+		snprintf(r->curl_error, sizeof(r->curl_error), "could not start the transfer");
+		return false;
+	}
+	c->in_flight++;
+	return true;
+}
+
+bool push_client_wait(struct push_client *c, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms)
+{
+	int running = 0;
+	CURLMcode mc = curl_multi_perform(c->multi, &running);
+
+	if (mc == CURLM_OK)
+		mc = curl_multi_poll(c->multi, extra, n_extra, timeout_ms, NULL);
+	if (mc == CURLM_OK)
+		mc = curl_multi_perform(c->multi, &running);
+	if (mc != CURLM_OK) {
+		log_error("push: curl multi: %s", curl_multi_strerror(mc));
+		return false;
+	}
+	return true;
+}
+
+/* Keep a finished handle for the next request: no new handle, and its caches stay warm. */
+static void keep_idle(struct push_client *c, CURL *e)
+{
+	/* the request it pointed at is the caller's again */
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+	c->idle[c->idle_len++] = e;
+}
+
+struct push_request *push_client_done(struct push_client *c)
+{
 	CURLMsg *msg;
 	int left;
+
 	while ((msg = curl_multi_info_read(c->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
+		CURL *e = msg->easy_handle;
+		CURLcode result = msg->data.result;
 		struct push_request *r = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		if (!r)
-			continue;
-		r->curl_code = (int)msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_HTTP_VERSION, &r->http_version);
-		if (r->curl_code != CURLE_OK && !r->curl_error[0])
-			snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(msg->data.result));
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
+		if (r) {
+			r->curl_code = (int)result;
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+			curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &r->http_version);
+			if (r->curl_code != CURLE_OK && !r->curl_error[0])
+				snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(result));
+		}
+		curl_multi_remove_handle(c->multi, e);
+		c->in_flight--;
+		keep_idle(c, e);
+		if (r)
+			return r;
 	}
-	ok = true;
-out:
-	for (size_t i = 0; i < n; i++) {
-		if (!easy[i])
-			continue;
-		curl_multi_remove_handle(c->multi, easy[i]);
-		curl_easy_cleanup(easy[i]);
-	}
-	free(easy);
-	return ok;
+	return NULL;
+}
+
+size_t push_client_in_flight(const struct push_client *c)
+{
+	return c->in_flight;
 }
 
 void push_outcome_set(struct push_outcome *o, enum push_verdict v, enum push_reason reason, const char *provider,

@@ -5,7 +5,7 @@
  * without the expected id, transport failures, HTTP/1.1 from APNs), the
  * Retry-After parser and the retry backoff.
  */
-#include "push/dispatch_send.h"
+#include "push/dispatch_pipe.h"
 #include "push/push.h"
 #include "push/push_apns.h"
 #include "push/push_fcm.h"
