@@ -11,7 +11,9 @@
 //   apns: @parse/node-apn, one Provider (one HTTP/2 connection, ES256 provider token from
 //         DIR/apns.json), chunks of --chunk (1,000) notifications sent at once, each chunk awaited.
 //   fcm:  firebase-admin, getMessaging().sendEach() over its HTTP/2 transport, batches of --chunk
-//         (500, the most sendEach takes), each batch awaited.
+//         (500, the most sendEach takes), each batch awaited. tests/package.json pins 13.10.0, the
+//         last release whose engines include Node 20 (14.x wants Node 22); sendEach opens a new
+//         HTTP/2 connection per call, which is the SDK's design and is measured as such.
 //
 // Output, one line: {"peer","count","ok","failed","seconds","rate_per_s","cpu_user_s","cpu_sys_s",
 // "chunk","warmup","mock_200","mock_other","mock_refused_streams","mock_connections"}. seconds and
@@ -50,11 +52,12 @@
 //     connection goes to the mock's address by createConnection, as a TLS connection verified
 //     against DIR/ca.pem for 127.0.0.1 (the name the mock's certificate has; the :authority header
 //     stays fcm.googleapis.com), and peerMaxConcurrentStreams is 1, for the reason above: the
-//     SDK's 100 is Google's first SETTINGS, the mock's is 1, and the SDK does not retry a refused
-//     stream. It also drops the colon of the SDK's ':scheme: https:' (lib/utils/api-request.js,
+//     SDK sets 100 "to respect backend limit" (its comment), the mock's first SETTINGS say 1, and
+//     the SDK does not retry a refused stream. It also drops the colon of the SDK's ':scheme: https:' (lib/utils/api-request.js,
 //     AsyncHttp2Call.execute, puts the URL's protocol there as it is): RFC 9113 8.3.1 makes that
 //     request malformed, and nghttp2, the mock's HTTP/2 stack, resets the stream with
-//     PROTOCOL_ERROR before the mock sees it (Google's front end evidently lets it through).
+//     PROTOCOL_ERROR before the mock sees it (the SDK works against Google, whose front end
+//     evidently accepts it).
 //     Everything else of the requests (the path, the JSON, the Bearer header, the other headers)
 //     and the parsing of the answers are the SDK's.
 //   - firebase-admin, OAuth: its cert() credential cannot get a token from the mock.
