@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-push.sh - the body of `make bench-push`: push delivery throughput,
-# latency and memory, in one run on this machine.
+# latency and memory, in one run on this machine, side by side with two peer
+# SDKs (tests/bench/bench-peers.js) sending to the same mock.
 #
 # README paragraph and table (figures to be filled in from a run):
 #
@@ -11,17 +12,26 @@
 #   with a valid ES256 provider token, before alertd starts and again at the end; their mean is the
 #   reference); the dispatch rate while alertd drains an outbox filled in SQL with 100,000 rows for
 #   50,000 devices (half FCM, half APNs), from the commit of the fill to the last recorded row;
-#   alertd's peak RSS (`VmHWM`) after draining 10,000 and then 100,000 rows; and the event-to-push
+#   alertd's peak RSS (`VmHWM`) after draining 10,000 and then 100,000 rows; the same drain of
+#   20,000 rows on statistics that predate the fill; then, with alertd idle, two peer SDKs sending
+#   as many notifications (20,000) from memory to the same mock (`tests/bench/bench-peers.js`):
+#   `@parse/node-apn` (APNs, one HTTP/2 connection, chunks of 1,000) and `firebase-admin`
+#   (`messaging().sendEach`, FCM v1 over HTTP/2, batches of 500), each rate set against alertd's
+#   20,000-row drain, with the CPU per push of the peer and of the mock; and the event-to-push
 #   latency at a fixed 1,000 events/s of signed single-event POSTs to the ingest endpoint for a roster
 #   unit whose 2 users have one phone each (one Android, one iPhone: 2,000 pushes/s), measured per
 #   push from the time loadgen was due to send the event (open loop) to the time the mock received the
 #   push. The mock, alertd, PostgreSQL and the load generators share the CPUs, so compare the ratio
-#   to the ceiling; absolute numbers move with the machine.
+#   to the ceiling; absolute numbers move with the machine. alertd's rate includes its database work
+#   (claiming each row from the outbox and recording the outcome); the peers only send.
 #
 #   | measurement | value | target |
 #   |---|---|---|
 #   | push mock ceiling (h2load, APNs, 4 connections × 100 streams; before / after) | N req/s (N / N) | |
 #   | dispatch rate, 100,000 rows for 50,000 devices | N notifications/s = 0.NN × ceiling | ≥ 0.7 × ceiling |
+#   | peer: @parse/node-apn, 20,000 APNs notifications from memory, chunks of 1,000 | N notifications/s = 0.NN × ceiling | |
+#   | peer: firebase-admin sendEach, 20,000 FCM notifications from memory, batches of 500 | N notifications/s = 0.NN × ceiling | |
+#   | alertd (20,000-row drain) / faster peer | N notifications/s / N = 0.NN × | ≥ 1.0 × |
 #   | event → push at 1,000 events/s (2,000 pushes/s): p50 / p99 | N / N ms | p99 ≤ 250 ms |
 #   | alertd peak RSS after draining 10,000 / 100,000 rows | N / N MB | no growth with depth |
 #
@@ -42,7 +52,18 @@
 #      ANALYZE. At the due time a NOTIFY wakes the dispatcher and the clock
 #      starts; it stops at the last row's recording (max(push_outbox.updated_at)),
 #      polling until no row is pending. VmHWM is read after each drain; the
-#      small fill also warms alertd up (connections, TLS, OAuth token).
+#      small fill also warms alertd up (connections, TLS, OAuth token). Last,
+#      BENCH_STALE_ROWS rows after VACUUM ANALYZE, not analysed after their fill.
+#   2b. peers (BENCH_PEERS=1), alertd idle, against the same mock and its state:
+#      node tests/bench/bench-peers.js apns, then fcm, BENCH_PEER_COUNT
+#      notifications each (default: as many as the BENCH_STALE_ROWS drain) to
+#      the fixture's device tokens, with alertd's payloads; the file comment says
+#      how each SDK is pointed at the mock. Each prints its rate and its own CPU
+#      over its timed part, and fails unless every notification succeeded and the
+#      mock's GET /stats counted exactly that many 200 answers of its API over
+#      that part. The mock's CPU is read around the whole peer process (its one
+#      warm-up notification and, for FCM, the OAuth token included). A failed peer
+#      is reported in the table and makes the script exit 1 at the end.
 #   3. latency: loadgen --rate BENCH_RATE for BENCH_LAT_SECONDS (after 2 s of
 #      warm-up) writes each accepted event's due time (wall clock, µs). Per
 #      outbox row of those events:
@@ -73,8 +94,11 @@
 # ANALYZE and CHECKPOINT before the latency phase, as autovacuum would have
 # done by then; 0: measure right after the drains), BENCH_STALE_ROWS (20000: a
 # drain whose fill is not analysed, on the statistics of the quiet outbox
-# before it; 0 skips), BENCH_ALERTD (build/alertd:
-# the binary to measure, e.g. another build to compare).
+# before it; 0 skips), BENCH_PEERS (1; 0 skips the peer SDKs), BENCH_PEER_COUNT
+# (notifications per peer: BENCH_STALE_ROWS, or 20000 when that is 0),
+# BENCH_ALERTD (build/alertd: the binary to measure, e.g. another build to compare).
+# The peers' npm packages (tests/package.json) are installed with npm ci when
+# tests/node_modules lacks their locked versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/pgcluster.sh
@@ -98,8 +122,16 @@ DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-600}
 ALERTD=${BENCH_ALERTD:-build/alertd}
 VACUUM=${BENCH_VACUUM:-1}
 STALE_ROWS=${BENCH_STALE_ROWS:-20000}
+PEERS=${BENCH_PEERS:-1}
+PEER_COUNT=${BENCH_PEER_COUNT:-$STALE_ROWS}
+# as many notifications as alertd's 20,000-row drain, or 20,000 when that drain is skipped
+[ -n "${BENCH_PEER_COUNT:-}" ] || [ "$STALE_ROWS" != 0 ] || PEER_COUNT=20000
 
-bench_whole_numbers bench-push ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM STALE_ROWS
+bench_whole_numbers bench-push ROWS SMALL_ROWS DEVICES RATE LAT_SECONDS LAT_USERS H2_SECONDS H2_CLIENTS H2_STREAMS WORKERS BATCH CONNS DRAIN_TIMEOUT VACUUM STALE_ROWS PEERS PEER_COUNT
+if [ "$PEERS" = 1 ] && [ "$PEER_COUNT" -lt 1 ]; then
+	echo "bench-push: BENCH_PEER_COUNT must be at least 1 (BENCH_PEERS=0 skips the peers)" >&2
+	exit 2
+fi
 if [ "$ROWS" -lt 1 ] || [ "$DEVICES" -lt 1 ] || [ "$H2_SECONDS" -lt 1 ] || [ "$LAT_USERS" -lt 1 ]; then
 	echo "bench-push: BENCH_ROWS, BENCH_DEVICES, BENCH_H2LOAD_SECONDS and BENCH_LAT_USERS must be at least 1" >&2
 	exit 2
@@ -113,6 +145,23 @@ if [ "$PROVIDER" = auto ]; then
 fi
 case $PROVIDER in live | log) ;; *) echo "bench-push: BENCH_PROVIDER must be auto, live or log" >&2; exit 2 ;; esac
 command -v h2load >/dev/null || { echo "bench-push: h2load not found (Debian package nghttp2-client; make deps)" >&2; exit 1; }
+# The peer SDKs (tests/package.json, pinned by tests/package-lock.json), installed only when missing or
+# not the locked versions, before anything starts (BENCH_PEERS=0 runs without them).
+peers_installed() {
+	# shellcheck disable=SC2016 # a JavaScript template literal, not the shell's
+	node -e 'const lock = require("./tests/package-lock.json").packages;
+		for (const p of ["@parse/node-apn", "firebase-admin"]) {
+			let have;
+			try { have = require(`./tests/node_modules/${p}/package.json`).version; } catch { have = null; }
+			if (have !== lock[`node_modules/${p}`].version) process.exit(1);
+		}'
+}
+if [ "$PEERS" = 1 ] && ! peers_installed; then
+	echo "== npm ci in tests/ (the peer SDKs @parse/node-apn and firebase-admin)"
+	export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # tests/package.json's playwright-core never downloads a browser anyway
+	(cd tests && npm ci --no-audit --no-fund --loglevel=error) || { echo "bench-push: npm ci in tests/ failed (BENCH_PEERS=0 runs without the peers)" >&2; exit 1; }
+	peers_installed || { echo "bench-push: tests/node_modules still lacks the locked peer SDKs" >&2; exit 1; }
+fi
 
 tmp=$(mktemp -d /tmp/alertd-bench-push.XXXXXX)
 chmod 0755 "$tmp"
@@ -125,7 +174,7 @@ cleanup() {
 	set +e
 	if [ "$rc" -ne 0 ]; then
 		echo "bench-push: failed (exit $rc); last lines of the logs:" >&2
-		for f in "$tmp/alertd.log" "$tmp/mock.err" "$tmp/loadgen.err"; do
+		for f in "$tmp/alertd.log" "$tmp/mock.err" "$tmp/loadgen.err" "$tmp/peer-apns.err" "$tmp/peer-fcm.err"; do
 			[ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
 		done
 	fi
@@ -425,6 +474,49 @@ if [ "$STALE_ROWS" -gt 0 ]; then
 	say "CPU per row (process ticks): PostgreSQL $stale_pg_us µs without ANALYZE, $(awk -v p="$cpu_p" -v n="$ROWS" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", p / hz * 1e6 / n }') µs in the analysed $ROWS-row drain; alertd $(awk -v s="$stale" -v hz="$(getconf CLK_TCK)" 'BEGIN { split(s, x, " "); printf "%.0f", x[9] / hz * 1e6 / x[1] }') µs and $(awk -v a="$cpu_a" -v n="$ROWS" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", a / hz * 1e6 / n }') µs"
 fi
 
+# --- phase 2b: the peer SDKs against the same mock, alertd idle ---
+# peer_run KIND: runs bench-peers.js; prints "name ok failed seconds rate cpu_user_s cpu_sys_s mock_200
+# mock_refused_streams mock_connections mock_ticks" (mock_ticks: the mock's CPU around the whole process)
+# when the peer printed its figures, and fails when it failed
+peer_run() {
+	local kind=$1 json rc=0 c0 c1
+	c0=$(bench_ticks "$mock_pid")
+	json=$(node tests/bench/bench-peers.js "$kind" --pki "$pki" --url "https://127.0.0.1:$mock_port" \
+		--control "http://127.0.0.1:$ctl_port" --count "$PEER_COUNT" --devices "$DEVICES" 2>"$tmp/peer-$kind.err") || rc=$?
+	c1=$(bench_ticks "$mock_pid")
+	[ "$rc" = 0 ] || say "bench-push: the $kind peer failed (exit $rc): $(head -c 1000 "$tmp/peer-$kind.err")" >&2
+	if [ -n "$json" ]; then
+		node -e 'const o = JSON.parse(process.argv[1]);
+			console.log([o.peer, o.ok, o.failed, o.seconds, o.rate_per_s, o.cpu_user_s, o.cpu_sys_s, o.mock_200,
+				o.mock_refused_streams, o.mock_connections, process.argv[2]].join(" "))' "$json" "$((c1 - c0))"
+	fi
+	return "$rc"
+}
+# say_peer KIND LINE: the peer's figures, CPU per push, and alertd's rate against it
+say_peer() {
+	awk -v kind="$1" -v p="$2" -v n="$PEER_COUNT" -v hz="$(getconf CLK_TCK)" -v stale="$stale" -v big="$big_rate" -v rows="$ROWS" '
+	BEGIN {
+		split(p, x, " ")
+		printf "peer %s (%s): %d of %d sent, %d failed, %.2f s, %d notifications/s; mock: %d answered 200, %d refused streams, %d new connections\n", x[1], kind, x[2], n, x[3], x[4], x[5], x[8], x[9], x[10]
+		printf "  CPU per push: %s %.0f µs (user + sys over its timed part), push mock %.0f µs", x[1], (x[6] + x[7]) * 1e6 / n, x[11] / hz * 1e6 / n
+		if (stale != "") { split(stale, s, " "); printf "; alertd'"'"'s %d-row drain: alertd %.0f µs, push mock %.0f µs per row", s[1], s[9] / hz * 1e6 / s[1], s[10] / hz * 1e6 / s[1] }
+		printf "\n"
+		if (x[5] > 0) {
+			printf "  alertd / this peer:"
+			if (stale != "") printf " %.2f x (%d-row drain, %d/s)", s[5] / x[5], s[1], s[5]
+			printf " %.2f x (%d-row drain, %d/s)\n", big / x[5], rows, big
+		}
+	}'
+}
+peer_apns='' peer_fcm='' peer_text='' peers_failed=0
+if [ "$PEERS" = 1 ]; then
+	peer_apns=$(peer_run apns) || peers_failed=1
+	[ -z "$peer_apns" ] || peer_text+=$(say_peer apns "$peer_apns")$'\n'
+	peer_fcm=$(peer_run fcm) || peers_failed=1
+	[ -z "$peer_fcm" ] || peer_text+=$(say_peer fcm "$peer_fcm")$'\n'
+	printf '%s' "$peer_text"
+fi
+
 # --- phase 3: event-to-push latency at a fixed event rate ---
 lat='' lat_line='' backlog=0
 if [ "$LAT_SECONDS" -gt 0 ]; then
@@ -493,16 +585,42 @@ awk -v provider="$PROVIDER" -v ceiling="$ceiling" -v c1="$ceiling1" -v c2="$ceil
 	-v failed="$big_failed" -v retried="$big_retried" -v fcm="$big_fcm" -v apns="$big_apns" \
 	-v mfcm="$mock_fcm" -v mapns="$mock_apns" -v small_rows="$SMALL_ROWS" -v small="$small" \
 	-v hwm_small="$(mb "$small_hwm")" -v hwm_big="$(mb "$big_hwm")" -v lat="$lat" -v ev_rate="$RATE" \
-	-v lat_users="$LAT_USERS" -v lat_line="$lat_line" -v backlog="$backlog" -v cpu_line="$cpu_line" -v workers="$WORKERS" -v batch="$BATCH" '
+	-v lat_users="$LAT_USERS" -v lat_line="$lat_line" -v backlog="$backlog" -v cpu_line="$cpu_line" -v workers="$WORKERS" -v batch="$BATCH" \
+	-v peers="$PEERS" -v peer_count="$PEER_COUNT" -v peer_apns="$peer_apns" -v peer_fcm="$peer_fcm" -v stale="$stale" \
+	-v peer_text="$peer_text" '
 function num(x) { return x == "" ? "-" : x }
+# peer_row WHAT LINE: a peer'"'"'s row; a peer counts (and its rate is kept in P) only when every notification went through
+function peer_row(what, line, k,   x) {
+	if (line == "") { printf "| peer: %s | failed: no figures | | NO |\n", what; return }
+	split(line, x, " ")
+	if (x[3] > 0 || x[2] != peer_count || x[8] != peer_count) {
+		printf "| peer: %s (%s) | failed: %d of %d sent, %d failed, mock 200s %s | | NO |\n", what, x[1], x[2], peer_count, x[3], x[8]
+		return
+	}
+	P[k] = x[5]; N[k] = x[1]
+	printf "| peer: %s (%s) | %.0f notifications/s = %.2f x ceiling | | |\n", what, x[1], x[5], (ceiling > 0) ? x[5] / ceiling : 0
+}
 BEGIN {
 	ratio = ceiling > 0 ? rate / ceiling : 0
+	if (stale != "") split(stale, S2, " ")   # rows sent failed seconds rate ... of the BENCH_STALE_ROWS drain
 	printf "\n| measurement | value | target | met |\n|---|---|---|---|\n"
 	printf "| push mock ceiling (h2load, APNs, %d connections x %d streams; before / after) | %.0f req/s (%.0f / %.0f) | | |\n", h2c, h2m, ceiling, c1, c2
 	if (provider == "live")
 		printf "| dispatch rate, %d rows for %d devices (%s provider) | %.0f notifications/s = %.2f x ceiling | >= 0.7 x ceiling | %s |\n", rows, devices, provider, rate, ratio, (ratio >= 0.7) ? "yes" : "NO"
 	else
 		printf "| dispatch rate, %d rows for %d devices (%s provider: no network) | %.0f notifications/s (%.2f x ceiling, not comparable) | >= 0.7 x ceiling | n/a |\n", rows, devices, provider, rate, ratio
+	if (peers == 1) {
+		peer_row(sprintf("%d APNs notifications from memory, chunks of 1,000", peer_count), peer_apns, "apns")
+		peer_row(sprintf("%d FCM notifications from memory, sendEach batches of 500", peer_count), peer_fcm, "fcm")
+		# alertd: the drain of as many rows as the peers send, when it ran (BENCH_STALE_ROWS), else the big one
+		if (stale != "") { a_rate = S2[5]; a_rows = S2[1] } else { a_rate = rate; a_rows = rows }
+		best = ""
+		for (k in P) if (best == "" || P[k] > P[best]) best = k
+		if (best == "")
+			printf "| alertd (%d-row drain) / faster peer | no peer finished | >= 1.0 x | NO |\n", a_rows
+		else
+			printf "| alertd (%d-row drain) / faster peer (%s) | %.0f / %.0f notifications/s = %.2f x | >= 1.0 x | %s |\n", a_rows, N[best], a_rate, P[best], a_rate / P[best], (a_rate >= P[best]) ? "yes" : "NO"
+	}
 	if (lat != "") {
 		split(lat, L, "|")   # due, rows, sent, linked, m50, m99, s50, s99, d50, d99, smax
 		if (L[4] > 0) { p50 = L[5]; p99 = L[6]; what = "event due -> mock received push" }
@@ -517,6 +635,11 @@ BEGIN {
 	if (provider == "live") printf "mock answered 200 to %d FCM and %d APNs requests during that drain\n", mfcm, mapns
 	printf "%s\n", cpu_line
 	if (small != "") { split(small, S, " "); printf "%d-row drain (first, warms up): %.0f notifications/s, %d sent, %d failed\n", small_rows, S[5], S[2], S[3] }
+	if (stale != "") printf "%d-row drain without ANALYZE after the fill: %.0f notifications/s = %.2f x ceiling, %d sent, %d failed\n", S2[1], S2[5], (ceiling > 0) ? S2[5] / ceiling : 0, S2[2], S2[3]
+	if (peers == 1) {
+		printf "peers, alertd idle, same mock (alertd'"'"'s rate includes claiming and recording each row in PostgreSQL; the peers send from memory):\n%s", peer_text
+		if (peer_apns == "" || peer_fcm == "") printf "  a peer printed no figures: see the bench-push messages above\n"
+	}
 	if (lat != "") {
 		printf "latency phase: %d events measured -> %d outbox rows (%d sent, %d linked to the mock log)\n", L[1], L[2], L[3], L[4]
 		if (provider == "live") printf "  event due -> mock received push: p50 %s ms, p99 %s ms (log time has 1 ms resolution)\n", num(L[5]), num(L[6])
@@ -526,3 +649,7 @@ BEGIN {
 		printf "  loadgen: %s\n", lat_line
 	}
 }'
+if [ "$peers_failed" = 1 ]; then
+	say "bench-push: a peer SDK did not deliver every notification (see above): exit 1" >&2
+	exit 1
+fi
