@@ -11,7 +11,7 @@
 //   apns: @parse/node-apn, one Provider (one HTTP/2 connection, ES256 provider token from
 //         DIR/apns.json), chunks of --chunk (1,000) notifications sent at once, each chunk awaited.
 //   fcm:  firebase-admin, getMessaging().sendEach() over its HTTP/2 transport, batches of --chunk
-//         (500, the most sendEach takes), each batch awaited. tests/package.json pins 13.10.0, the
+//         (500, the most sendEach takes), each batch awaited. tests/bench/package.json pins 13.10.0, the
 //         last release whose engines include Node 20 (14.x wants Node 22); sendEach opens a new
 //         HTTP/2 connection per call, which is the SDK's design and is measured as such.
 //

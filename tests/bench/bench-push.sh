@@ -97,8 +97,8 @@
 # before it; 0 skips), BENCH_PEERS (1; 0 skips the peer SDKs), BENCH_PEER_COUNT
 # (notifications per peer: BENCH_STALE_ROWS, or 20000 when that is 0),
 # BENCH_ALERTD (build/alertd: the binary to measure, e.g. another build to compare).
-# The peers' npm packages (tests/package.json) are installed with npm ci when
-# tests/node_modules lacks their locked versions.
+# The peers' npm packages (tests/bench/package.json) are installed with npm ci when
+# tests/bench/node_modules lacks their locked versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/pgcluster.sh
@@ -145,22 +145,22 @@ if [ "$PROVIDER" = auto ]; then
 fi
 case $PROVIDER in live | log) ;; *) echo "bench-push: BENCH_PROVIDER must be auto, live or log" >&2; exit 2 ;; esac
 command -v h2load >/dev/null || { echo "bench-push: h2load not found (Debian package nghttp2-client; make deps)" >&2; exit 1; }
-# The peer SDKs (tests/package.json, pinned by tests/package-lock.json), installed only when missing or
-# not the locked versions, before anything starts (BENCH_PEERS=0 runs without them).
+# The peer SDKs (tests/bench/package.json, pinned by tests/bench/package-lock.json; apart from the
+# test dependencies, so make test never installs them), installed only when missing or not the
+# locked versions, before anything starts (BENCH_PEERS=0 runs without them).
 peers_installed() {
 	# shellcheck disable=SC2016 # a JavaScript template literal, not the shell's
-	node -e 'const lock = require("./tests/package-lock.json").packages;
+	node -e 'const lock = require("./tests/bench/package-lock.json").packages;
 		for (const p of ["@parse/node-apn", "firebase-admin"]) {
 			let have;
-			try { have = require(`./tests/node_modules/${p}/package.json`).version; } catch { have = null; }
+			try { have = require(`./tests/bench/node_modules/${p}/package.json`).version; } catch { have = null; }
 			if (have !== lock[`node_modules/${p}`].version) process.exit(1);
 		}'
 }
 if [ "$PEERS" = 1 ] && ! peers_installed; then
-	echo "== npm ci in tests/ (the peer SDKs @parse/node-apn and firebase-admin)"
-	export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 # tests/package.json's playwright-core never downloads a browser anyway
-	(cd tests && npm ci --no-audit --no-fund --loglevel=error) || { echo "bench-push: npm ci in tests/ failed (BENCH_PEERS=0 runs without the peers)" >&2; exit 1; }
-	peers_installed || { echo "bench-push: tests/node_modules still lacks the locked peer SDKs" >&2; exit 1; }
+	echo "== npm ci in tests/bench/ (the peer SDKs @parse/node-apn and firebase-admin)"
+	(cd tests/bench && npm ci --no-audit --no-fund --loglevel=error) || { echo "bench-push: npm ci in tests/bench/ failed (BENCH_PEERS=0 runs without the peers)" >&2; exit 1; }
+	peers_installed || { echo "bench-push: tests/bench/node_modules still lacks the locked peer SDKs" >&2; exit 1; }
 fi
 
 tmp=$(mktemp -d /tmp/alertd-bench-push.XXXXXX)
