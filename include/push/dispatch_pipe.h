@@ -5,7 +5,7 @@
  *
  * Rows are admitted as they are claimed (dispatch.c) and each is sent as
  * soon as it may be: a slow answer holds back only its own device. Rows of
- * one device go out one at a time, in admission order, high priority first
+ * one device go out one at a time, in admission order, urgent (lane high) first
  * within a claim (high-priority rows never carry a collapse key, so a balance
  * alert's latest row is still the last one sent). A row the provider did not
  * process (refused stream, GOAWAY, renewed credentials) is sent again at

@@ -54,6 +54,7 @@ struct worker {
 	time_t gauge_at;
 	enum db_busy busy;     /* the query in flight on conn */
 	bool query_failed;     /* its result was an error */
+	PGresult *result;      /* its result, acted on only once the statement's commit is confirmed */
 	double claim_sent_at;  /* CLOCK_MONOTONIC: a lease starts no earlier */
 	char *recording;       /* the outcomes being recorded (JSON text), kept until they land */
 	size_t recording_rows; /* how many */
@@ -62,6 +63,7 @@ struct worker {
 	bool more_due;	     /* rows may be waiting: claim when there is room */
 	double next_poll_at; /* CLOCK_MONOTONIC: claim then even without a notification */
 	double reconnect_at; /* CLOCK_MONOTONIC: no connection attempt before */
+	bool stop_warned;    /* the "stopping without a database" warning is logged once */
 };
 
 struct dispatcher {
@@ -84,20 +86,30 @@ static bool stopping(struct dispatcher *d)
 	return s;
 }
 
-#define CLAIM_SQL                                                                                                                                       \
-	"WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"                                                             \
-	"   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"                                                          \
-	"   ORDER BY priority, due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"                                                                        \
-	" UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"                                              \
-	"   attempts = o.attempts + 1" /* not updated_at: it is indexed (retention), and a claim that changes no indexed column is written heap-only */ \
-	" FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"                                                   \
-	" RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"                                                                          \
-	"   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"                                        \
-	"   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token,"                                                                \
-	"   d.state = 'revoked' AND a.kind = 'security.new_device' AND d.push_token IS NOT NULL"                                                        \
-	"   AND d.state_changed_at < a.created_at + make_interval(mins => " DISPATCH_WARNING_GRACE_MINUTES ")"                                          \
-	"   AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.id <> d.id AND t.state = 'active'"                                                          \
+#define CLAIM_SQL                                                                                                \
+	"WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"                      \
+	"   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"                   \
+	"   ORDER BY priority, due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"                                 \
+	" UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"       \
+	"   due_at = now() + make_interval(secs => $2::int), attempts = o.attempts + 1"                          \
+	" FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"            \
+	" RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"                                   \
+	"   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang," \
+	"   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token,"                         \
+	"   d.state = 'revoked' AND a.kind = 'security.new_device' AND d.push_token IS NOT NULL"                 \
+	"   AND d.state_changed_at < a.created_at + make_interval(mins => " DISPATCH_WARNING_GRACE_MINUTES ")"   \
+	"   AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.id <> d.id AND t.state = 'active'"                   \
 	"     AND t.platform = d.platform AND t.push_token = d.push_token)"
+
+/*
+ * The claim moves a row's due_at to the end of its lease. The claim index
+ * (priority, due_at, id) WHERE pending then has the rows in flight out of
+ * its due range: with every worker holding push.max_in_flight rows, a claim
+ * that had to step over all of them (leased, still pending) to find free
+ * ones read hundreds of heap rows for each one it took. A crashed worker's
+ * rows fall due again exactly when their lease runs out. (updated_at is not
+ * set: the recording sets it.)
+ */
 
 /*
  * The recording, one statement (so one round trip, sent without waiting):
@@ -114,27 +126,27 @@ static bool stopping(struct dispatcher *d)
  * loss. The claim keeps the synchronous commit: the lease is what keeps two
  * instances from sending one row.
  */
-#define RECORD_SQL                                                                                                             \
-	"WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text,"    \
-	"   err text, delay float8, unsent boolean, dev bigint, tok text, prov text)),"                                        \
-	" async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v),"                                  \
-	" o AS (UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"                                        \
-	"   last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"                                                 \
-	"   attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"                                                     \
-	"   sent_at = CASE WHEN r.state = 'sent' THEN now() END,"                                                              \
-	"   due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"             \
-	"   leased_until = NULL, leased_by = NULL, updated_at = now()"                                                         \
-	"   FROM r WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.device_id, o.state),"                                    \
-	" retired AS (UPDATE devices d SET state = 'token_invalid', state_reason = left(x.err, 500), state_changed_at = now()" \
-	"   FROM (SELECT DISTINCT ON (dev) dev, tok, err, prov FROM r WHERE dev IS NOT NULL ORDER BY dev) x"                   \
-	"   WHERE d.id = x.dev AND d.state = 'active' AND d.push_token = x.tok"                                                \
-	"   AND d.platform = (CASE x.prov WHEN 'apns' THEN 'ios' ELSE 'android' END)::device_platform RETURNING d.platform),"  \
-	" seen AS (UPDATE devices d SET last_seen_at = now() WHERE d.id IN (SELECT x.id FROM devices x"                        \
-	"   WHERE x.id IN (SELECT device_id FROM o WHERE state = 'sent')"                                                      \
-	"   AND x.id NOT IN (SELECT dev FROM r WHERE dev IS NOT NULL)" /* a device is updated once per statement */            \
-	"   AND x.state = 'active' AND x.last_seen_at < now() - interval '1 hour' ORDER BY x.id FOR UPDATE SKIP LOCKED)"       \
-	"   RETURNING 1)"                                                                                                      \
-	" SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM retired WHERE platform = 'android'),"                         \
+#define RECORD_SQL                                                                                                                     \
+	"WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, state outbox_state, mid text,"            \
+	"   err text, delay float8, unsent boolean, dev bigint, tok text, prov text)),"                                                \
+	" async AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v),"                                          \
+	" o AS (UPDATE push_outbox o SET state = r.state, provider_message_id = r.mid,"                                                \
+	"   last_error = CASE WHEN r.unsent THEN o.last_error ELSE r.err END,"                                                         \
+	"   attempts = o.attempts - CASE WHEN r.unsent THEN 1 ELSE 0 END,"                                                             \
+	"   sent_at = CASE WHEN r.state = 'sent' THEN now() END,"                                                                      \
+	"   due_at = CASE WHEN r.delay IS NOT NULL THEN now() + make_interval(secs => r.delay) ELSE o.due_at END,"                     \
+	"   leased_until = NULL, leased_by = NULL, updated_at = now()"                                                                 \
+	"   FROM r WHERE o.id = r.id AND o.leased_by = $2 RETURNING o.device_id, o.state),"                                            \
+	" retired AS (UPDATE devices d SET state = 'token_invalid', state_reason = left(x.err, 500), state_changed_at = now()"         \
+	"   FROM (SELECT dev, tok, err, prov FROM r WHERE dev IS NOT NULL) x" /* a device's outcomes with other tokens do not match */ \
+	"   WHERE d.id = x.dev AND d.state = 'active' AND d.push_token = x.tok"                                                        \
+	"   AND d.platform = (CASE x.prov WHEN 'apns' THEN 'ios' ELSE 'android' END)::device_platform RETURNING d.platform),"          \
+	" seen AS (UPDATE devices d SET last_seen_at = now() WHERE d.id IN (SELECT x.id FROM devices x"                                \
+	"   WHERE x.id IN (SELECT device_id FROM o WHERE state = 'sent')"                                                              \
+	"   AND x.id NOT IN (SELECT dev FROM r WHERE dev IS NOT NULL)" /* a device is updated once per statement */                    \
+	"   AND x.state = 'active' AND x.last_seen_at < now() - interval '1 hour' ORDER BY x.id FOR UPDATE SKIP LOCKED)"               \
+	"   RETURNING 1)"                                                                                                              \
+	" SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM retired WHERE platform = 'android'),"                                 \
 	"   (SELECT count(*) FROM retired WHERE platform = 'ios'), (SELECT count(*) FROM seen), (SELECT v FROM async)"
 
 /*
@@ -155,6 +167,8 @@ static const struct {
 
 static void drop_connection(struct worker *w, const char *why)
 {
+	PQclear(w->result); /* a result whose commit was never confirmed */
+	w->result = NULL;
 	if (why)
 		log_warn("dispatch: worker %u: %s; a new database connection follows", w->index, why);
 	PQfinish(w->conn);
@@ -217,6 +231,14 @@ static void send_claim(struct worker *w, size_t limit)
 }
 
 /* Send the outcomes waiting (or the ones a failed recording kept) to be recorded. */
+static void forget_recording(struct worker *w)
+{
+	free(w->recording);
+	w->recording = NULL;
+	w->recording_rows = 0;
+	w->record_tries = 0;
+}
+
 static void send_record(struct worker *w)
 {
 	if (!w->recording) {
@@ -233,18 +255,18 @@ static void send_record(struct worker *w)
 			return;
 		}
 	}
+	if (w->record_tries >= RECORD_TRIES) {
+		/* it could not even be sent RECORD_TRIES times (connections breaking) */
+		log_warn("dispatch: recording %zu outcomes failed %d times; their leases expire and they are sent again",
+			 w->recording_rows, w->record_tries);
+		forget_recording(w);
+		return;
+	}
 	const char *params[2] = { w->recording, w->lease_owner };
 	w->record_tries++;
 	send_prepared(w, S_RECORD, params, DB_RECORD);
 }
 
-static void forget_recording(struct worker *w)
-{
-	free(w->recording);
-	w->recording = NULL;
-	w->recording_rows = 0;
-	w->record_tries = 0;
-}
 
 /* A claim's result: its rows join the pipeline (which owns res from here). */
 static void claimed(struct worker *w, PGresult *res)
@@ -308,24 +330,41 @@ static void read_results(struct worker *w)
 	}
 	while (w->busy != DB_IDLE && !PQisBusy(w->conn)) {
 		PGresult *res = PQgetResult(w->conn);
-		if (!res) {
-			/* the query is over */
-			if (w->query_failed)
-				query_failed(w, w->busy == DB_CLAIM ? "a claim failed" : "a recording failed");
-			else
-				w->busy = DB_IDLE;
+		if (res) {
+			if (PQresultStatus(res) != PGRES_TUPLES_OK || w->result ||
+			    (w->busy == DB_RECORD && PQntuples(res) != 1)) {
+				log_error("dispatch: %s: %s", w->busy == DB_CLAIM ? "claim" : "recording",
+					  PQresultErrorMessage(res));
+				w->query_failed = true;
+				PQclear(res);
+			} else {
+				w->result = res;
+			}
+			continue;
+		}
+		/*
+		 * The query is over, and only now is its commit known (an error
+		 * may follow the rows, e.g. from a deferred trigger): claimed rows
+		 * are sent, and outcomes forgotten, only once it committed. A
+		 * claim that failed to commit leased nothing; rows sent without a
+		 * lease could be sent by another instance at the same time.
+		 */
+		PGresult *done = w->result;
+		enum db_busy what = w->busy;
+		w->result = NULL;
+		if (w->query_failed) {
+			PQclear(done);
+			query_failed(w, what == DB_CLAIM ? "a claim failed" : "a recording failed");
 			break;
 		}
-		if (PQresultStatus(res) != PGRES_TUPLES_OK || (w->busy == DB_RECORD && PQntuples(res) != 1)) {
-			log_error("dispatch: %s: %s", w->busy == DB_CLAIM ? "claim" : "recording", PQresultErrorMessage(res));
-			w->query_failed = true;
-			PQclear(res);
-		} else if (w->busy == DB_CLAIM) {
-			claimed(w, res); /* the pipeline owns res */
+		w->busy = DB_IDLE;
+		if (what == DB_CLAIM) {
+			claimed(w, done); /* the pipeline owns done */
 		} else {
-			recorded(w, res);
-			PQclear(res);
+			recorded(w, done);
+			PQclear(done);
 		}
+		break;
 	}
 }
 
@@ -369,9 +408,10 @@ static void next_query(struct worker *w, double now, bool stop)
 		w->next_poll_at = now + (double)cfg->push_poll_interval_ms / 1000.0;
 	}
 	size_t room = dispatch_pipe_room(w->pipe), batch = (size_t)cfg->push_batch_size;
+	size_t cap = (size_t)cfg->push_max_in_flight, full = batch < cap ? batch : cap;
 	size_t want = room < batch ? room : batch;
 	/* not a trickle of tiny claims while the pipeline is busy: each claim costs a statement */
-	if (w->more_due && want > 0 && (held == 0 || 2 * want >= batch)) {
+	if (w->more_due && want > 0 && (held == 0 || 2 * want >= full)) {
 		w->claim_limit = want;
 		send_claim(w, want);
 	}
@@ -385,9 +425,11 @@ static int wait_ms(struct worker *w, double now)
 
 	if (!w->conn)
 		until = w->reconnect_at;
-	else if (w->busy == DB_IDLE && w->next_poll_at < until)
+	else if (w->busy != DB_IDLE)
+		return 1000; /* its result wakes the wait (the socket is watched); nothing else can be sent before */
+	else if (w->next_poll_at < until)
 		until = w->next_poll_at;
-	if (dispatch_pipe_outcomes_ready(w->pipe, &oldest) > 0) {
+	if (w->conn && dispatch_pipe_outcomes_ready(w->pipe, &oldest) > 0) {
 		double due = oldest + (double)cfg->push_record_interval_ms / 1000.0;
 		if (due < until)
 			until = due;
@@ -405,10 +447,11 @@ static void *worker_main(void *arg)
 		double now = clock_mono_seconds();
 		if (!w->conn && now >= w->reconnect_at && !connect_and_listen(w) && stop) {
 			size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &(double){ 0 });
-			if (w->recording || ready)
+			if ((w->recording || ready) && !w->stop_warned)
 				log_warn("dispatch: stopping without a database: %zu outcomes not recorded; their leases expire "
 					 "and they are sent again",
 					 w->recording_rows + ready);
+			w->stop_warned = true;
 			if (dispatch_pipe_held(w->pipe) == 0)
 				break;
 		}

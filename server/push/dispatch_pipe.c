@@ -375,7 +375,7 @@ static int by_priority_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Sort order[from..from+n) high priority first, then by outbox id. False when out of memory (left as claimed). */
+/* Sort order[from..from+n) urgent (lane 'high') first, then by outbox id. False when out of memory (left as claimed). */
 static bool sort_claim(struct dispatch_pipe *p, size_t from, size_t n)
 {
 	struct sort_key *keys = calloc(n, sizeof(*keys));
@@ -384,7 +384,7 @@ static bool sort_claim(struct dispatch_pipe *p, size_t from, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const struct job *j = &p->jobs[p->order[from + i]];
-		keys[i] = (struct sort_key){ j->msg.high_priority, j->id, p->order[from + i] };
+		keys[i] = (struct sort_key){ j->urgent, j->id, p->order[from + i] };
 	}
 	qsort(keys, n, sizeof(*keys), by_priority_id);
 	for (size_t i = 0; i < n; i++)
@@ -533,12 +533,14 @@ static void release_device(struct dispatch_pipe *p, size_t i)
  * when urgent_only): start each whose device and provider are free, release
  * those past their deadline (or all, on stop).
  */
-static void start_pass(struct dispatch_pipe *p, bool urgent_only, bool stop, double now, struct step_tokens **t)
+static void start_pass(struct dispatch_pipe *p, bool urgent_only, bool stop, struct step_tokens **t)
 {
 	for (size_t i = 0; i < p->n_order; i++) {
 		struct job *j = &p->jobs[p->order[i]];
 		if (j->state != JOB_WAITING || (urgent_only && !j->urgent))
 			continue;
+		/* read for each row: a token fetch in start_job may have taken seconds */
+		double now = clock_mono_seconds();
 		/* a row's first chance is always taken, so a short lease still makes progress */
 		if (stop || ((j->blocked || j->resends > 0) && now > j->release_at)) {
 			release_device(p, i);
@@ -568,7 +570,6 @@ static void start_pass(struct dispatch_pipe *p, bool urgent_only, bool stop, dou
 static void start_ready(struct dispatch_pipe *p, bool stop)
 {
 	struct step_tokens *t = NULL;
-	double now = clock_mono_seconds();
 	bool any_urgent = false;
 
 	busy_reset(p);
@@ -580,8 +581,8 @@ static void start_ready(struct dispatch_pipe *p, bool stop)
 			any_urgent = true;
 	}
 	if (any_urgent && !stop)
-		start_pass(p, true, false, now, &t);
-	start_pass(p, false, stop, now, &t);
+		start_pass(p, true, false, &t);
+	start_pass(p, false, stop, &t);
 	if (t) {
 		sodium_memzero(t, sizeof(*t));
 		free(t);

@@ -141,3 +141,37 @@ test("a crashed instance's rows are taken over once their lease expires, not bef
     await srv.stop();
   }
 });
+
+test('a claim whose commit fails sends nothing: rows are sent only once the lease is committed', async () => {
+  // its own database: a deferred trigger makes every claim's COMMIT fail after the rows came back
+  const cdb = h.createDatabase('dispatchcommit');
+  h.migrate(cdb);
+  h.psql(cdb, `INSERT INTO offices (code, name, level) VALUES ('0011', 'KBNN khu vực I', 1);
+    INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011');
+    INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('cf.u1', '1000001', 'Người dùng');
+    INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-commit-fail-1' FROM users;
+    CREATE TABLE fail_claim (active boolean); INSERT INTO fail_claim VALUES (true);
+    CREATE FUNCTION fail_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF (SELECT active FROM fail_claim) AND NEW.leased_by IS NOT NULL THEN RAISE EXCEPTION 'commit-time failure'; END IF;
+      RETURN NULL; END $$;
+    CREATE CONSTRAINT TRIGGER fail_claim AFTER UPDATE ON push_outbox DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION fail_claim();`);
+  const srv = await h.startServer({ db: cdb, config: h.ingestConfig(cdb, kek, { push: { provider: 'log', workers: 1, poll_interval_ms: 100 } }) });
+  try {
+    h.psql(cdb, `WITH a AS (INSERT INTO alerts (user_id, unit_code, office_code, kind, lang, title, body)
+        SELECT id, '1000001', '0011', 'balance.changed', 'vi', 'Biến động số dư', 'TK …2345: +1 VND' FROM users RETURNING id, user_id)
+      INSERT INTO push_outbox (alert_id, device_id, provider) SELECT a.id, d.id, 'fcm' FROM a JOIN devices d ON d.user_id = a.user_id;
+      NOTIFY alertd_outbox;`);
+    await h.eventually(() => srv.logLines().filter((l) => /commit-time failure/.test(l.msg || '')).length >= 3, 10000, 50);
+    assert.equal(sentLines(srv).length, 0, 'a row was sent on a claim that never committed');
+    assert.equal(h.psql(cdb, "SELECT state || ' ' || attempts || ' ' || coalesce(leased_by, '-') FROM push_outbox"), 'pending 0 -');
+    h.psql(cdb, 'UPDATE fail_claim SET active = false');
+    await h.eventually(() => h.psql(cdb, 'SELECT state FROM push_outbox') === 'sent', 10000, 50);
+    await h.eventually(() => sentLines(srv).length === 1, 5000, 50); // the log line may trail the commit
+    await h.sleep(300);
+    assert.equal(sentLines(srv).length, 1);
+    assert.equal(h.psql(cdb, 'SELECT attempts FROM push_outbox'), '1');
+  } finally {
+    await srv.stop();
+  }
+});
