@@ -173,7 +173,7 @@ static const struct config_option options[] = {
 	  "Dispatcher threads per instance, each claiming outbox rows with its own connection.", OFF(push_workers) },
 	{ "push", "batch_size", CONFIG_INT, 1, 5000, "50", NULL, true, false,
 	  "Most outbox rows a dispatcher thread claims, or records, in one statement.", OFF(push_batch_size) },
-	{ "push", "max_in_flight", CONFIG_INT, 1, 10000, "200", NULL, true, false,
+	{ "push", "max_in_flight", CONFIG_INT, 1, 10000, "100", NULL, true, false,
 	  "Rows a dispatcher thread holds at once, sent or waiting for their device; it claims more as answers come back. "
 	  "Bounds its memory and what a crash leaves leased.",
 	  OFF(push_max_in_flight) },
