@@ -86,30 +86,20 @@ static bool stopping(struct dispatcher *d)
 	return s;
 }
 
-#define CLAIM_SQL                                                                                                \
-	"WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"                      \
-	"   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"                   \
-	"   ORDER BY priority, due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"                                 \
-	" UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"       \
-	"   due_at = now() + make_interval(secs => $2::int), attempts = o.attempts + 1"                          \
-	" FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"            \
-	" RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"                                   \
-	"   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang," \
-	"   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token,"                         \
-	"   d.state = 'revoked' AND a.kind = 'security.new_device' AND d.push_token IS NOT NULL"                 \
-	"   AND d.state_changed_at < a.created_at + make_interval(mins => " DISPATCH_WARNING_GRACE_MINUTES ")"   \
-	"   AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.id <> d.id AND t.state = 'active'"                   \
+#define CLAIM_SQL                                                                                                                            \
+	"WITH c AS (SELECT id FROM push_outbox WHERE state = 'pending' AND due_at <= now()"                                                  \
+	"   AND (leased_until IS NULL OR leased_until < now()) AND provider = ANY($4::text[])"                                               \
+	"   ORDER BY priority, due_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)"                                                             \
+	" UPDATE push_outbox o SET leased_until = now() + make_interval(secs => $2::int), leased_by = $3,"                                   \
+	"   attempts = o.attempts + 1" /* not updated_at nor due_at: indexed; a claim that changes no indexed column is written heap-only */ \
+	" FROM c, alerts a, devices d WHERE o.id = c.id AND a.id = o.alert_id AND d.id = o.device_id"                                        \
+	" RETURNING o.id, o.provider, o.priority, o.collapse_key, o.attempts,"                                                               \
+	"   floor(extract(epoch FROM o.created_at))::bigint, a.id, a.kind, a.severity, a.title, a.body, a.lang,"                             \
+	"   COALESCE(a.details->>'push_privacy', 'false'), d.id, d.state, d.push_token,"                                                     \
+	"   d.state = 'revoked' AND a.kind = 'security.new_device' AND d.push_token IS NOT NULL"                                             \
+	"   AND d.state_changed_at < a.created_at + make_interval(mins => " DISPATCH_WARNING_GRACE_MINUTES ")"                               \
+	"   AND NOT EXISTS (SELECT 1 FROM devices t WHERE t.id <> d.id AND t.state = 'active'"                                               \
 	"     AND t.platform = d.platform AND t.push_token = d.push_token)"
-
-/*
- * The claim moves a row's due_at to the end of its lease. The claim index
- * (priority, due_at, id) WHERE pending then has the rows in flight out of
- * its due range: with every worker holding push.max_in_flight rows, a claim
- * that had to step over all of them (leased, still pending) to find free
- * ones read hundreds of heap rows for each one it took. A crashed worker's
- * rows fall due again exactly when their lease runs out. (updated_at is not
- * set: the recording sets it.)
- */
 
 /*
  * The recording, one statement (so one round trip, sent without waiting):

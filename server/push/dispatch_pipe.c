@@ -40,7 +40,7 @@
  */
 #define PIPE_MAX_SENDING_PER_PROVIDER 100
 
-#define PIPE_PACE 0.002 /* seconds: at most one libcurl pass per this while requests are in flight (see dispatch_pipe_step) */
+#define PIPE_PACE 0.002 /* seconds: one libcurl pass at most per this while requests are in flight */
 
 /* One claim result, shared by the jobs made from it. */
 struct chunk {
@@ -85,8 +85,8 @@ struct dispatch_pipe {
 	size_t sending[PUSH__PROVIDERS]; /* requests in flight per provider */
 	json_t *outcomes;
 	double oldest_outcome;
-	size_t released;	 /* unsent rows released since the last log line */
-	double last_pass;	 /* CLOCK_MONOTONIC of the last libcurl pass (pacing) */
+	size_t released;  /* unsent rows released since the last log line */
+	double last_pass; /* CLOCK_MONOTONIC of the last libcurl pass (pacing) */
 	unsigned alarm_count[PUSH_R__COUNT];
 	char alarm_example[PUSH_R__COUNT][sizeof(((struct push_outcome *)0)->detail)];
 };

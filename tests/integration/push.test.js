@@ -527,7 +527,7 @@ test('a sibling revoked by the new phone within 10 minutes still gets its securi
 
     // past the 10 minutes, or for anything but the warning, a revoked device gets nothing
     q(`UPDATE alerts SET created_at = now() - interval '11 minutes' WHERE id = ${warning};
-       UPDATE push_outbox SET state = 'pending', sent_at = NULL, attempts = 0, due_at = now() WHERE alert_id = ${warning} AND provider = 'apns'`);
+       UPDATE push_outbox SET state = 'pending', sent_at = NULL, attempts = 0 WHERE alert_id = ${warning} AND provider = 'apns'`);
     await h.eventually(() => q(`SELECT state FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`) !== 'pending', 10000, 100);
     assert.equal(q(`SELECT state || ' ' || split_part(last_error, ':', 1) FROM push_outbox WHERE alert_id = ${warning} AND provider = 'apns'`), 'failed device_not_active');
     const id = await post(h.balanceEvent());
