@@ -59,11 +59,12 @@ struct worker {
 	char *recording;       /* the outcomes being recorded (JSON text), kept until they land */
 	size_t recording_rows; /* how many */
 	int record_tries;
-	size_t claim_limit;  /* rows the claim in flight asked for */
-	bool more_due;	     /* rows may be waiting: claim when there is room */
-	double next_poll_at; /* CLOCK_MONOTONIC: claim then even without a notification */
-	double reconnect_at; /* CLOCK_MONOTONIC: no connection attempt before */
-	bool stop_warned;    /* the "stopping without a database" warning is logged once */
+	size_t claim_limit;   /* rows the claim in flight asked for */
+	bool more_due;	      /* rows may be waiting: claim when there is room */
+	double next_poll_at;  /* CLOCK_MONOTONIC: claim then even without a notification */
+	double reconnect_at;  /* CLOCK_MONOTONIC: no connection attempt before */
+	bool stop_warned;     /* the "stopping without a database" warning is logged once */
+	bool last_was_record; /* the last query sent was a recording: a wanted claim goes next */
 };
 
 struct dispatcher {
@@ -378,21 +379,11 @@ static void sample_outbox(struct worker *w)
 		drop_connection(w, "the outbox sample failed");
 }
 
-/* With the connection idle: record, or claim, or nothing. */
-static void next_query(struct worker *w, double now, bool stop)
+/* How many rows to claim now, if any: rows may be due and there is room for a worthwhile claim. */
+static size_t claim_wanted(struct worker *w, double now)
 {
 	const struct config *cfg = w->d->cfg;
-	double oldest;
-	size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &oldest);
-	size_t held = dispatch_pipe_held(w->pipe);
 
-	if (w->recording || (ready > 0 && (ready >= (size_t)cfg->push_batch_size || held == 0 || stop ||
-					   now - oldest >= (double)cfg->push_record_interval_ms / 1000.0))) {
-		send_record(w);
-		return;
-	}
-	if (stop)
-		return;
 	if (now >= w->next_poll_at) {
 		w->more_due = true;
 		w->next_poll_at = now + (double)cfg->push_poll_interval_ms / 1000.0;
@@ -401,7 +392,32 @@ static void next_query(struct worker *w, double now, bool stop)
 	size_t cap = (size_t)cfg->push_max_in_flight, full = batch < cap ? batch : cap;
 	size_t want = room < batch ? room : batch;
 	/* not a trickle of tiny claims while the pipeline is busy: each claim costs a statement */
-	if (w->more_due && want > 0 && (held == 0 || 2 * want >= full)) {
+	if (w->more_due && want > 0 && (dispatch_pipe_held(w->pipe) == 0 || 2 * want >= full))
+		return want;
+	return 0;
+}
+
+/* With the connection idle: record, or claim, or nothing. */
+static void next_query(struct worker *w, double now, bool stop)
+{
+	const struct config *cfg = w->d->cfg;
+	double oldest;
+	size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &oldest);
+	size_t held = dispatch_pipe_held(w->pipe);
+
+	bool record_due = w->recording || (ready > 0 && (ready >= (size_t)cfg->push_batch_size || held == 0 || stop ||
+							 now - oldest >= (double)cfg->push_record_interval_ms / 1000.0));
+	/* a claim gets its turn after each recording: when PostgreSQL is slow, recordings alone would empty the pipeline */
+	if (record_due && !(w->last_was_record && !stop && claim_wanted(w, now))) {
+		send_record(w);
+		w->last_was_record = true;
+		return;
+	}
+	w->last_was_record = false;
+	if (stop)
+		return;
+	size_t want = claim_wanted(w, now);
+	if (want > 0) {
 		w->claim_limit = want;
 		send_claim(w, want);
 	}
