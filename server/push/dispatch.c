@@ -270,6 +270,18 @@ static void claimed(struct worker *w, PGresult *res)
 		w->claim_sent_at + (double)cfg->push_lease_seconds - 2.0 * (double)cfg->push_request_timeout_seconds - 5.0;
 	if (n > 0 && n == w->claim_limit)
 		w->more_due = true; /* a full claim: more may be due */
+	/*
+	 * A commit confirmed so late that the lease (from the claim's start)
+	 * may have run out: another instance may hold the rows by now. They
+	 * are not sent; the lease, if any is left, runs out and they are
+	 * claimed again.
+	 */
+	if (n > 0 && clock_mono_seconds() >= w->claim_sent_at + (double)cfg->push_lease_seconds - 1.0) {
+		log_warn("dispatch: %zu claimed rows dropped unsent: the claim's commit came after its lease could have run out",
+			 n);
+		PQclear(res);
+		return;
+	}
 	if (!dispatch_pipe_admit(w->pipe, res, release_at))
 		log_warn("dispatch: %zu claimed rows could not be held; their leases expire and they are sent again", n);
 }
@@ -281,10 +293,17 @@ static void recorded(struct worker *w, PGresult *res)
 	unsigned retired[PUSH__PROVIDERS] = { (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10),
 					      (unsigned)strtoul(PQgetvalue(res, 0, 2), NULL, 10) };
 
-	if (rows >= 0 && (size_t)rows < w->recording_rows)
-		/* another worker claimed them after our lease ran out: it sends them again */
-		log_warn("dispatch: %zu of %zu outcomes not recorded: their lease had run out (raise push.lease_seconds)",
-			 w->recording_rows - (size_t)rows, w->recording_rows);
+	if (rows >= 0 && (size_t)rows < w->recording_rows) {
+		if (w->record_tries > 1)
+			/* an earlier try may have committed before its connection broke */
+			log_warn("dispatch: %zu of %zu outcomes not recorded by this retry: an earlier try may have recorded them, "
+				 "or their lease had run out",
+				 w->recording_rows - (size_t)rows, w->recording_rows);
+		else
+			/* another worker claimed them after our lease ran out: it sends them again */
+			log_warn("dispatch: %zu of %zu outcomes not recorded: their lease had run out (raise push.lease_seconds)",
+				 w->recording_rows - (size_t)rows, w->recording_rows);
+	}
 	for (int p = 0; p < PUSH__PROVIDERS; p++)
 		if (retired[p]) {
 			metrics_push_retired(w->d->metrics, p, retired[p]);
@@ -325,7 +344,8 @@ static void read_results(struct worker *w)
 			if (PQresultStatus(res) != PGRES_TUPLES_OK || w->result ||
 			    (w->busy == DB_RECORD && PQntuples(res) != 1)) {
 				log_error("dispatch: %s: %s", w->busy == DB_CLAIM ? "claim" : "recording",
-					  PQresultErrorMessage(res));
+					  PQresultStatus(res) == PGRES_TUPLES_OK ? "an unexpected second or malformed result"
+										 : PQresultErrorMessage(res));
 				w->query_failed = true;
 				PQclear(res);
 			} else {
@@ -343,7 +363,7 @@ static void read_results(struct worker *w)
 		PGresult *done = w->result;
 		enum db_busy what = w->busy;
 		w->result = NULL;
-		if (w->query_failed) {
+		if (w->query_failed || !done) {
 			PQclear(done);
 			query_failed(w, what == DB_CLAIM ? "a claim failed" : "a recording failed");
 			break;
@@ -453,11 +473,12 @@ static void *worker_main(void *arg)
 		double now = clock_mono_seconds();
 		if (!w->conn && now >= w->reconnect_at && !connect_and_listen(w) && stop) {
 			size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &(double){ 0 });
-			if ((w->recording || ready) && !w->stop_warned)
+			if ((w->recording || ready) && !w->stop_warned) {
 				log_warn("dispatch: stopping without a database: %zu outcomes not recorded; their leases expire "
 					 "and they are sent again",
 					 w->recording_rows + ready);
-			w->stop_warned = true;
+				w->stop_warned = true;
+			}
 			if (dispatch_pipe_held(w->pipe) == 0)
 				break;
 		}
