@@ -261,6 +261,15 @@ static void note_alarm(struct dispatch_pipe *p, const struct job *j)
 		snprintf(p->alarm_example[o->reason], sizeof(p->alarm_example[o->reason]), "%s", o->detail);
 }
 
+/* One job of c is done with it: the claim result goes with the last. */
+static void chunk_release(struct chunk *c)
+{
+	if (--c->live == 0) {
+		PQclear(c->rows);
+		free(c);
+	}
+}
+
 /*
  * The job has its outcome: queue it for recording and free the slot. If the
  * outcome cannot be built (out of memory) the row is simply not recorded:
@@ -275,10 +284,7 @@ static void complete(struct dispatch_pipe *p, struct job *j)
 		log_warn("dispatch: outcome of outbox row %lld lost (out of memory); it is sent again after its lease", j->id);
 	else if (json_array_size(p->outcomes) == 1)
 		p->oldest_outcome = clock_mono_seconds();
-	if (--j->chunk->live == 0) {
-		PQclear(j->chunk->rows);
-		free(j->chunk);
-	}
+	chunk_release(j->chunk);
 	push_request_clear(&j->req);
 	memset(j, 0, sizeof(*j));
 	p->free_slots[p->n_free++] = (size_t)(j - p->jobs);
@@ -332,10 +338,7 @@ void dispatch_pipe_free(struct dispatch_pipe *p)
 		if (j->state == JOB_FREE)
 			continue;
 		push_request_clear(&j->req);
-		if (--j->chunk->live == 0) {
-			PQclear(j->chunk->rows);
-			free(j->chunk);
-		}
+		chunk_release(j->chunk);
 	}
 	free(p->jobs);
 	free(p->free_slots);
