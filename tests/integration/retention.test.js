@@ -292,8 +292,10 @@ test('a serving instance applies retention in its maintenance thread and counts 
       return /^alertd_retention_rows_total\{rule="device_tokens_erased"\} 1$/m.test(m.body);
     });
     assert.equal(q("SELECT count(*) FROM devices WHERE push_token = 'ab12'"), '0');
-    const line = srv.logLines().find((l) => l.msg === 'retention applied');
-    assert.ok(line, srv.logs().slice(-2000));
+    // the counters are bumped just before the log line is written: wait for the line too
+    const line = await h
+      .eventually(() => srv.logLines().find((l) => l.msg === 'retention applied'), 5000)
+      .catch(() => assert.fail(srv.logs().slice(-2000)));
     assert.equal(line.device_tokens_erased, 1);
   } finally {
     await srv.stop();
