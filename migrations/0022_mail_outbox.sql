@@ -33,7 +33,13 @@ CREATE TABLE mail_outbox (
     to_addr       text NOT NULL CONSTRAINT mail_outbox_to_addr CHECK (length(to_addr) BETWEEN 3 AND 254 AND to_addr ~ '^[^@\s<>",;]+@[^@\s<>",;]+$'),
     lang          text NOT NULL CONSTRAINT mail_outbox_lang CHECK (lang IN ('vi', 'en')),
     subject       text NOT NULL CONSTRAINT mail_outbox_subject CHECK (length(subject) BETWEEN 1 AND 200),
-    body          text NOT NULL CONSTRAINT mail_outbox_body CHECK (length(body) BETWEEN 1 AND 20000),
+    -- the plain-text body; or, when it holds a secret (the activation code
+    -- of an instructions mail), body_sealed: the body sealed under the
+    -- key-encryption key (crypto_secretbox, nonce first), and body NULL.
+    -- The worker erases body_sealed once the row is done, so a code is
+    -- never kept readable, and never kept at all after it was sent.
+    body          text CONSTRAINT mail_outbox_body CHECK (length(body) BETWEEN 1 AND 20000),
+    body_sealed   bytea CONSTRAINT mail_outbox_body_sealed CHECK (length(body_sealed) BETWEEN 41 AND 40000),
     -- true when a staff member sent it by hand (reminders: the weekly limit
     -- applies only to the automatic ones); created_by is the staff login or
     -- NULL for the system
@@ -49,7 +55,9 @@ CREATE TABLE mail_outbox (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT mail_outbox_lease CHECK ((leased_until IS NULL) = (leased_by IS NULL)),
-    CONSTRAINT mail_outbox_sent CHECK ((state = 'sent') = (sent_at IS NOT NULL))
+    CONSTRAINT mail_outbox_sent CHECK ((state = 'sent') = (sent_at IS NOT NULL)),
+    CONSTRAINT mail_outbox_one_body CHECK (body IS NULL OR body_sealed IS NULL),
+    CONSTRAINT mail_outbox_has_body CHECK (state <> 'pending' OR body IS NOT NULL OR body_sealed IS NOT NULL)
 );
 
 -- the claim: due pending rows in order
