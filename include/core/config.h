@@ -70,6 +70,10 @@ struct config {
 	long long app_activation_global_per_minute;
 	long long coverage_active_days;
 	long long coverage_refresh_seconds;
+	long long worklist_due_days;
+	long long escalation_after_minutes;
+	long long escalation_check_seconds;
+	bool escalation_email;
 	long long admin_requests_per_ip_per_minute;
 
 	/* auth.*: the treasury's staff sign-in rules; the bounds keep them at least as strict as the treasury's */

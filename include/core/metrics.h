@@ -55,6 +55,13 @@ void metrics_push_retired(struct metrics *m, int provider, unsigned long long n)
 void metrics_push_alarm(struct metrics *m, int reason);
 /* The outbox as the dispatcher last saw it (shared by all instances on the database). */
 void metrics_push_outbox(struct metrics *m, long long pending_due, long long oldest_due_age_seconds);
+/*
+ * Escalations as the last tick read them from the database (all instances
+ * agree): open ones, the oldest open one's creation (epoch seconds, 0:
+ * none; its age is computed when rendered), acknowledgements and their
+ * total time to acknowledgement in milliseconds.
+ */
+void metrics_escalations(struct metrics *m, long long open, long long oldest_epoch, long long acked, long long ack_ms_sum);
 
 /* One slot per route plus one for requests that matched no route. NULL on OOM. */
 struct metrics *metrics_new(size_t nroutes);

@@ -36,19 +36,21 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned
 
 /*
  * Recompute coverage (alertd_coverage_refresh, migration 0014) with the
- * window active_days, then write today's snapshot per office if not written
- * yet, in one transaction on conn (outside any). try_lock: skip (*skipped,
+ * window coverage.active_days, then write today's snapshot per office if not
+ * written yet and bring the worklist in step (worklist_sync), in one
+ * transaction on conn (outside any). try_lock: skip (*skipped,
  * true returned) when another instance is refreshing; otherwise wait for
  * it. *rows gets the coverage_units rows written. False on database errors
  * (rolled back; PQerrorMessage(conn) says why).
  */
-bool maintenance_coverage_refresh(PGconn *conn, long long active_days, bool try_lock, int *rows, bool *skipped)
+bool maintenance_coverage_refresh(PGconn *conn, const struct config *cfg, bool try_lock, int *rows, bool *skipped)
 	__attribute__((warn_unused_result));
 
 /*
  * Start the background thread: a run now, then every
  * events.maintenance_interval_seconds, and a coverage refresh now, then
- * every coverage.refresh_seconds; what retention changed is counted
+ * every coverage.refresh_seconds, and an escalation pass (escalation.h) now,
+ * then every escalation.check_seconds; what retention changed is counted
  * in metrics. collapse_key (for rerouted events' alerts, see fanout.h; NULL:
  * none) is borrowed and must outlive the thread; pseudonym_key (NULL
  * without a KEK) is copied.

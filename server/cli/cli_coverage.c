@@ -39,7 +39,7 @@ int cli_coverage(const struct config *cfg, char **args, int nargs)
 	if (strcmp(verb, "refresh") == 0) {
 		int rows;
 		bool skipped;
-		if (maintenance_coverage_refresh(conn, cfg->coverage_active_days, false, &rows, &skipped)) {
+		if (maintenance_coverage_refresh(conn, cfg, false, &rows, &skipped)) {
 			printf("coverage refreshed: %d unit rows changed\n", rows);
 			rc = 0;
 		} else {

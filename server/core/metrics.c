@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define STATUS_MIN 100
 #define STATUS_SLOTS 500 /* 100..599 */
@@ -34,6 +35,7 @@ struct metrics {
 	atomic_ullong push_retired[PUSH__PROVIDERS];
 	atomic_ullong push_alarms[PUSH_R__COUNT];
 	atomic_llong outbox_pending, outbox_oldest_age;
+	atomic_llong esc_open, esc_oldest_epoch, esc_acked, esc_ack_ms;
 };
 
 /* name, labels, help: counters sharing a name are rendered under one HELP/TYPE */
@@ -105,6 +107,35 @@ void metrics_push_outbox(struct metrics *m, long long pending_due, long long old
 {
 	atomic_store_explicit(&m->outbox_pending, pending_due, memory_order_relaxed);
 	atomic_store_explicit(&m->outbox_oldest_age, oldest_due_age_seconds, memory_order_relaxed);
+}
+
+void metrics_escalations(struct metrics *m, long long open, long long oldest_epoch, long long acked, long long ack_ms_sum)
+{
+	atomic_store_explicit(&m->esc_open, open, memory_order_relaxed);
+	atomic_store_explicit(&m->esc_oldest_epoch, oldest_epoch, memory_order_relaxed);
+	atomic_store_explicit(&m->esc_acked, acked, memory_order_relaxed);
+	atomic_store_explicit(&m->esc_ack_ms, ack_ms_sum, memory_order_relaxed);
+}
+
+static void render_escalations(struct metrics *m, struct buf *b)
+{
+	long long open = atomic_load_explicit(&m->esc_open, memory_order_relaxed);
+	long long oldest = atomic_load_explicit(&m->esc_oldest_epoch, memory_order_relaxed);
+	long long age = open > 0 && oldest > 0 ? (long long)time(NULL) - oldest : 0;
+
+	buf_printf(b,
+		   "# HELP alertd_escalations_unacknowledged Risk alerts escalated to an office and not acknowledged (whole database).\n"
+		   "# TYPE alertd_escalations_unacknowledged gauge\n"
+		   "alertd_escalations_unacknowledged %lld\n"
+		   "# HELP alertd_escalation_oldest_unacknowledged_seconds Age of the oldest unacknowledged escalation.\n"
+		   "# TYPE alertd_escalation_oldest_unacknowledged_seconds gauge\n"
+		   "alertd_escalation_oldest_unacknowledged_seconds %lld\n"
+		   "# HELP alertd_escalation_ack_seconds Time from escalation to acknowledgement (whole database).\n"
+		   "# TYPE alertd_escalation_ack_seconds summary\n"
+		   "alertd_escalation_ack_seconds_sum %.3f\n"
+		   "alertd_escalation_ack_seconds_count %lld\n",
+		   open, age < 0 ? 0 : age, (double)atomic_load_explicit(&m->esc_ack_ms, memory_order_relaxed) / 1000.0,
+		   (long long)atomic_load_explicit(&m->esc_acked, memory_order_relaxed));
 }
 
 static void render_push(struct metrics *m, struct buf *b)
@@ -257,6 +288,7 @@ char *metrics_render(struct metrics *m, const struct route *routes, size_t nrout
 	}
 	render_counters(m, &b);
 	render_push(m, &b);
+	render_escalations(m, &b);
 	db_pool_stats(pool, &ps);
 	buf_printf(&b,
 		   "# HELP alertd_db_pool_connections Database pool connections by state.\n"

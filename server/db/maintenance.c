@@ -13,7 +13,9 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "staff/accounts.h"
+#include "staff/escalation.h"
 #include "staff/lookups.h"
+#include "staff/worklist.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -179,7 +181,7 @@ static void run(const struct maintenance *m)
 	PQfinish(conn);
 }
 
-bool maintenance_coverage_refresh(PGconn *conn, long long active_days, bool try_lock, int *rows, bool *skipped)
+bool maintenance_coverage_refresh(PGconn *conn, const struct config *cfg, bool try_lock, int *rows, bool *skipped)
 {
 	char days[24];
 	const char *p[1] = { days };
@@ -187,7 +189,7 @@ bool maintenance_coverage_refresh(PGconn *conn, long long active_days, bool try_
 
 	*rows = 0;
 	*skipped = false;
-	snprintf(days, sizeof(days), "%lld", active_days);
+	snprintf(days, sizeof(days), "%lld", cfg->coverage_active_days);
 	if (!db_begin(conn))
 		goto fail;
 	/* -1: another instance holds the lock (the function itself waits for it when called directly) */
@@ -205,6 +207,9 @@ bool maintenance_coverage_refresh(PGconn *conn, long long active_days, bool try_
 	}
 	/* today's row per office, once (ON CONFLICT DO NOTHING): the first refresh of the Vietnam day writes it */
 	single_int(conn, "SELECT alertd_coverage_snapshot(" TODAY_VN ")", 0, NULL, &ok);
+	/* the worklist follows the figures just computed, in the same transaction (staff/worklist.h) */
+	if (ok)
+		ok = worklist_sync(conn, cfg, NULL);
 	if (!ok || !db_commit(conn))
 		goto fail;
 	*rows = n;
@@ -231,7 +236,7 @@ static void refresh_coverage(const struct maintenance *m)
 		return;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!maintenance_coverage_refresh(conn, cfg->coverage_active_days, true, &rows, &skipped)) {
+	if (!maintenance_coverage_refresh(conn, cfg, true, &rows, &skipped)) {
 		char err[256];
 		snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
 		err[strcspn(err, "\n")] = '\0';
@@ -247,14 +252,19 @@ static void refresh_coverage(const struct maintenance *m)
 static void *maintenance_main(void *arg)
 {
 	struct maintenance *m = arg;
-	struct timespec next_run, next_coverage;
+	struct timespec next_run, next_coverage, next_escalation;
 
-	/* both at start-up, then each on its own interval */
+	/* all at start-up, then each on its own interval */
 	clock_mono_deadline(&next_run, 0);
 	clock_mono_deadline(&next_coverage, 0);
+	clock_mono_deadline(&next_escalation, 0);
 	for (;;) {
 		struct timespec now;
 		clock_mono_deadline(&now, 0);
+		if (!mono_before(&now, &next_escalation)) {
+			escalation_tick(m->cfg, m->metrics);
+			clock_mono_deadline(&next_escalation, m->cfg->escalation_check_seconds * 1000000LL);
+		}
 		if (!mono_before(&now, &next_coverage)) {
 			refresh_coverage(m);
 			clock_mono_deadline(&next_coverage, m->cfg->coverage_refresh_seconds * 1000000LL);
@@ -264,6 +274,8 @@ static void *maintenance_main(void *arg)
 			clock_mono_deadline(&next_run, m->cfg->events_maintenance_interval_seconds * 1000000LL);
 		}
 		const struct timespec *until = mono_before(&next_coverage, &next_run) ? &next_coverage : &next_run;
+		if (mono_before(&next_escalation, until))
+			until = &next_escalation;
 		pthread_mutex_lock(&m->lock);
 		while (!m->stopping)
 			if (pthread_cond_timedwait(&m->wake, &m->lock, until) == ETIMEDOUT)
