@@ -80,6 +80,17 @@ bool worklist_get(PGconn *conn, const char *scope, const char *id, PGresult **ou
 /* The open items of office (exactly that office), by unit code, at most WORKLIST_PRINT_MAX. */
 bool worklist_print_items(PGconn *conn, const char *office, PGresult **out) __attribute__((warn_unused_result));
 
+enum worklist_person_col { WLP_UNIT, WLP_ID, WLP_NAME, WLP_ROLES, WLP_PHONE, WLP_ACTIVATION, WLP_COVERED, WLP__COUNT };
+
+/*
+ * The active users of office's open items' units (those of
+ * worklist_print_items), by unit and login: roles (JSON array text), phone,
+ * activation (none | pending | used: the newest code's), covered (a
+ * reachable device within active_days).
+ */
+bool worklist_print_people(PGconn *conn, const char *office, long long active_days, PGresult **out)
+	__attribute__((warn_unused_result));
+
 enum worklist_contact_col { WLC_ID, WLC_AT, WLC_CHANNEL, WLC_OUTCOME, WLC_NOTE, WLC_STAFF, WLC__COUNT };
 
 /* Item id's contact attempts, oldest first, at most WORKLIST_CONTACTS_MAX. */

@@ -15,6 +15,7 @@
 #include "api/api_staff.h"
 #include "api/api_staff_accounts.h"
 #include "api/api_staff_coverage.h"
+#include "api/api_staff_worklist.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -77,6 +78,15 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/coverage/units.csv", api_staff_coverage_units_csv, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/units.xlsx", api_staff_coverage_units_xlsx, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF_READ, ROUTE_DB },
+	/* the worklist of units not protected, and risk alerts that reached nobody (api_staff_worklist.h) */
+	{ "GET", "/v1/staff/worklist", api_staff_worklist, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/worklist/print", api_staff_worklist_print, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/worklist/{id}", api_staff_worklist_item, AUTH_STAFF_READ, ROUTE_DB },
+	{ "PUT", "/v1/staff/worklist/{id}", api_staff_worklist_put, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/worklist/{id}/contacts", api_staff_worklist_contact, AUTH_STAFF, JSON_DB },
+	{ "GET", "/v1/staff/escalations", api_staff_escalations, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/escalations/count", api_staff_escalations_count, AUTH_STAFF_READ, ROUTE_DB },
+	{ "POST", "/v1/staff/escalations/{id}/ack", api_staff_escalation_ack, AUTH_STAFF, JSON_DB },
 };
 
 const struct route *api_routes(size_t *count)

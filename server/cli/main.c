@@ -6,6 +6,7 @@
 #include "cli/cli_app.h"
 #include "cli/cli_staff.h"
 #include "cli/cli_coverage.h"
+#include "cli/cli_office.h"
 #include "cli/cli_roster.h"
 #include "core/config.h"
 #include "db/db.h"
@@ -39,6 +40,7 @@ static const char usage[] =
 	"                    deactivate LOGIN | reset LOGIN [--totp] | role LOGIN ROLE | list |\n"
 	"                    demo-totp LOGIN (make run only)\n"
 	"  coverage ...      staff coverage figures: refresh | snapshot DAY | target OFFICE PCT YYYY-MM-DD\n"
+	"  office duty-email CODE ADDR|--clear  the office's duty address for escalation e-mails\n"
 	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
 	"  roster import FILE [--dry-run]  import the treasury roster CSV (docs/roster.md)\n"
 	"  maintenance       create event partitions ahead and apply retention once\n"
@@ -137,7 +139,8 @@ int main(int argc, char **argv)
 	}
 	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "admin-key") == 0 ||
 			  strcmp(cmd, "staff") == 0 || strcmp(cmd, "activation-code") == 0 ||
-			  strcmp(cmd, "coverage") == 0 || strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0;
+			  strcmp(cmd, "coverage") == 0 || strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0 ||
+			  strcmp(cmd, "office") == 0;
 	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
 		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
 	if (!known || (!takes_args && nrest > 0)) {
@@ -162,6 +165,8 @@ int main(int argc, char **argv)
 		rc = cli_staff(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "coverage") == 0) {
 		rc = cli_coverage(&cfg, rest, nrest);
+	} else if (strcmp(cmd, "office") == 0) {
+		rc = cli_office(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "activation-code") == 0) {
 		rc = cli_activation_code(&cfg, rest, nrest);
 	} else if (strcmp(cmd, "events") == 0) {

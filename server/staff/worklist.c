@@ -92,6 +92,30 @@ bool worklist_print_items(PGconn *conn, const char *office, PGresult **out)
 	return *out != NULL;
 }
 
+bool worklist_print_people(PGconn *conn, const char *office, long long active_days, PGresult **out)
+{
+	char max[STORE_ID_TEXT], days[STORE_ID_TEXT];
+	const char *p[3] = { office, max, days };
+
+	snprintf(max, sizeof(max), "%d", WORKLIST_PRINT_MAX);
+	snprintf(days, sizeof(days), "%lld", active_days);
+	*out = store_query(conn, "worklist print people",
+			   "WITH units AS (SELECT w.unit_code FROM worklist_items w WHERE w.office_code = $1"
+			   " AND w.state = 'open' ORDER BY w.unit_code LIMIT $2::int)"
+			   " SELECT u.unit_code, u.id, u.full_name,"
+			   " coalesce((SELECT json_agg(r.role::text ORDER BY r.role)::text FROM user_roles r"
+			   " WHERE r.user_id = u.id), '[]'), u.phone,"
+			   " coalesce((SELECT CASE WHEN a.used_at IS NOT NULL THEN 'used'"
+			   " WHEN a.voided_at IS NULL AND a.expires_at > now() THEN 'pending' ELSE 'none' END"
+			   " FROM activation_codes a WHERE a.user_id = u.id ORDER BY a.id DESC LIMIT 1), 'none'),"
+			   " EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.state = 'active'"
+			   " AND d.push_token IS NOT NULL AND d.last_seen_at > now() - make_interval(days => $3::int))"
+			   " FROM units JOIN users u ON u.unit_code = units.unit_code AND u.active AND u.pseudonymised_at IS NULL"
+			   " ORDER BY u.unit_code, u.dvctt_login",
+			   3, p, WLP__COUNT);
+	return *out != NULL;
+}
+
 bool worklist_contacts(PGconn *conn, const char *id, PGresult **out)
 {
 	char max[STORE_ID_TEXT];
