@@ -236,7 +236,7 @@ bool escalation_contacts(PGconn *conn, const char *units, PGresult **out)
 enum escalation_ack_result escalation_ack(PGconn *conn, const char *scope, const char *id, const char *note,
 					  const struct store_actor *actor)
 {
-	const char *p[4] = { id, scope, note, actor->id };
+	const char *p[2] = { id, scope }, *pu[3] = { id, note, actor->id };
 	enum escalation_ack_result r = ESCALATION_ERROR;
 	PGresult *res = NULL;
 	char *details = NULL;
@@ -258,10 +258,10 @@ enum escalation_ack_result escalation_ack(PGconn *conn, const char *scope, const
 		goto fail;
 	}
 	PGresult *upd = store_query(conn, "escalation ack",
-				    "UPDATE escalations SET acknowledged_at = now(), acknowledged_by = $4, ack_note = $3,"
+				    "UPDATE escalations SET acknowledged_at = now(), acknowledged_by = $3, ack_note = $2,"
 				    " ack_seconds = GREATEST(extract(epoch FROM now() - created_at), 0)"
 				    " WHERE id = $1::bigint RETURNING round(ack_seconds)::bigint",
-				    4, p, 1);
+				    3, pu, 1);
 	if (!upd || PQntuples(upd) != 1) {
 		PQclear(upd);
 		goto fail;
