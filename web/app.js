@@ -1,6 +1,7 @@
 // app.js - the treasury staff dashboard: a single page with hash routes
 // (#/signin, #/password, #/totp, #/overview[/OFFICE], #/units[?filters],
-// #/units/CODE, #/risk[?filters], #/account). Every figure comes from the
+// #/units/CODE, #/risk[?filters], #/account; #/worklist[/ID|/print], #/escalations
+// in worklist.js). Every figure comes from the
 // /v1/staff/ JSON API (api.js); what the server refuses decides the page:
 // 401 goes to sign-in, 403 password_change_required and
 // totp_enrolment_required to those steps, 403 reauth_required asks for the
@@ -8,6 +9,7 @@
 import { call, download, query, setCsrf, hasSession, ApiError } from './api.js';
 import { h, clear, table } from './dom.js';
 import { trendChart, statusBar } from './chart.js';
+import { pageWorklist, pageWorklistItem, pageWorklistPrint, pageEscalations, escalationBadge } from './worklist.js';
 import { t, getLang, setLang, fmtInt, fmtVnd, fmtPct, fmtTime, fmtDay, ruleName, RULE_IDS, serverMessage } from './i18n.js';
 
 const main = document.getElementById('main');
@@ -105,6 +107,7 @@ function renderChrome() {
   const out = document.getElementById('signout');
   out.textContent = t('sign_out');
   out.hidden = !state.me;
+  escalationBadge(signedIn);
 }
 
 // main[data-ready] names the hash whose page is complete (figures in, or the reason why not); a test waits for it.
@@ -154,6 +157,10 @@ async function route() {
       case 'overview': return await pageOverview(parts[1]);
       case 'units': return parts[1] ? await pageUnit(parts[1]) : await pageUnits(params);
       case 'risk': return await pageRisk(params);
+      case 'worklist':
+        if (parts[1] === 'print') return await pageWorklistPrint(worklistUi(), params);
+        return parts[1] ? await pageWorklistItem(worklistUi(), parts[1]) : await pageWorklist(worklistUi(), params);
+      case 'escalations': return await pageEscalations(worklistUi(), params);
       case 'account': return pageAccount();
       default: return show(heading(t('not_found')), message('warn', t('not_found')));
     }
@@ -161,6 +168,11 @@ async function route() {
     const m = explain(e);
     if (m) show(m);
   }
+}
+
+// The page helpers web/worklist.js builds its pages with.
+function worklistUi() {
+  return { heading, show, message, explain, go, state };
 }
 
 // ---------------------------------------------------------------- forms
