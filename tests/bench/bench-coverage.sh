@@ -141,6 +141,21 @@ refresh2=$(($(now_ms) - t))
 t=$(now_ms)
 snap=$(psqlb -tAc "SELECT alertd_coverage_snapshot((now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)")
 snap_ms=$(($(now_ms) - t))
+# the worklist sync that follows every refresh in the maintenance thread (migration 0025): the first
+# opens an item per unit not protected, the next only looks at the units whose coverage row changed
+if [ "$(psqlb -tAc "SELECT count(*) FROM pg_proc WHERE proname = 'alertd_worklist_sync'")" = 1 ]; then
+	t=$(now_ms)
+	wl1=$(psqlb -tAc "SELECT alertd_worklist_sync(30, 14)")
+	wl1_ms=$(($(now_ms) - t))
+	t=$(now_ms)
+	wl2=$(psqlb -tAc "SELECT alertd_worklist_sync(30, 14)")
+	wl2_ms=$(($(now_ms) - t))
+	psqlb -c "UPDATE coverage_units SET computed_at = now() WHERE unit_code IN (SELECT unit_code FROM coverage_units ORDER BY unit_code LIMIT 1000)" >/dev/null
+	t=$(now_ms)
+	wl3=$(psqlb -tAc "SELECT alertd_worklist_sync(30, 14)")
+	wl3_ms=$(($(now_ms) - t))
+	say "alertd_worklist_sync: first $wl1_ms ms ($wl1 items), again $wl2_ms ms ($wl2 changed), after 1000 changed units $wl3_ms ms ($wl3 changed)"
+fi
 psqlb -c 'VACUUM ANALYZE'
 say "alertd_coverage_refresh(30): first $refresh1 ms ($rows rows written), again $refresh2 ms ($rows2 rows written); snapshot $snap_ms ms ($snap rows)"
 say "coverage: $(psqlb -tA -F ', ' -c "SELECT status || ' ' || count(*) FROM coverage_units GROUP BY status ORDER BY status" | paste -sd ' ')"
