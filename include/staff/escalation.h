@@ -34,8 +34,7 @@ struct escalation_pass {
  * office_duty, Vietnamese) per new escalation whose office has a duty
  * address, in one transaction. False on a database error (rolled back).
  */
-bool escalation_run(PGconn *conn, const struct config *cfg, struct escalation_pass *out)
-	__attribute__((warn_unused_result));
+bool escalation_run(PGconn *conn, const struct config *cfg, struct escalation_pass *out) __attribute__((warn_unused_result));
 
 /* The database's figures for the metrics: open count, oldest open (epoch seconds, 0 when none), acks and their sum. */
 struct escalation_figures {

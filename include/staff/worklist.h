@@ -107,10 +107,10 @@ struct worklist_change {
 
 enum worklist_result {
 	WORKLIST_OK,
-	WORKLIST_NOT_FOUND,	  /* no such item in scope */
-	WORKLIST_ENDED,		  /* the episode ended (the unit is protected again): history, not changed */
-	WORKLIST_BAD_ASSIGNEE,	  /* not an active operator/admin of the item's office or above, within scope */
-	WORKLIST_DUE_IN_PAST,	  /* the due date is before today (Vietnam) */
+	WORKLIST_NOT_FOUND,    /* no such item in scope */
+	WORKLIST_ENDED,	       /* the episode ended (the unit is protected again): history, not changed */
+	WORKLIST_BAD_ASSIGNEE, /* not an active operator/admin of the item's office or above, within scope */
+	WORKLIST_DUE_IN_PAST,  /* the due date is before today (Vietnam) */
 	WORKLIST_ERROR
 };
 

@@ -53,8 +53,7 @@ static json_t *escalation_json(PGresult *e, int r, json_t *people)
 			 (json_int_t)store_int(e, r, ESC_USERS_ALERTED), "unit_phone", store_opt(e, r, ESC_UNIT_PHONE),
 			 "people", people, "acknowledged_at", store_opt(e, r, ESC_ACKED_AT), "acknowledged_by",
 			 store_opt(e, r, ESC_ACKED_BY), "note", store_opt(e, r, ESC_NOTE), "ack_seconds",
-			 PQgetisnull(e, r, ESC_ACK_SECONDS) ? json_null()
-							    : json_integer(store_int(e, r, ESC_ACK_SECONDS)));
+			 PQgetisnull(e, r, ESC_ACK_SECONDS) ? json_null() : json_integer(store_int(e, r, ESC_ACK_SECONDS)));
 }
 
 enum http_outcome api_staff_escalations(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -69,8 +68,8 @@ enum http_outcome api_staff_escalations(const struct app *app, struct http_req *
 	json_t *list = NULL;
 
 	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &list_limit, &limit) ||
-	    !validate_enum_or_reply(req, resp, "state", http_query(req, "state"), states, 0, "must be open or acknowledged",
-				    &state))
+	    !validate_enum_or_reply(req, resp, "state", http_query(req, "state"), states, 0,
+				    "must be open or acknowledged", &state))
 		return HTTP_DONE;
 	if (cursor && !parse_id(cursor, &id)) {
 		validate_reply_one(resp, req, "cursor", "must be a next_cursor of an earlier page");
@@ -97,7 +96,9 @@ enum http_outcome api_staff_escalations(const struct app *app, struct http_req *
 		goto out;
 	for (int r = 0; r < np; r++)
 		ids[r] = store_int(people, r, ESCU_ID);
-	struct staff_lookup l = { .what = "escalations", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np };
+	struct staff_lookup l = {
+		.what = "escalations", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np
+	};
 	if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
 		goto out;
 	result = HTTP_FAILED;

@@ -43,8 +43,7 @@ bool api_worklist_actor_or_reply(struct http_req *req, struct http_resp *resp, c
 	return false;
 }
 
-bool api_worklist_office_or_reply(struct http_req *req, struct http_resp *resp, const char *office,
-				  enum http_outcome *outcome)
+bool api_worklist_office_or_reply(struct http_req *req, struct http_resp *resp, const char *office, enum http_outcome *outcome)
 {
 	bool in = false;
 	size_t n = office ? strlen(office) : 0;
@@ -81,9 +80,10 @@ bool api_worklist_note_ok(json_t *v, bool required)
 static json_t *item_json(PGresult *res, int r)
 {
 	json_t *reasons = json_loads(PQgetvalue(res, r, WL_REASONS), 0, NULL);
-	json_t *assignee = PQgetisnull(res, r, WL_ASSIGNEE) ? json_null()
-							    : json_pack("{s:s,s:s}", "login", PQgetvalue(res, r, WL_ASSIGNEE),
-									"full_name", PQgetvalue(res, r, WL_ASSIGNEE_NAME));
+	json_t *assignee = PQgetisnull(res, r, WL_ASSIGNEE)
+				   ? json_null()
+				   : json_pack("{s:s,s:s}", "login", PQgetvalue(res, r, WL_ASSIGNEE), "full_name",
+					       PQgetvalue(res, r, WL_ASSIGNEE_NAME));
 	if (!reasons || !assignee) {
 		json_decref(reasons);
 		json_decref(assignee);
@@ -98,9 +98,9 @@ static json_t *item_json(PGresult *res, int r)
 			 "due_at", PQgetvalue(res, r, WL_DUE), "overdue", store_bool(res, r, WL_OVERDUE), "escalated_to",
 			 store_opt(res, r, WL_ESCALATED_TO), "assignee", assignee, "assigned_at",
 			 store_opt(res, r, WL_ASSIGNED_AT), "closed_at", store_opt(res, r, WL_CLOSED_AT), "closed_by",
-			 store_opt(res, r, WL_CLOSED_BY), "close_reason", store_opt(res, r, WL_CLOSE_REASON), "close_note",
-			 store_opt(res, r, WL_CLOSE_NOTE), "reopened_at", store_opt(res, r, WL_REOPENED_AT), "reopen_count",
-			 (json_int_t)store_int(res, r, WL_REOPEN_COUNT), "last_contact_at",
+			 store_opt(res, r, WL_CLOSED_BY), "close_reason", store_opt(res, r, WL_CLOSE_REASON),
+			 "close_note", store_opt(res, r, WL_CLOSE_NOTE), "reopened_at", store_opt(res, r, WL_REOPENED_AT),
+			 "reopen_count", (json_int_t)store_int(res, r, WL_REOPEN_COUNT), "last_contact_at",
 			 store_opt(res, r, WL_LAST_CONTACT), "contacts", (json_int_t)store_int(res, r, WL_CONTACTS),
 			 "current", store_bool(res, r, WL_EPISODE_OPEN));
 }
@@ -127,8 +127,8 @@ enum http_outcome api_staff_worklist(const struct app *app, struct http_req *req
 
 	(void)app;
 	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &list_limit, &f.limit) ||
-	    !validate_enum_or_reply(req, resp, "state", http_query(req, "state"), states, 0, "must be open, closed or all",
-				    &state) ||
+	    !validate_enum_or_reply(req, resp, "state", http_query(req, "state"), states, 0,
+				    "must be open, closed or all", &state) ||
 	    !validate_enum_or_reply(req, resp, "status", http_query(req, "status"), statuses, -1,
 				    "must be partial or unprotected", &status) ||
 	    !validate_bool_or_reply(req, resp, "overdue", overdue, false, &od))
@@ -167,8 +167,8 @@ enum http_outcome api_staff_worklist(const struct app *app, struct http_req *req
 			json_decref(list);
 			list = NULL;
 		}
-	json_t *out = list ? json_pack("{s:o,s:o}", "items", list,
-				       "next_cursor", n > want ? json_string(PQgetvalue(res, shown - 1, WL_ID)) : json_null())
+	json_t *out = list ? json_pack("{s:o,s:o}", "items", list, "next_cursor",
+				       n > want ? json_string(PQgetvalue(res, shown - 1, WL_ID)) : json_null())
 			   : NULL;
 	PQclear(res);
 	if (!out)
@@ -255,12 +255,12 @@ enum http_outcome api_staff_worklist_item(const struct app *app, struct http_req
 	json_t *c = o ? contacts_json(contacts) : NULL;
 	json_t *p = c ? people_json(users, devices) : NULL;
 	if (p) {
-		json_object_set_new(o, "unit_phone", PQgetisnull(item, 0, WL_UNIT_PHONE)
-							     ? json_null()
-							     : json_string(PQgetvalue(item, 0, WL_UNIT_PHONE)));
-		json_object_set_new(o, "unit_email", PQgetisnull(item, 0, WL_UNIT_EMAIL)
-							     ? json_null()
-							     : json_string(PQgetvalue(item, 0, WL_UNIT_EMAIL)));
+		json_object_set_new(o, "unit_phone",
+				    PQgetisnull(item, 0, WL_UNIT_PHONE) ? json_null()
+									: json_string(PQgetvalue(item, 0, WL_UNIT_PHONE)));
+		json_object_set_new(o, "unit_email",
+				    PQgetisnull(item, 0, WL_UNIT_EMAIL) ? json_null()
+									: json_string(PQgetvalue(item, 0, WL_UNIT_EMAIL)));
 		out = json_pack("{s:o,s:o,s:o}", "item", o, "contact_attempts", c, "people", p);
 		o = c = p = NULL;
 	}
@@ -369,7 +369,8 @@ enum http_outcome api_staff_worklist_put(const struct app *app, struct http_req 
 	if (state && !(st && (strcmp(st, "open") == 0 || strcmp(st, "closed") == 0)))
 		validate_member_error(errors, "", "state", "must be open or closed");
 	if (!api_worklist_note_ok(note, st && strcmp(st, "closed") == 0))
-		validate_member_error(errors, "", "note", "a note of 1 to 1000 bytes is required to close, and optional otherwise");
+		validate_member_error(errors, "", "note",
+				      "a note of 1 to 1000 bytes is required to close, and optional otherwise");
 	if (json_array_size(errors) == 0 && !assignee && !due && !state)
 		validate_member_error(errors, "", "assignee", "give at least one of assignee, due_date and state");
 	if (json_array_size(errors) > 0) {
@@ -430,10 +431,11 @@ enum http_outcome api_staff_worklist_contact(const struct app *app, struct http_
 	PGconn *conn = http_db(req);
 	if (!conn)
 		return HTTP_FAILED;
-	enum worklist_result r = worklist_add_contact(conn, req->scope_office, router_param(&req->match, "id"),
-						      req->staff.staff_id, channel, result, json_string_value(note), &actor,
-						      &contact);
-	return action_reply(req, resp, r, 201, r == WORKLIST_OK ? json_pack("{s:I}", "contact_id", (json_int_t)contact) : NULL);
+	enum worklist_result r =
+		worklist_add_contact(conn, req->scope_office, router_param(&req->match, "id"), req->staff.staff_id,
+				     channel, result, json_string_value(note), &actor, &contact);
+	return action_reply(req, resp, r, 201,
+			    r == WORKLIST_OK ? json_pack("{s:I}", "contact_id", (json_int_t)contact) : NULL);
 }
 
 enum http_outcome api_staff_worklist_print(const struct app *app, struct http_req *req, struct http_resp *resp)
@@ -461,7 +463,9 @@ enum http_outcome api_staff_worklist_print(const struct app *app, struct http_re
 		goto out;
 	for (int r = 0; r < np; r++)
 		ids[r] = store_int(people, r, WLP_ID);
-	struct staff_lookup l = { .what = "worklist_print", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np };
+	struct staff_lookup l = {
+		.what = "worklist_print", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np
+	};
 	if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
 		goto out;
 	result = HTTP_FAILED;
@@ -475,11 +479,11 @@ enum http_outcome api_staff_worklist_print(const struct app *app, struct http_re
 			k++;
 		for (; o && users && k < np && strcmp(PQgetvalue(people, k, WLP_UNIT), unit) == 0; k++) {
 			json_t *roles = json_loads(PQgetvalue(people, k, WLP_ROLES), 0, NULL);
-			if (!roles || !append(users, json_pack("{s:s,s:o,s:s?,s:s,s:b}", "full_name",
-							       PQgetvalue(people, k, WLP_NAME), "roles", roles, "phone",
-							       store_opt(people, k, WLP_PHONE), "activation",
-							       PQgetvalue(people, k, WLP_ACTIVATION), "covered",
-							       store_bool(people, k, WLP_COVERED)))) {
+			if (!roles ||
+			    !append(users, json_pack("{s:s,s:o,s:s?,s:s,s:b}", "full_name", PQgetvalue(people, k, WLP_NAME),
+						     "roles", roles, "phone", store_opt(people, k, WLP_PHONE),
+						     "activation", PQgetvalue(people, k, WLP_ACTIVATION), "covered",
+						     store_bool(people, k, WLP_COVERED)))) {
 				json_decref(users);
 				users = NULL;
 			}
@@ -491,9 +495,9 @@ enum http_outcome api_staff_worklist_print(const struct app *app, struct http_re
 			units = NULL;
 			break;
 		}
-		json_object_set_new(o, "unit_phone", PQgetisnull(items, r, WL_UNIT_PHONE)
-							     ? json_null()
-							     : json_string(PQgetvalue(items, r, WL_UNIT_PHONE)));
+		json_object_set_new(o, "unit_phone",
+				    PQgetisnull(items, r, WL_UNIT_PHONE) ? json_null()
+									 : json_string(PQgetvalue(items, r, WL_UNIT_PHONE)));
 		/* o_set steals users even when it fails; append steals o */
 		if (json_object_set_new(o, "users", users) != 0) {
 			json_decref(o);

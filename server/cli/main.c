@@ -138,9 +138,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bool takes_args = strcmp(cmd, "source") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "admin-key") == 0 ||
-			  strcmp(cmd, "staff") == 0 || strcmp(cmd, "activation-code") == 0 ||
-			  strcmp(cmd, "coverage") == 0 || strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0 ||
-			  strcmp(cmd, "office") == 0;
+			  strcmp(cmd, "staff") == 0 || strcmp(cmd, "activation-code") == 0 || strcmp(cmd, "coverage") == 0 ||
+			  strcmp(cmd, "roster") == 0 || strcmp(cmd, "pseudonym") == 0 || strcmp(cmd, "office") == 0;
 	bool known = takes_args || strcmp(cmd, "check-config") == 0 || strcmp(cmd, "migrate") == 0 ||
 		     strcmp(cmd, "serve") == 0 || strcmp(cmd, "maintenance") == 0;
 	if (!known || (!takes_args && nrest > 0)) {

@@ -72,8 +72,8 @@ static bool queue_mail(PGconn *conn, const struct config *cfg, PGresult *res, in
 	if (fclose(f) != 0 || !body.p)
 		goto out;
 	/* the unit's name is cut to fit the body's cap; a duty address is checked by the offices CHECK and mail_outbox's */
-	const char *p[5] = { PQgetvalue(res, r, P_UNIT), PQgetvalue(res, r, P_OFFICE), PQgetvalue(res, r, P_DUTY), subject,
-			     body.p };
+	const char *p[5] = { PQgetvalue(res, r, P_UNIT), PQgetvalue(res, r, P_OFFICE), PQgetvalue(res, r, P_DUTY),
+			     subject, body.p };
 	ok = body.n <= 20000 &&
 	     db_run(conn,
 		    "INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body)"
@@ -186,21 +186,24 @@ bool escalation_list(PGconn *conn, const char *scope, const char *office, bool a
 	const char *p[5] = { scope, office, acknowledged ? "t" : "f", before_id, lim };
 
 	snprintf(lim, sizeof(lim), "%lld", limit);
+	/* one column per line */
+	/* clang-format off */
 	*out = store_query(conn, "escalation list",
 			   "SELECT e.id, e.event_id, e.risk_rule, e.unit_code, b.name, e.office_code, e.reason,"
-			   " " TS("e.alert_created_at") ", " TS(
-				   "e.created_at") ","
-						   " floor(extract(epoch FROM COALESCE(e.acknowledged_at, now()) - e.created_at))::bigint,"
-						   " e.users_alerted, b.contact_phone, " TS(
-							   "e.acknowledged_at") ", e.acknowledged_by, e.ack_note,"
-										" round(e.ack_seconds)::bigint"
-										" FROM escalations e JOIN budget_units b ON b.code = e.unit_code"
-										" WHERE e.office_code IN (SELECT alertd_office_subtree($1))"
-										" AND ($2::text IS NULL OR e.office_code IN (SELECT alertd_office_subtree($2)))"
-										" AND (e.acknowledged_at IS NOT NULL) = $3::boolean"
-										" AND ($4::bigint IS NULL OR e.id < $4::bigint)"
-										" ORDER BY e.id DESC LIMIT $5::int",
+			   " " TS("e.alert_created_at") ","
+			   " " TS("e.created_at") ","
+			   " floor(extract(epoch FROM COALESCE(e.acknowledged_at, now()) - e.created_at))::bigint,"
+			   " e.users_alerted, b.contact_phone,"
+			   " " TS("e.acknowledged_at") ","
+			   " e.acknowledged_by, e.ack_note, round(e.ack_seconds)::bigint"
+			   " FROM escalations e JOIN budget_units b ON b.code = e.unit_code"
+			   " WHERE e.office_code IN (SELECT alertd_office_subtree($1))"
+			   " AND ($2::text IS NULL OR e.office_code IN (SELECT alertd_office_subtree($2)))"
+			   " AND (e.acknowledged_at IS NOT NULL) = $3::boolean"
+			   " AND ($4::bigint IS NULL OR e.id < $4::bigint)"
+			   " ORDER BY e.id DESC LIMIT $5::int",
 			   5, p, ESC__COUNT);
+	/* clang-format on */
 	return *out != NULL;
 }
 

@@ -16,19 +16,26 @@
 #define TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The item's columns in enum worklist_col order; the FROM joins b, o, s. */
-#define ITEM_COLS                                                                                                      \
-	"w.id, w.unit_code, b.name, w.office_code, o.name, w.state, w.status::text,"                                   \
-	" alertd_worklist_reasons_now(w.reasons)::text, " TS("w.opened_at") ", " TS(                                   \
-		"w.due_at") ","                                                                                        \
-			    " w.state = 'open' AND w.due_at < now(),"                                                  \
-			    " CASE WHEN w.state = 'open' AND w.due_at < now() THEN o.parent_code END,"                 \
-			    " s.username, s.full_name, " TS("w.assigned_at") ", " TS("w.closed_at") ","                \
-									     " w.closed_by, w.close_reason, w.close_note, " TS( \
-										     "w.reopened_at") ", w.reopen_count, " TS(  \
-										     "w.last_contact_at") ","                   \
-													  " (SELECT count(*) FROM worklist_contacts c WHERE c.item_id = w.id)," \
-													  " w.episode_open, b.contact_phone, b.contact_email"
-#define ITEM_FROM                                                                                                      \
+/* one column per line; the formatter's wrapping of TS() would not be readable */
+/* clang-format off */
+#define ITEM_COLS \
+	"w.id, w.unit_code, b.name, w.office_code, o.name, w.state, w.status::text," \
+	" alertd_worklist_reasons_now(w.reasons)::text," \
+	" " TS("w.opened_at") "," \
+	" " TS("w.due_at") "," \
+	" w.state = 'open' AND w.due_at < now()," \
+	" CASE WHEN w.state = 'open' AND w.due_at < now() THEN o.parent_code END," \
+	" s.username, s.full_name," \
+	" " TS("w.assigned_at") "," \
+	" " TS("w.closed_at") "," \
+	" w.closed_by, w.close_reason, w.close_note," \
+	" " TS("w.reopened_at") "," \
+	" w.reopen_count," \
+	" " TS("w.last_contact_at") "," \
+	" (SELECT count(*) FROM worklist_contacts c WHERE c.item_id = w.id)," \
+	" w.episode_open, b.contact_phone, b.contact_email"
+/* clang-format on */
+#define ITEM_FROM                                                                                                     \
 	" FROM worklist_items w JOIN budget_units b ON b.code = w.unit_code JOIN offices o ON o.code = w.office_code" \
 	" LEFT JOIN staff s ON s.id = w.assignee_id"
 
@@ -50,7 +57,7 @@ bool worklist_sync(PGconn *conn, const struct config *cfg, int *changed)
 bool worklist_list(PGconn *conn, const char *scope, const struct worklist_filter *f, PGresult **out)
 {
 	char limit[STORE_ID_TEXT];
-	const char *p[8] = { scope, f->office, f->state ? f->state : "open", f->assignee, f->overdue, f->status,
+	const char *p[8] = { scope,	  f->office, f->state ? f->state : "open", f->assignee, f->overdue, f->status,
 			     f->after_id, limit };
 
 	snprintf(limit, sizeof(limit), "%lld", f->limit);
@@ -122,11 +129,14 @@ bool worklist_contacts(PGconn *conn, const char *id, PGresult **out)
 	const char *p[2] = { id, max };
 
 	snprintf(max, sizeof(max), "%d", WORKLIST_CONTACTS_MAX);
+	/* clang-format off */
 	*out = store_query(conn, "worklist contacts",
-			   "SELECT c.id, " TS("c.at") ", c.channel, c.outcome, c.note, s.username"
-						  " FROM worklist_contacts c JOIN staff s ON s.id = c.staff_id"
-						  " WHERE c.item_id = $1::bigint ORDER BY c.id LIMIT $2::int",
+			   "SELECT c.id, " TS("c.at") ","
+			   " c.channel, c.outcome, c.note, s.username"
+			   " FROM worklist_contacts c JOIN staff s ON s.id = c.staff_id"
+			   " WHERE c.item_id = $1::bigint ORDER BY c.id LIMIT $2::int",
 			   2, p, WLC__COUNT);
+	/* clang-format on */
 	return *out != NULL;
 }
 
@@ -182,8 +192,7 @@ static enum worklist_result lock_item(PGconn *conn, const char *scope, const cha
 }
 
 /* Write the audit row (details: a JSON object, stolen) in the caller's transaction. */
-static bool audit_change(PGconn *conn, const struct store_actor *actor, const char *action, const char *target,
-			 json_t *details)
+static bool audit_change(PGconn *conn, const struct store_actor *actor, const char *action, const char *target, json_t *details)
 {
 	char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
 	struct audit_entry e = { .actor_kind = actor->kind,
@@ -208,8 +217,8 @@ static enum worklist_result apply_assignee(PGconn *conn, const char *scope, cons
 	const char *p[4] = { id, c->assignee, office, scope };
 
 	if (!c->assignee)
-		return db_run(conn, "UPDATE worklist_items SET assignee_id = NULL, assigned_at = NULL WHERE id = $1::bigint", 1,
-			      p)
+		return db_run(conn,
+			      "UPDATE worklist_items SET assignee_id = NULL, assigned_at = NULL WHERE id = $1::bigint", 1, p)
 			       ? WORKLIST_OK
 			       : WORKLIST_ERROR;
 	/* an active operator or admin whose office is the item's or above it, itself within the caller's subtree */
