@@ -350,3 +350,12 @@ BEGIN
      ORDER BY i.id;
 END;
 $$;
+
+-- A user's activation status as the staff pages show it: the newest code's
+-- (used, pending while live, else none); the printable list reads it per user.
+CREATE FUNCTION alertd_activation_state(p_user bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT CASE WHEN a.used_at IS NOT NULL THEN 'used'
+                                 WHEN a.voided_at IS NULL AND a.expires_at > now() THEN 'pending' ELSE 'none' END
+                       FROM activation_codes a WHERE a.user_id = p_user ORDER BY a.id DESC LIMIT 1), 'none')
+$$;

@@ -12,6 +12,8 @@
 
 #include "http/http.h"
 
+#include <libpq-fe.h>
+
 /* GET /v1/staff/worklist, GET|PUT /v1/staff/worklist/{id}, POST .../{id}/contacts, GET /v1/staff/worklist/print */
 enum http_outcome api_staff_worklist(const struct app *app, struct http_req *req, struct http_resp *resp);
 enum http_outcome api_staff_worklist_item(const struct app *app, struct http_req *req, struct http_resp *resp);
@@ -33,6 +35,14 @@ bool api_worklist_actor_or_reply(struct http_req *req, struct http_resp *resp, c
 				 enum http_outcome *outcome) __attribute__((warn_unused_result));
 bool api_worklist_office_or_reply(struct http_req *req, struct http_resp *resp, const char *office,
 				  enum http_outcome *outcome) __attribute__((warn_unused_result));
+/*
+ * Count the people of res (their user ids in column id_col) as one metered
+ * look-up (what, target) before anything is shown: staff_lookups_take_or_reply
+ * on them. False with *outcome (the 429, or HTTP_FAILED) when refused.
+ */
+bool api_worklist_meter_or_reply(const struct app *app, struct http_req *req, struct http_resp *resp, const char *what,
+				 const char *target, PGresult *res, int id_col, enum http_outcome *outcome)
+	__attribute__((warn_unused_result));
 /* A note: a UTF-8 string of 1 to 1000 bytes after trimming nothing; required says whether absent is an error. */
 bool api_worklist_note_ok(json_t *v, bool required);
 

@@ -62,7 +62,7 @@ enum http_outcome api_staff_escalations(const struct app *app, struct http_req *
 	const char *office = http_query(req, "office"), *cursor = http_query(req, "cursor");
 	PGresult *esc = NULL, *people = NULL;
 	enum http_outcome result = HTTP_FAILED;
-	long long limit, id, *ids = NULL;
+	long long limit, id;
 	int state;
 	struct buf units;
 	json_t *list = NULL;
@@ -90,16 +90,7 @@ enum http_outcome api_staff_escalations(const struct app *app, struct http_req *
 	if (!buf_ok(&units) || !escalation_contacts(conn, units.data, &people))
 		goto out;
 	/* every person whose phone is shown counts against the caller's quota (once per unit shown) */
-	int np = PQntuples(people);
-	ids = calloc(np > 0 ? (size_t)np : 1, sizeof(*ids));
-	if (!ids)
-		goto out;
-	for (int r = 0; r < np; r++)
-		ids[r] = store_int(people, r, ESCU_ID);
-	struct staff_lookup l = {
-		.what = "escalations", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np
-	};
-	if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
+	if (!api_worklist_meter_or_reply(app, req, resp, "escalations", office, people, ESCU_ID, &result))
 		goto out;
 	result = HTTP_FAILED;
 	list = json_array();
@@ -122,7 +113,6 @@ enum http_outcome api_staff_escalations(const struct app *app, struct http_req *
 out:
 	PQclear(esc);
 	PQclear(people);
-	free(ids);
 	buf_free(&units);
 	return result;
 }

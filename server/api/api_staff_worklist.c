@@ -65,6 +65,23 @@ bool api_worklist_office_or_reply(struct http_req *req, struct http_resp *resp, 
 	return in;
 }
 
+bool api_worklist_meter_or_reply(const struct app *app, struct http_req *req, struct http_resp *resp, const char *what,
+				 const char *target, PGresult *res, int id_col, enum http_outcome *outcome)
+{
+	int n = PQntuples(res);
+	long long *ids = calloc(n > 0 ? (size_t)n : 1, sizeof(*ids));
+
+	*outcome = HTTP_FAILED;
+	if (!ids)
+		return false;
+	for (int r = 0; r < n; r++)
+		ids[r] = store_int(res, r, id_col);
+	struct staff_lookup l = { .what = what, .target = target, .people = n, .user_ids = ids, .nuser_ids = (size_t)n };
+	bool ok = staff_lookups_take_or_reply(app, req, resp, &l, outcome);
+	free(ids);
+	return ok;
+}
+
 bool api_worklist_note_ok(json_t *v, bool required)
 {
 	if (!v)
@@ -223,7 +240,7 @@ enum http_outcome api_staff_worklist_item(const struct app *app, struct http_req
 {
 	PGresult *item = NULL, *contacts = NULL, *users = NULL, *devices = NULL;
 	enum http_outcome result = HTTP_FAILED;
-	long long id, *ids = NULL;
+	long long id;
 	json_t *out = NULL;
 
 	if (!validate_path_id_or_reply(req, resp, "id", &id))
@@ -241,14 +258,7 @@ enum http_outcome api_staff_worklist_item(const struct app *app, struct http_req
 	if (!worklist_contacts(conn, sid, &contacts) || !staffview_unit_users(conn, unit, &users) ||
 	    !staffview_unit_devices(conn, unit, app->cfg->coverage_active_days, &devices))
 		goto out;
-	int n = PQntuples(users);
-	ids = calloc(n > 0 ? (size_t)n : 1, sizeof(*ids));
-	if (!ids)
-		goto out;
-	for (int r = 0; r < n; r++)
-		ids[r] = store_int(users, r, SV_USER_ID);
-	struct staff_lookup l = { .what = "worklist_item", .target = unit, .people = n, .user_ids = ids, .nuser_ids = (size_t)n };
-	if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
+	if (!api_worklist_meter_or_reply(app, req, resp, "worklist_item", unit, users, SV_USER_ID, &result))
 		goto out;
 	result = HTTP_FAILED;
 	json_t *o = item_json(item, 0);
@@ -276,7 +286,6 @@ out:
 	PQclear(contacts);
 	PQclear(users);
 	PQclear(devices);
-	free(ids);
 	return result;
 }
 
@@ -443,7 +452,6 @@ enum http_outcome api_staff_worklist_print(const struct app *app, struct http_re
 	const char *office = http_query(req, "office");
 	PGresult *items = NULL, *people = NULL;
 	enum http_outcome result = HTTP_FAILED;
-	long long *ids = NULL;
 	json_t *units = NULL;
 
 	if (!office) {
@@ -458,15 +466,7 @@ enum http_outcome api_staff_worklist_print(const struct app *app, struct http_re
 	    !worklist_print_people(conn, office, app->cfg->coverage_active_days, &people))
 		goto out;
 	int np = PQntuples(people);
-	ids = calloc(np > 0 ? (size_t)np : 1, sizeof(*ids));
-	if (!ids)
-		goto out;
-	for (int r = 0; r < np; r++)
-		ids[r] = store_int(people, r, WLP_ID);
-	struct staff_lookup l = {
-		.what = "worklist_print", .target = office, .people = np, .user_ids = ids, .nuser_ids = (size_t)np
-	};
-	if (!staff_lookups_take_or_reply(app, req, resp, &l, &result))
+	if (!api_worklist_meter_or_reply(app, req, resp, "worklist_print", office, people, WLP_ID, &result))
 		goto out;
 	result = HTTP_FAILED;
 	units = json_array();
@@ -520,6 +520,5 @@ out:
 	json_decref(units);
 	PQclear(items);
 	PQclear(people);
-	free(ids);
 	return result;
 }
