@@ -43,6 +43,17 @@ bool api_worklist_office_or_reply(struct http_req *req, struct http_resp *resp, 
 bool api_worklist_meter_or_reply(const struct app *app, struct http_req *req, struct http_resp *resp, const char *what,
 				 const char *target, PGresult *res, int id_col, enum http_outcome *outcome)
 	__attribute__((warn_unused_result));
+/*
+ * The start of an action on /{id}: the path id (404), the caller's role
+ * (api_worklist_actor_or_reply, audited as action), then *errors, a new
+ * array holding the body's unknown members (known: NULL-terminated). False
+ * with *outcome when answered or out of memory.
+ */
+bool api_worklist_action_or_reply(struct http_req *req, struct http_resp *resp, const char *action, const char *const *known,
+				  json_t **errors, enum http_outcome *outcome) __attribute__((warn_unused_result));
+/* errors (stolen) empty: true; else the 422 with detail, false. */
+bool api_worklist_body_ok_or_reply(struct http_req *req, struct http_resp *resp, json_t *errors, const char *detail)
+	__attribute__((warn_unused_result));
 /* A note: a UTF-8 string of 1 to 1000 bytes after trimming nothing; required says whether absent is an error. */
 bool api_worklist_note_ok(json_t *v, bool required);
 

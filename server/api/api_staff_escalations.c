@@ -137,22 +137,14 @@ enum http_outcome api_staff_escalation_ack(const struct app *app, struct http_re
 	long long id;
 
 	(void)app;
-	if (!validate_path_id_or_reply(req, resp, "id", &id))
-		return HTTP_DONE;
-	if (!api_worklist_actor_or_reply(req, resp, "escalation.ack", router_param(&req->match, "id"), &outcome))
+	if (!api_worklist_action_or_reply(req, resp, "escalation.ack", known, &errors, &outcome))
 		return outcome;
-	if (!(errors = json_array()) || !validate_unknown_members(errors, req->json, "", known)) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
 	if (!api_worklist_note_ok(note, true))
 		validate_member_error(errors, "", "note", "is required: 1 to 1000 bytes saying what was done");
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req, "the body is {\"note\": \"...\"}", errors);
-		json_decref(errors);
+	if (!api_worklist_body_ok_or_reply(req, resp, errors, "the body is {\"note\": \"...\"}"))
 		return HTTP_DONE;
-	}
-	json_decref(errors);
+	if (!parse_id(router_param(&req->match, "id"), &id)) /* checked by api_worklist_action_or_reply already */
+		return HTTP_FAILED;
 	struct store_actor actor = { .kind = "staff", .id = req->staff.login, .ip = req->remote, .request_id = req->request_id };
 	PGconn *conn = http_db(req);
 	if (!conn)

@@ -82,6 +82,35 @@ bool api_worklist_meter_or_reply(const struct app *app, struct http_req *req, st
 	return ok;
 }
 
+bool api_worklist_action_or_reply(struct http_req *req, struct http_resp *resp, const char *action,
+				  const char *const *known, json_t **errors, enum http_outcome *outcome)
+{
+	long long id;
+
+	*errors = NULL;
+	*outcome = HTTP_DONE;
+	if (!validate_path_id_or_reply(req, resp, "id", &id) ||
+	    !api_worklist_actor_or_reply(req, resp, action, router_param(&req->match, "id"), outcome))
+		return false;
+	if (!(*errors = json_array()) || !validate_unknown_members(*errors, req->json, "", known)) {
+		json_decref(*errors);
+		*errors = NULL;
+		*outcome = HTTP_FAILED;
+		return false;
+	}
+	return true;
+}
+
+bool api_worklist_body_ok_or_reply(struct http_req *req, struct http_resp *resp, json_t *errors, const char *detail)
+{
+	bool ok = json_array_size(errors) == 0;
+
+	if (!ok)
+		validate_reply(resp, req, detail, errors);
+	json_decref(errors);
+	return ok;
+}
+
 bool api_worklist_note_ok(json_t *v, bool required)
 {
 	if (!v)
@@ -358,17 +387,10 @@ enum http_outcome api_staff_worklist_put(const struct app *app, struct http_req 
 	json_t *assignee = json_object_get(body, "assignee"), *due = json_object_get(body, "due_date"),
 	       *state = json_object_get(body, "state"), *note = json_object_get(body, "note");
 	enum http_outcome outcome;
-	long long id;
 
 	(void)app;
-	if (!validate_path_id_or_reply(req, resp, "id", &id))
-		return HTTP_DONE;
-	if (!api_worklist_actor_or_reply(req, resp, "worklist.update", router_param(&req->match, "id"), &outcome))
+	if (!api_worklist_action_or_reply(req, resp, "worklist.update", known, &errors, &outcome))
 		return outcome;
-	if (!(errors = json_array()) || !validate_unknown_members(errors, body, "", known)) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
 	if (assignee && !json_is_null(assignee) &&
 	    !(json_is_string(assignee) && json_string_length(assignee) >= 1 && json_string_length(assignee) <= 64))
 		validate_member_error(errors, "", "assignee", "must be a staff login, or null to unassign");
@@ -382,15 +404,10 @@ enum http_outcome api_staff_worklist_put(const struct app *app, struct http_req 
 				      "a note of 1 to 1000 bytes is required to close, and optional otherwise");
 	if (json_array_size(errors) == 0 && !assignee && !due && !state)
 		validate_member_error(errors, "", "assignee", "give at least one of assignee, due_date and state");
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req,
-			       "the body is {\"assignee\": login|null, \"due_date\": \"YYYY-MM-DD\", "
-			       "\"state\": \"open|closed\", \"note\": \"...\"}",
-			       errors);
-		json_decref(errors);
+	if (!api_worklist_body_ok_or_reply(req, resp, errors,
+					   "the body is {\"assignee\": login|null, \"due_date\": \"YYYY-MM-DD\", "
+					   "\"state\": \"open|closed\", \"note\": \"...\"}"))
 		return HTTP_DONE;
-	}
-	json_decref(errors);
 	struct worklist_change c = { .set_assignee = assignee != NULL,
 				     .assignee = json_string_value(assignee),
 				     .due_date = json_string_value(due),
@@ -412,17 +429,11 @@ enum http_outcome api_staff_worklist_contact(const struct app *app, struct http_
 	const char *result = json_string_value(json_object_get(body, "outcome"));
 	json_t *note = json_object_get(body, "note");
 	enum http_outcome outcome;
-	long long id, contact = 0;
+	long long contact = 0;
 
 	(void)app;
-	if (!validate_path_id_or_reply(req, resp, "id", &id))
-		return HTTP_DONE;
-	if (!api_worklist_actor_or_reply(req, resp, "worklist.contact", router_param(&req->match, "id"), &outcome))
+	if (!api_worklist_action_or_reply(req, resp, "worklist.contact", known, &errors, &outcome))
 		return outcome;
-	if (!(errors = json_array()) || !validate_unknown_members(errors, body, "", known)) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
 	if (!worklist_channel_ok(channel))
 		validate_member_error(errors, "", "channel", "must be phone, email, visit or counter");
 	if (!worklist_outcome_ok(result))
@@ -430,12 +441,9 @@ enum http_outcome api_staff_worklist_contact(const struct app *app, struct http_
 				      "must be reached, no_answer, wrong_number, promised, refused or other");
 	if (!api_worklist_note_ok(note, false))
 		validate_member_error(errors, "", "note", "must be 1 to 1000 bytes of text");
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req, "the body is {\"channel\": ..., \"outcome\": ..., \"note\": \"...\"}", errors);
-		json_decref(errors);
+	if (!api_worklist_body_ok_or_reply(req, resp, errors,
+					   "the body is {\"channel\": ..., \"outcome\": ..., \"note\": \"...\"}"))
 		return HTTP_DONE;
-	}
-	json_decref(errors);
 	struct store_actor actor = { .kind = "staff", .id = req->staff.login, .ip = req->remote, .request_id = req->request_id };
 	PGconn *conn = http_db(req);
 	if (!conn)
