@@ -72,8 +72,9 @@ enum escalation_col {
 bool escalation_list(PGconn *conn, const char *scope, const char *office, bool acknowledged, const char *before_id,
 		     long long limit, PGresult **out) __attribute__((warn_unused_result));
 
-/* Open escalations in scope: the dashboard's badge. */
-bool escalation_count_open(PGconn *conn, const char *scope, long long *n) __attribute__((warn_unused_result));
+/* Open escalations in scope (office: a subtree within it, NULL = all): the dashboard's badge. */
+bool escalation_count_open(PGconn *conn, const char *scope, const char *office, long long *n)
+	__attribute__((warn_unused_result));
 
 enum escalation_contact_col { ESCU_UNIT, ESCU_ID, ESCU_NAME, ESCU_ROLES, ESCU_PHONE, ESCU__COUNT };
 

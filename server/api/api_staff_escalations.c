@@ -119,11 +119,15 @@ out:
 
 enum http_outcome api_staff_escalations_count(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
+	const char *office = http_query(req, "office");
+	enum http_outcome outcome;
 	long long n;
-	PGconn *conn = http_db(req);
 
 	(void)app;
-	if (!conn || !escalation_count_open(conn, req->scope_office, &n))
+	if (!api_worklist_office_or_reply(req, resp, office, &outcome))
+		return outcome;
+	PGconn *conn = http_db(req);
+	if (!conn || !escalation_count_open(conn, req->scope_office, office, &n))
 		return HTTP_FAILED;
 	http_resp_json(resp, 200, json_pack("{s:I}", "open", (json_int_t)n));
 	return HTTP_DONE;

@@ -207,14 +207,15 @@ bool escalation_list(PGconn *conn, const char *scope, const char *office, bool a
 	return *out != NULL;
 }
 
-bool escalation_count_open(PGconn *conn, const char *scope, long long *n)
+bool escalation_count_open(PGconn *conn, const char *scope, const char *office, long long *n)
 {
-	const char *p[1] = { scope };
+	const char *p[2] = { scope, office };
 
 	return store_count(conn, "escalation count",
 			   "SELECT count(*) FROM escalations WHERE acknowledged_at IS NULL"
-			   " AND office_code IN (SELECT alertd_office_subtree($1))",
-			   1, p, n);
+			   " AND office_code IN (SELECT alertd_office_subtree($1))"
+			   " AND ($2::text IS NULL OR office_code IN (SELECT alertd_office_subtree($2)))",
+			   2, p, n);
 }
 
 bool escalation_contacts(PGconn *conn, const char *units, PGresult **out)

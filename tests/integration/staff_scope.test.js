@@ -60,6 +60,10 @@ test.before(async () => {
   keys.roster = h.adminKey(cfg, 'region-1-roster', '0011', 'roster');
   keys.read = h.adminKey(cfg, 'region-1-read', '0011', 'read');
   keys.central = h.adminKey(cfg, 'central-all', '0001');
+  // the worklist items of the start-up refresh, and an escalation per unit (the pass's rows, written here)
+  await h.eventually(() => q('SELECT count(*) FROM worklist_items') === '3', 10000);
+  q(`INSERT INTO escalations (event_id, risk_rule, unit_code, office_code, reason, alert_created_at, users_alerted)
+     SELECT 1, 'large_amount', code, office_code, 'no_reachable_device', now(), 1 FROM budget_units`);
 });
 test.after(async () => {
   if (srv) await srv.stop();
@@ -105,6 +109,24 @@ const CASES = [
     route: 'GET /v1/staff/risk-alerts', who: 'op.a', own: 200,
     ownPath: '/v1/staff/risk-alerts?office=0111', otherPath: '/v1/staff/risk-alerts?office=0211',
     unknownPath: '/v1/staff/risk-alerts?office=9999',
+  },
+  // the worklist and escalations (migration 0025): the items and escalations exist once before() ran, so the paths are getters
+  ...['worklist', 'worklist/print', 'escalations', 'escalations/count'].map((sub) => ({
+    route: `GET /v1/staff/${sub}`, who: 'view.a', own: 200,
+    ownPath: `/v1/staff/${sub}?office=0111`, otherPath: `/v1/staff/${sub}?office=0211`, unknownPath: `/v1/staff/${sub}?office=9999`,
+  })),
+  ...[['GET', '', undefined, 200], ['PUT', '', { due_date: '2099-12-31' }, 200], ['POST', '/contacts', { channel: 'phone', outcome: 'no_answer' }, 201]]
+    .map(([method, sub, body, own]) => ({
+      route: `${method} /v1/staff/worklist/{id}${sub}`, who: 'op.a', own, body,
+      get ownPath() { return `/v1/staff/worklist/${q("SELECT id FROM worklist_items WHERE unit_code = '1000001'")}${sub}`; },
+      get otherPath() { return `/v1/staff/worklist/${q("SELECT id FROM worklist_items WHERE unit_code = '1000002'")}${sub}`; },
+      unknownPath: `/v1/staff/worklist/999999${sub}`,
+    })),
+  {
+    route: 'POST /v1/staff/escalations/{id}/ack', who: 'op.a', own: 200, body: { note: 'Đã gọi đơn vị' },
+    get ownPath() { return `/v1/staff/escalations/${q("SELECT id FROM escalations WHERE unit_code = '1000001'")}/ack`; },
+    get otherPath() { return `/v1/staff/escalations/${q("SELECT id FROM escalations WHERE unit_code = '1000002'")}/ack`; },
+    unknownPath: '/v1/staff/escalations/999999/ack',
   },
 ];
 // the caller's own sign-in routes, and the audit log: admins only, scoped by who the actor is rather than by a
