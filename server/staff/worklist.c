@@ -69,7 +69,7 @@ bool worklist_list(PGconn *conn, const char *scope, const struct worklist_filter
 			   " AND ($5::boolean IS NULL OR (w.state = 'open' AND w.due_at < now()) = $5::boolean)"
 			   " AND ($6::text IS NULL OR w.status::text = $6)"
 			   " AND ($7::bigint IS NULL OR (w.due_at, w.id) > (SELECT c.due_at, c.id FROM worklist_items c"
-			   " WHERE c.id = $7::bigint))"
+			   " WHERE c.id = $7::bigint AND c.office_code IN (SELECT alertd_office_subtree($1))))"
 			   " ORDER BY w.due_at, w.id LIMIT $8::int",
 			   8, p, WL__COUNT);
 	return *out != NULL;

@@ -128,6 +128,10 @@ test('scope: an office sees its own items; another office\'s item is 404; bad pa
   h.assertProblem(assert, await call('op111', 'GET', '/v1/staff/worklist?office=0112'), 404, 'not_found');
   h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${itemOf('2000003')}`, { due_date: vnDay(3) }), 404, 'not_found');
   h.assertProblem(assert, await call('op111', 'POST', `/v1/staff/worklist/${itemOf('2000003')}/contacts`, { channel: 'phone', outcome: 'reached' }), 404, 'not_found');
+  // a cursor naming another region's item pages like an unknown one (no hint of its due date)
+  q(`UPDATE worklist_items SET due_at = due_at - interval '1 day' WHERE id = ${itemOf('2000005')}`);
+  assert.deepEqual((await ok('op111', 'GET', `/v1/staff/worklist?cursor=${itemOf('2000005')}`)).items, []);
+  assert.deepEqual((await ok('op111', 'GET', '/v1/staff/worklist?cursor=99999')).items, []);
   for (const p of ['?state=maybe', '?status=protected', '?overdue=yes', '?limit=0', '?cursor=x'])
     h.assertProblem(assert, await call('central', 'GET', `/v1/staff/worklist${p}`), 422, 'validation_failed');
 });
@@ -167,6 +171,8 @@ test('assign within scope; a bad assignee is refused; contact attempts and due d
   // due dates: not before today; the end of that Vietnam day
   h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, { due_date: vnDay(-1) }), 422, 'validation_failed');
   h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, { due_date: '2026-13-01' }), 422, 'validation_failed');
+  h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, { due_date: '2030-02-30' }), 422, 'validation_failed');
+  h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, { due_date: '2030-04-31' }), 422, 'validation_failed');
   h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, {}), 422, 'validation_failed');
   h.assertProblem(assert, await call('op111', 'PUT', `/v1/staff/worklist/${id}`, { state: 'closed' }), 422, 'validation_failed');
   r = await ok('op111', 'PUT', `/v1/staff/worklist/${id}`, { due_date: vnDay(3) });
