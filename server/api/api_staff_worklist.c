@@ -368,7 +368,7 @@ static enum http_outcome action_reply(struct http_req *req, struct http_resp *re
 	return HTTP_FAILED;
 }
 
-/* YYYY-MM-DD with digits where they belong (the database checks that the day exists). */
+/* YYYY-MM-DD with digits where they belong, a day that exists. */
 static bool day_shape_ok(const char *s)
 {
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -376,8 +376,12 @@ static bool day_shape_ok(const char *s)
 	for (int i = 0; i < 10; i++)
 		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
 			return false;
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
-	return s[0] == '2' && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	/* a day that does not exist (2026-02-30) would fail the ::date cast: a 500 instead of a 422 */
+	return s[0] == '2' && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] && (m != 2 || d <= 28 || leap);
 }
 
 enum http_outcome api_staff_worklist_put(const struct app *app, struct http_req *req, struct http_resp *resp)
