@@ -147,3 +147,195 @@ test('fallback: an info alert sends no mail; a re-sent event adds none', async (
   assert.equal(Number(q(`SELECT count(*) FROM mail_outbox`)), Number(before) + 1);
   await h.eventually(() => smtp.to('holder2@donvi.vn').length === 1);
 });
+
+function queueMail(subject, to, extra = '') {
+  return Number(q(`INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body${extra ? ', due_at' : ''})
+    VALUES ('escalation', '1000002', '0111', 'office_duty', '${to}', 'vi', '${subject}', 'Gọi ngay cho đơn vị 1000002.'${extra ? `, ${extra}` : ''}) RETURNING id`));
+}
+
+test('SMTP down: the row is retried with its reason and delivered once the server is back, once', async () => {
+  const port = smtp.port;
+  await smtp.stop();
+  const id = queueMail('Outage test 1', 'duty@kbnn.gov.vn');
+  await h.eventually(() => {
+    const r = mailRows(`id = ${id}`)[0];
+    return r.state === 'pending' && r.attempts >= 2 && /^connect: /.test(r.last_error) && r.leased_by === null;
+  });
+  smtp = await startSmtp({ pki, pass: PASS, port });
+  await h.eventually(() => mailRows(`id = ${id}`)[0].state === 'sent', 20000);
+  const r = mailRows(`id = ${id}`)[0];
+  assert.equal(r.last_error, null);
+  assert.ok(r.sent_at);
+  // a later poll must not send it again
+  const later = queueMail('Outage test 2', 'duty@kbnn.gov.vn');
+  await h.eventually(() => mailRows(`id = ${later}`)[0].state === 'sent');
+  assert.equal(smtp.messages.filter((m) => m.parsed.subject === 'Outage test 1').length, 1);
+});
+
+test('a 5xx refusal fails the row at once with the reason; a 4xx is retried until it passes', async () => {
+  smtp.refuse('gone@donvi.vn', 550, 'No such mailbox');
+  smtp.refuse('busy@donvi.vn', 451, 'Try again later');
+  const gone = queueMail('Refused 550', 'gone@donvi.vn');
+  const busy = queueMail('Refused 451', 'busy@donvi.vn');
+  await h.eventually(() => mailRows(`id = ${gone}`)[0].state === 'failed');
+  const g = mailRows(`id = ${gone}`)[0];
+  assert.equal(g.attempts, 1);
+  assert.match(g.last_error, /^permanent: .*\(smtp 550\)$/);
+  await h.eventually(() => mailRows(`id = ${busy}`)[0].attempts >= 2);
+  const b = mailRows(`id = ${busy}`)[0];
+  assert.equal(b.state, 'pending');
+  assert.match(b.last_error, /^temporary: .*\(smtp 451\)$/);
+  smtp.allow('busy@donvi.vn');
+  await h.eventually(() => mailRows(`id = ${busy}`)[0].state === 'sent', 20000);
+  assert.equal(smtp.to('busy@donvi.vn').length, 1);
+  assert.equal(smtp.to('gone@donvi.vn').length, 0);
+});
+
+test('a row that cannot be a message (bad subject) fails as invalid, with nothing sent', async () => {
+  const id = Number(q(`INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body)
+    VALUES ('escalation', '1000002', '0111', 'office_duty', 'duty@kbnn.gov.vn', 'vi', E'Hi\\r\\nBcc: evil@example.com', 'x') RETURNING id`));
+  await h.eventually(() => mailRows(`id = ${id}`)[0].state === 'failed');
+  assert.match(mailRows(`id = ${id}`)[0].last_error, /^invalid: subject/);
+  assert.ok(!smtp.messages.some((m) => m.rcptTo.includes('evil@example.com') || /evil@example\.com/.test(m.raw)));
+});
+
+test('two instances share the outbox: every row is sent exactly once', async () => {
+  srv2 = await h.startServer({ db, migrateFirst: false, config: h.ingestConfig(db, kek, { ...smtpConfig(smtp, pki, PASS,
+    { workers: 2, batch_size: 3, reminders_per_unit_per_day: 4, reminders_per_office_per_day: 8 }), push: { provider: 'log' } }) });
+  const values = Array.from({ length: 40 }, (_, i) => `('escalation', '1000002', '0111', 'office_duty', 'pair${i % 4}@kbnn.gov.vn', 'vi', 'Pair ${i}', 'Hai máy chủ')`);
+  q(`INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body) VALUES ${values.join(',')}`);
+  await h.eventually(() => Number(q(`SELECT count(*) FROM mail_outbox WHERE subject LIKE 'Pair %' AND state = 'sent'`)) === 40, 30000);
+  // sent rows are recorded; allow any message in flight to land before counting
+  await h.eventually(() => smtp.messages.filter((m) => /^Pair \d+$/.test(m.parsed.subject)).length >= 40);
+  const counts = {};
+  for (const m of smtp.messages) if (/^Pair \d+$/.test(m.parsed.subject)) counts[m.parsed.subject] = (counts[m.parsed.subject] || 0) + 1;
+  assert.equal(Object.keys(counts).length, 40);
+  for (const [s, n] of Object.entries(counts)) assert.equal(n, 1, `${s} sent ${n} times`);
+});
+
+test('reminders: role, scope, two instances racing, per-unit and per-office limits (429 with Retry-After), audited', async () => {
+  let r = await h.staffCall(srv, staff.viewer, 'POST', '/v1/staff/units/1000001/reminders');
+  h.assertProblem(assert, r, 403, 'role_not_allowed');
+  r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/units/1000003/reminders');
+  h.assertProblem(assert, r, 404, 'not_found');
+  r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/units/9999999/reminders');
+  h.assertProblem(assert, r, 404, 'not_found');
+  r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/units/1000001/reminders', undefined, { csrf: null });
+  assert.equal(r.status, 403, r.body);
+  // 3 mails (r1, r2, the unit's contact address for r3); the limit is 4 a day: two racing requests, one passes
+  const both = await Promise.all([
+    h.staffCall(srv, staff.op2, 'POST', '/v1/staff/units/1000003/reminders'),
+    h.staffCall(srv2, staff.op2, 'POST', '/v1/staff/units/1000003/reminders'),
+  ]);
+  both.sort((a, b) => a.status - b.status);
+  assert.equal(both[0].status, 201, both[0].body);
+  assert.deepEqual(both[0].json, { unit: '1000003', queued: 3, skipped: { no_address: 0, duplicate_address: 0 } });
+  h.assertProblem(assert, both[1], 429, 'reminder_limit_reached');
+  assert.equal(both[1].json.window, 'unit_day');
+  assert.equal(both[1].json.limit, 4);
+  assert.equal(both[1].json.used, 3);
+  assert.ok(Number(both[1].headers['retry-after']) >= 1 && Number(both[1].headers['retry-after']) <= 86400);
+  const rows = mailRows(`purpose = 'reminder' AND unit_code = '1000003'`);
+  assert.deepEqual(rows.map((x) => [x.to_kind, x.to_addr, x.manual, x.created_by]).sort(),
+    [['unit_contact', 'ketoan.1000003@donvi.vn', true, 'op.two'], ['user', 'r1@donvi.vn', true, 'op.two'], ['user', 'r2@donvi.vn', true, 'op.two']]);
+  const m = await h.eventually(() => smtp.to('r1@donvi.vn')[0]);
+  assert.equal(m.parsed.subject, 'Nhắc cài đặt ứng dụng cảnh báo KBNN - đơn vị 1000003');
+  assert.match(m.parsed.text, /Cài ứng dụng cảnh báo KBNN từ App Store hoặc Google Play/);
+  assert.match(m.parsed.text, /Phòng giao dịch số 2/);
+  await h.eventually(() => smtp.to('ketoan.1000003@donvi.vn').length === 1);
+  // the office's limit (8): 3 + 2 + 2 pass, then 2 more would be 9
+  r = await h.staffCall(srv, staff.op2, 'POST', '/v1/staff/units/1000004/reminders');
+  assert.equal(r.status, 201, r.body);
+  r = await h.staffCall(srv, staff.op2, 'POST', '/v1/staff/units/1000005/reminders');
+  assert.equal(r.status, 201, r.body);
+  assert.equal(r.json.queued, 2);
+  r = await h.staffCall(srv, staff.op2, 'POST', '/v1/staff/units/1000004/reminders');
+  h.assertProblem(assert, r, 429, 'reminder_limit_reached');
+  assert.equal(r.json.window, 'office_day');
+  assert.equal(r.json.limit, 8);
+  assert.equal(r.json.used, 7);
+  assert.equal(q(`SELECT count(*) FROM mail_outbox WHERE purpose = 'reminder' AND office_code = '0112'`), '7');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'mail.reminder' AND outcome = 'ok' AND actor_id = 'op.two'`), '3');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'mail.reminder' AND outcome = 'denied' AND details->>'reason' = 'office_limit'`), '1');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'mail.reminder' AND outcome = 'denied' AND details->>'reason' = 'role'`), '1');
+});
+
+test('bulk instructions: role, re-authentication, validation, scope refuses the whole request', async () => {
+  let r = await h.staffCall(srv, staff.viewer, 'POST', '/v1/staff/instructions', { units: ['1000001'] });
+  h.assertProblem(assert, r, 403, 'role_not_allowed');
+  r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/instructions', { units: ['1000001'] });
+  h.assertProblem(assert, r, 403, 'reauth_required');
+  await h.staffReauth(srv, staff.op);
+  for (const body of [{ units: [] }, { units: ['1000001', '1000001'] }, { units: ['12'] }, { units: '1000001' }, { units: ['1000001'], x: 1 }]) {
+    r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/instructions', body);
+    h.assertProblem(assert, r, 422, 'validation_failed');
+  }
+  r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/instructions', { units: ['1000001', '2000001'] });
+  h.assertProblem(assert, r, 404, 'not_found');
+  assert.equal(q(`SELECT count(*) FROM activation_codes`), '0');
+  assert.equal(q(`SELECT count(*) FROM mail_outbox WHERE purpose = 'instructions'`), '0');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'mail.instructions' AND outcome = 'denied'`), '3');
+});
+
+test('bulk instructions: the code goes only to the user\'s own address, arrives, works, and is never stored readable', async () => {
+  const r = await h.staffCall(srv, staff.op, 'POST', '/v1/staff/instructions', { units: ['1000001', '1000002'] });
+  assert.equal(r.status, 200, r.body);
+  const u1 = r.json.units.find((u) => u.unit === '1000001');
+  assert.deepEqual(u1.mailed.map((x) => x.login), ['holder1']);
+  assert.deepEqual(u1.skipped, [{ login: 'chief1', reason: 'no_email' }, { login: 'acct1', reason: 'no_email' }]);
+  assert.deepEqual(r.json.units.find((u) => u.unit === '1000002').mailed.map((x) => x.login), ['holder2']);
+  const row = mailRows(`id = ${u1.mailed[0].mail_id}`)[0];
+  assert.equal(row.purpose, 'instructions');
+  assert.equal(row.to_kind, 'user');
+  assert.equal(row.to_addr, 'holder1@donvi.vn');
+  assert.equal(row.body, null);
+  const m = await h.eventually(() => smtp.to('holder1@donvi.vn').find((x) => x.parsed.subject === 'Mã kích hoạt ứng dụng cảnh báo KBNN'));
+  const code = m.parsed.text.match(/Nhập mã kích hoạt: ([0-9A-Z]{10})/)[1];
+  assert.match(m.parsed.text, /tên đăng nhập DVCTT: holder1/);
+  await h.eventually(() => mailRows(`id = ${u1.mailed[0].mail_id}`)[0].state === 'sent');
+  const done = mailRows(`id = ${u1.mailed[0].mail_id}`)[0];
+  assert.equal(done.body, null);
+  assert.equal(done.body_sealed, null, 'the sealed body is erased once the row is done');
+  // never to the unit's shared mailbox
+  assert.ok(!smtp.to('ketoan.1000001@donvi.vn').some((x) => /Mã kích hoạt|activation code/.test(x.parsed.subject)));
+  // nowhere readable in the database
+  const dump = q(`SELECT concat_ws(' ', (SELECT string_agg(m::text, ' ') FROM mail_outbox m), (SELECT string_agg(a::text, ' ') FROM audit_log a),
+    (SELECT string_agg(c::text, ' ') FROM activation_codes c))`);
+  assert.ok(!dump.includes(code));
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'activation.issue' AND outcome = 'ok' AND actor_id = 'op.one' AND target = 'holder1'`), '1');
+  assert.equal(q(`SELECT count(*) FROM audit_log WHERE action = 'mail.instructions' AND outcome = 'ok' AND target = 'holder1'
+    AND (details->>'mail_id')::bigint = ${u1.mailed[0].mail_id}`), '1');
+  const a = await h.request(srv.url, 'POST', '/v1/app/activate', { headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: 'holder1', activation_code: code, device: { platform: 'android', push_token: 'fcm-holder1', app_version: '1.0.0', os_version: '14', model: 'Pixel 8', locale: 'vi-VN' } }) });
+  assert.equal(a.status, 201, a.body);
+  assert.ok(!srv.logs().includes(code) && !srv2.logs().includes(code), 'the code is never logged');
+});
+
+test('mail outcomes per unit: scoped, addresses masked', async () => {
+  let r = await h.staffCall(srv, staff.op, 'GET', '/v1/staff/units/1000001/mail');
+  assert.equal(r.status, 200, r.body);
+  assert.ok(!r.body.includes('holder1@donvi.vn') && !r.body.includes('ketoan.1000001@donvi.vn'));
+  const fb = r.json.items.filter((i) => i.purpose === 'fallback');
+  assert.deepEqual(fb.map((i) => [i.to_kind, i.to, i.state, i.attempts]).sort(),
+    [['unit_contact', 'k***@donvi.vn', 'sent', 1], ['user', 'h***@donvi.vn', 'sent', 1]]);
+  const ins = r.json.items.find((i) => i.purpose === 'instructions');
+  assert.equal(ins.manual, true);
+  assert.equal(ins.created_by, 'op.one');
+  assert.ok(ins.sent_at);
+  r = await h.staffCall(srv, staff.op, 'GET', '/v1/staff/units/2000001/mail');
+  h.assertProblem(assert, r, 404, 'not_found');
+  r = await h.staffCall(srv, staff.op, 'GET', '/v1/staff/units/9999999/mail');
+  h.assertProblem(assert, r, 404, 'not_found');
+  r = await h.staffCall(srv, staff.op, 'GET', '/v1/staff/units/1000002/mail');
+  assert.equal(r.status, 200);
+  const failed = r.json.items.find((i) => i.to === 'g***@donvi.vn');
+  assert.equal(failed.state, 'failed');
+  assert.ok(!failed.last_error.includes('gone@donvi.vn'));
+});
+
+test('no secret in the logs: neither the SMTP password nor a code', () => {
+  for (const s of [srv, srv2]) {
+    assert.ok(!s.logs().includes(PASS));
+    assert.match(s.logs(), /"mail sent"/);
+  }
+});

@@ -5,7 +5,8 @@
 // mailparser to read what arrived. Each message keeps its envelope (MAIL
 // FROM, RCPT TO), whether the session was TLS and who authenticated, the
 // raw bytes and the parsed message. refuse(addr, code) makes RCPT TO of
-// addr answer that reply code (550: permanent, 450: temporary).
+// addr answer that reply code (550: permanent, 450: temporary); allow(addr)
+// lifts it.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -83,6 +84,7 @@ async function startSmtp({ pki, user = 'alertd', pass, port = 0 } = {}) {
     messages,
     sessions,
     refuse(addr, code, message = 'refused') { refusals.set(addr, { code, message }); },
+    allow(addr) { refusals.delete(addr); },
     to(addr) { return messages.filter((m) => m.rcptTo.includes(addr)); },
     stop() { return new Promise((resolve) => server.close(resolve)); },
   };
