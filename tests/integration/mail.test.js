@@ -339,3 +339,49 @@ test('no secret in the logs: neither the SMTP password nor a code', () => {
     assert.match(s.logs(), /"mail sent"/);
   }
 });
+
+test('automatic reminders (mail.auto_reminders): units not protected, at most once per interval per user, manual ones bypass it', async () => {
+  const adb = h.createDatabase('mailauto');
+  h.migrate(adb);
+  const aq = (sql) => h.psql(adb, sql);
+  aq(`INSERT INTO offices (code, name, level) VALUES ('0001', 'Kho bạc Nhà nước', 1);
+      INSERT INTO offices (code, name, parent_code, level) VALUES ('0011', 'KBNN khu vực I', '0001', 2);
+      INSERT INTO offices (code, name, parent_code, level) VALUES ('0111', 'Phòng giao dịch số 1', '0011', 3);
+      INSERT INTO budget_units (code, name, office_code) VALUES ('3000001', 'Đơn vị A', '0111'), ('3000002', 'Đơn vị B', '0111'), ('3000003', 'Đơn vị C', '0111');
+      INSERT INTO users (dvctt_login, unit_code, full_name, email) VALUES ('a1', '3000001', 'A Một', 'a1@donvi.vn'), ('a2', '3000001', 'A Hai', 'a2@donvi.vn'),
+        ('a3', '3000001', 'A Ba', NULL), ('a4', '3000001', 'A Bốn', 'a4@donvi.vn'),
+        ('p1', '3000002', 'P Một', 'p1@donvi.vn'), ('p2', '3000002', 'P Hai', 'p2@donvi.vn'), ('b1', '3000003', 'B Một', 'b1@donvi.vn');
+      INSERT INTO user_roles SELECT id, 'account_holder' FROM users WHERE dvctt_login IN ('a1', 'p1', 'b1');
+      INSERT INTO user_roles SELECT id, 'chief_accountant' FROM users WHERE dvctt_login IN ('a2', 'p2');
+      INSERT INTO user_roles SELECT id, 'accountant' FROM users WHERE dvctt_login IN ('a3', 'a4');
+      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-' || dvctt_login FROM users WHERE dvctt_login IN ('a4', 'p1', 'p2');
+      -- a1 had an automatic reminder 3 days ago (inside the 7-day interval), a2 one 8 days ago (outside it)
+      INSERT INTO mail_outbox (purpose, user_id, unit_code, office_code, to_kind, to_addr, lang, subject, body, state, sent_at, created_at)
+        SELECT 'reminder', id, '3000001', '0111', 'user', email, 'vi', 'old', 'old', 'sent', now() - make_interval(days => d), now() - make_interval(days => d)
+        FROM users, LATERAL (SELECT CASE dvctt_login WHEN 'a1' THEN 3 ELSE 8 END AS d) x WHERE dvctt_login IN ('a1', 'a2');`);
+  const config = h.ingestConfig(adb, kek, { ...smtpConfig(smtp, pki, PASS, { auto_reminders: 'on', reminders_per_unit_per_day: 5 }),
+    events: { maintenance_interval_seconds: 10 }, coverage: { refresh_seconds: 10 }, log: { level: 'debug' } });
+  const s3 = await h.startServer({ db: adb, migrateFirst: false, config });
+  try {
+    const runs = () => (s3.logs().match(/"event partition maintenance"/g) || []).length;
+    await h.eventually(() => aq(`SELECT count(*) FROM mail_outbox WHERE purpose = 'reminder' AND subject <> 'old'`) === '2', 30000);
+    const auto = JSON.parse(aq(`SELECT json_agg(json_build_array(to_addr, manual, created_by) ORDER BY to_addr) FROM mail_outbox WHERE subject <> 'old'`));
+    assert.deepEqual(auto, [['a2@donvi.vn', false, null], ['b1@donvi.vn', false, null]]);
+    await h.eventually(() => smtp.to('a2@donvi.vn').length === 1 && smtp.to('b1@donvi.vn').length === 1);
+    assert.equal(smtp.to('a1@donvi.vn').length, 0, 'reminded 3 days ago: not again');
+    assert.equal(smtp.to('p1@donvi.vn').length + smtp.to('a4@donvi.vn').length, 0, 'covered users and protected units get none');
+    assert.equal(aq(`SELECT count(*) FROM audit_log WHERE action = 'mail.reminder' AND actor_kind = 'system' AND outcome = 'ok'`), '2');
+    // a later run sends nothing more: everyone was reminded within the interval
+    const seen = runs();
+    await h.eventually(() => runs() >= seen + 1, 30000, 500);
+    assert.equal(aq(`SELECT count(*) FROM mail_outbox WHERE purpose = 'reminder' AND subject <> 'old'`), '2');
+    // by hand the weekly limit does not apply: a1 and a2 both get one now
+    const op = await h.staffReady(s3, h.writeConfig(config), 'op.auto', '0111', 'operator');
+    const r = await h.staffCall(s3, op, 'POST', '/v1/staff/units/3000001/reminders');
+    assert.equal(r.status, 201, r.body);
+    assert.deepEqual(r.json, { unit: '3000001', queued: 2, skipped: { no_address: 1, duplicate_address: 0 } });
+    await h.eventually(() => smtp.to('a1@donvi.vn').length === 1 && smtp.to('a2@donvi.vn').length === 2);
+  } finally {
+    await s3.stop();
+  }
+});
