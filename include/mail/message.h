@@ -65,8 +65,8 @@ struct mail_message {
  * memory runs out; msg then holds nothing to free. On success the caller
  * frees msg with mail_message_free.
  */
-bool mail_message_build(struct mail_message *msg, const char *from, const char *to, const char *subject,
-			const char *body, long long now_s, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool mail_message_build(struct mail_message *msg, const char *from, const char *to, const char *subject, const char *body,
+			long long now_s, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Free what msg holds (the body is wiped first: it may carry an activation code). */
 void mail_message_free(struct mail_message *msg);

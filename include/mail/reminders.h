@@ -37,11 +37,11 @@ bool mail_uncovered_users(PGconn *conn, const struct config *cfg, const char *un
 	__attribute__((warn_unused_result));
 
 enum mail_reminder_result {
-	MAIL_REMINDER_QUEUED,	   /* committed; out->queued may be 0 (nobody to remind) */
-	MAIL_REMINDER_NOT_FOUND,   /* no such active unit within scope_office */
-	MAIL_REMINDER_UNIT_LIMIT,  /* mail.reminders_per_unit_per_day would be passed: nothing queued */
+	MAIL_REMINDER_QUEUED,	    /* committed; out->queued may be 0 (nobody to remind) */
+	MAIL_REMINDER_NOT_FOUND,    /* no such active unit within scope_office */
+	MAIL_REMINDER_UNIT_LIMIT,   /* mail.reminders_per_unit_per_day would be passed: nothing queued */
 	MAIL_REMINDER_OFFICE_LIMIT, /* mail.reminders_per_office_per_day would be passed: nothing queued */
-	MAIL_REMINDER_ERROR,	   /* database error, rolled back */
+	MAIL_REMINDER_ERROR,	    /* database error, rolled back */
 };
 
 struct mail_reminder_request {

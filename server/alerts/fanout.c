@@ -41,7 +41,7 @@ struct recipient {
 	json_t *toggles;
 	json_t *devices; /* [[id, platform], ...] */
 	/* the e-mail fallback (docs/alerts.md "E-mail fallback") */
-	bool reachable; /* a reachable device (docs/coverage.md) */
+	bool reachable;					 /* a reachable device (docs/coverage.md) */
 	const char *email, *contact_email, *office_name; /* NULL when none */
 };
 
@@ -103,8 +103,7 @@ static void iso(int64_t s, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool load_recipients(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n,
-			    PGresult **out)
+static bool load_recipients(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, PGresult **out)
 {
 	struct buf units;
 	char active_days[24];
@@ -421,7 +420,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 		ok = true;
 		goto out;
 	}
-	if (!load_recipients(conn, cfg, events, n, &rec) || !load_history(conn, cfg, events, n, paid_before, recent, seen_before))
+	if (!load_recipients(conn, cfg, events, n, &rec) ||
+	    !load_history(conn, cfg, events, n, paid_before, recent, seen_before))
 		goto out;
 	int nrec = PQntuples(rec);
 	rcs = calloc((size_t)nrec + 1, sizeof(*rcs));
@@ -482,26 +482,27 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 	if (!text)
 		goto out;
 	const char *params[1] = { text };
-	res = db_exec(conn,
-		      "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS (e bigint, eo timestamptz, u bigint,"
-		      "   unit text, office text, kind text, sev alert_severity, rule text, lang text, title text, body text,"
-		      "   details jsonb, due timestamptz, prio text, ck text, devs jsonb, ma text, mk text, ms text, mb text)),"
-		      " a AS (INSERT INTO alerts (event_id, event_occurred_at, user_id, unit_code, office_code, kind, severity,"
-		      "   risk_rule, lang, title, body, details)"
-		      "   SELECT e, eo, u, unit, office, kind, sev, rule, lang, title, body, details FROM input"
-		      "   ON CONFLICT DO NOTHING RETURNING id, event_id, user_id),"
-		      " o AS (INSERT INTO push_outbox (alert_id, device_id, provider, due_at, priority, collapse_key)"
-		      "   SELECT a.id, (d->>0)::bigint, CASE d->>1 WHEN 'ios' THEN 'apns' ELSE 'fcm' END, i.due, i.prio, i.ck"
-		      "   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id, jsonb_array_elements(i.devs) d"
-		      "   ORDER BY a.id RETURNING id),"
-		      /* the e-mail fallback of risk alerts nobody's phone can receive (one per event and address) */
-		      " m AS (INSERT INTO mail_outbox (purpose, alert_id, user_id, unit_code, office_code, to_kind, to_addr,"
-		      "   lang, subject, body)"
-		      "   SELECT 'fallback', a.id, a.user_id, i.unit, i.office, i.mk, i.ma, i.lang, i.ms, i.mb"
-		      "   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id WHERE i.ma IS NOT NULL"
-		      "   ON CONFLICT DO NOTHING RETURNING id)"
-		      " SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM o), (SELECT count(*) FROM m)",
-		      1, params);
+	res = db_exec(
+		conn,
+		"WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS (e bigint, eo timestamptz, u bigint,"
+		"   unit text, office text, kind text, sev alert_severity, rule text, lang text, title text, body text,"
+		"   details jsonb, due timestamptz, prio text, ck text, devs jsonb, ma text, mk text, ms text, mb text)),"
+		" a AS (INSERT INTO alerts (event_id, event_occurred_at, user_id, unit_code, office_code, kind, severity,"
+		"   risk_rule, lang, title, body, details)"
+		"   SELECT e, eo, u, unit, office, kind, sev, rule, lang, title, body, details FROM input"
+		"   ON CONFLICT DO NOTHING RETURNING id, event_id, user_id),"
+		" o AS (INSERT INTO push_outbox (alert_id, device_id, provider, due_at, priority, collapse_key)"
+		"   SELECT a.id, (d->>0)::bigint, CASE d->>1 WHEN 'ios' THEN 'apns' ELSE 'fcm' END, i.due, i.prio, i.ck"
+		"   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id, jsonb_array_elements(i.devs) d"
+		"   ORDER BY a.id RETURNING id),"
+		/* the e-mail fallback of risk alerts nobody's phone can receive (one per event and address) */
+		" m AS (INSERT INTO mail_outbox (purpose, alert_id, user_id, unit_code, office_code, to_kind, to_addr,"
+		"   lang, subject, body)"
+		"   SELECT 'fallback', a.id, a.user_id, i.unit, i.office, i.mk, i.ma, i.lang, i.ms, i.mb"
+		"   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id WHERE i.ma IS NOT NULL"
+		"   ON CONFLICT DO NOTHING RETURNING id)"
+		" SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM o), (SELECT count(*) FROM m)",
+		1, params);
 	if (!res)
 		goto out;
 	*alerts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

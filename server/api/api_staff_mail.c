@@ -88,8 +88,8 @@ enum http_outcome api_staff_unit_reminders(const struct app *app, struct http_re
 	switch (rr) {
 	case MAIL_REMINDER_QUEUED:
 		http_resp_json(resp, 201,
-			       json_pack("{s:s,s:i,s:{s:i,s:i}}", "unit", code, "queued", o.queued, "skipped", "no_address",
-					 o.no_address, "duplicate_address", o.duplicate));
+			       json_pack("{s:s,s:i,s:{s:i,s:i}}", "unit", code, "queued", o.queued, "skipped",
+					 "no_address", o.no_address, "duplicate_address", o.duplicate));
 		return HTTP_DONE;
 	case MAIL_REMINDER_NOT_FOUND:
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
@@ -166,7 +166,7 @@ enum http_outcome api_staff_instructions(const struct app *app, struct http_req 
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
 		return stale == HTTP_DONE && !audit_denied(req, "mail.instructions", NULL, "reauth_required") ? HTTP_FAILED
-													    : stale;
+													      : stale;
 	if (!app->code_key_set || !app->kek_set) {
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "activation is not configured (secrets.key_file)", NULL);
 		return HTTP_DONE;
@@ -179,16 +179,15 @@ enum http_outcome api_staff_instructions(const struct app *app, struct http_req 
 					  .ip = req->remote,
 					  .request_id = req->request_id,
 					  .daily_cap = app->cfg->staff_activation_codes_per_day };
-	switch (mail_instructions_bulk(conn, app->cfg, app->code_key, &app->kek, units, n, req->scope_office, &actor,
-				       &report)) {
+	switch (mail_instructions_bulk(conn, app->cfg, app->code_key, &app->kek, units, n, req->scope_office, &actor, &report)) {
 	case MAIL_INSTRUCTIONS_DONE:
 		http_resp_json(resp, 200, json_pack("{s:o}", "units", report));
 		return HTTP_DONE;
 	case MAIL_INSTRUCTIONS_NOT_FOUND:
 		if (!audit_denied(req, "mail.instructions", NULL, "unit_not_found_or_out_of_scope"))
 			return HTTP_FAILED;
-		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, "a selected unit is unknown, inactive or outside your office",
-				  NULL);
+		http_resp_problem(resp, req, PROBLEM_NOT_FOUND,
+				  "a selected unit is unknown, inactive or outside your office", NULL);
 		return HTTP_DONE;
 	case MAIL_INSTRUCTIONS_ERROR:
 		break;
@@ -249,15 +248,16 @@ enum http_outcome api_staff_unit_mail(const struct app *app, struct http_req *re
 		mask_addr(PQgetvalue(res, r, 3), masked, sizeof(masked));
 		if (!PQgetisnull(res, r, 6))
 			mask_in(PQgetvalue(res, r, 6), PQgetvalue(res, r, 3), masked, error, sizeof(error));
-		json_array_append_new(
-			items, json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:s?,s:s,s:s?,s:b,s:s?}", "id",
-					 (json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10), "purpose", PQgetvalue(res, r, 1),
-					 "to_kind", PQgetvalue(res, r, 2), "to", masked, "state", PQgetvalue(res, r, 4),
-					 "attempts", (int)strtol(PQgetvalue(res, r, 5), NULL, 10), "last_error",
-					 PQgetisnull(res, r, 6) ? NULL : error, "created_at", PQgetvalue(res, r, 7), "sent_at",
-					 PQgetisnull(res, r, 8) ? NULL : PQgetvalue(res, r, 8), "manual",
-					 strcmp(PQgetvalue(res, r, 9), "t") == 0, "created_by",
-					 PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10)));
+		json_array_append_new(items,
+				      json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:s?,s:s,s:s?,s:b,s:s?}", "id",
+						(json_int_t)strtoll(PQgetvalue(res, r, 0), NULL, 10), "purpose",
+						PQgetvalue(res, r, 1), "to_kind", PQgetvalue(res, r, 2), "to", masked,
+						"state", PQgetvalue(res, r, 4), "attempts",
+						(int)strtol(PQgetvalue(res, r, 5), NULL, 10), "last_error",
+						PQgetisnull(res, r, 6) ? NULL : error, "created_at", PQgetvalue(res, r, 7),
+						"sent_at", PQgetisnull(res, r, 8) ? NULL : PQgetvalue(res, r, 8),
+						"manual", strcmp(PQgetvalue(res, r, 9), "t") == 0, "created_by",
+						PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10)));
 	}
 	PQclear(res);
 	if (!items)

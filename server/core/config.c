@@ -260,8 +260,8 @@ static const struct config_option options[] = {
 	  OFF(smtp_url) },
 	{ "smtp", "from", CONFIG_STRING, 0, 254, "", NULL, true, false,
 	  "The sender address (From and MAIL FROM), e.g. canhbao@kbnn.gov.vn; required with smtp.url.", OFF(smtp_from) },
-	{ "smtp", "username", CONFIG_STRING, 0, 254, "", NULL, true, false,
-	  "User name for SMTP AUTH; empty: no AUTH.", OFF(smtp_username) },
+	{ "smtp", "username", CONFIG_STRING, 0, 254, "", NULL, true, false, "User name for SMTP AUTH; empty: no AUTH.",
+	  OFF(smtp_username) },
 	{ "smtp", "password_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
 	  "File (mode 0600) holding the SMTP AUTH password; the password itself is never in the configuration.",
 	  OFF(smtp_password_file) },
@@ -630,8 +630,10 @@ bool config_load(struct config *cfg, const char *path, config_env_fn env, char *
 	}
 	/* a send must end within its lease, or another instance could send the row again meanwhile */
 	if (cfg->smtp_url[0] && (!cfg->smtp_from[0] || cfg->mail_lease_seconds < 2 * cfg->smtp_timeout_seconds)) {
-		snprintf(err, errlen, "smtp: with smtp.url set, smtp.from is required and mail.lease_seconds (%lld) must be"
-			 " at least twice smtp.timeout_seconds (%lld)", cfg->mail_lease_seconds, cfg->smtp_timeout_seconds);
+		snprintf(err, errlen,
+			 "smtp: with smtp.url set, smtp.from is required and mail.lease_seconds (%lld) must be"
+			 " at least twice smtp.timeout_seconds (%lld)",
+			 cfg->mail_lease_seconds, cfg->smtp_timeout_seconds);
 		goto fail;
 	}
 	return true;

@@ -52,8 +52,10 @@ static bool queue_sealed(PGconn *conn, void *arg, const char *user_id, const cha
 	memcpy(sealed, nonce, SECRETS_NONCE_BYTES);
 	memcpy(sealed + SECRETS_NONCE_BYTES, ct, ctlen);
 	sodium_bin2hex(hex, 2 * total + 1, sealed, total);
-	const char *params[8] = { user_id, c->unit_code, c->office_code, c->email, strcmp(c->lang, "en") == 0 ? "en" : "vi",
-				  subject, hex, c->actor->id };
+	const char *params[8] = {
+		user_id, c->unit_code, c->office_code, c->email, strcmp(c->lang, "en") == 0 ? "en" : "vi",
+		subject, hex,	       c->actor->id
+	};
 	res = db_exec(conn,
 		      "INSERT INTO mail_outbox (purpose, user_id, unit_code, office_code, to_kind, to_addr, lang, subject,"
 		      " body_sealed, manual, created_by)"
@@ -118,9 +120,8 @@ static bool skip(json_t *list, const char *login, const char *reason)
 }
 
 /* One unit's uncovered users: each skipped or issued and mailed. False on a database error. */
-static bool one_unit(PGconn *conn, const struct config *cfg, const unsigned char code_key[32],
-		     const struct secrets_kek *kek, const char *unit_code, const char *scope_office,
-		     const struct activation_actor *actor, json_t *report)
+static bool one_unit(PGconn *conn, const struct config *cfg, const unsigned char code_key[32], const struct secrets_kek *kek,
+		     const char *unit_code, const char *scope_office, const struct activation_actor *actor, json_t *report)
 {
 	PGresult *users = NULL, *unit = NULL;
 	json_t *mailed = json_array(), *skipped = json_array();
@@ -169,8 +170,8 @@ static bool one_unit(PGconn *conn, const struct config *cfg, const unsigned char
 			goto out;
 		}
 	}
-	ok = json_array_append_new(report, json_pack("{s:s,s:O,s:O}", "unit", unit_code, "mailed", mailed, "skipped",
-						     skipped)) == 0;
+	ok = json_array_append_new(report,
+				   json_pack("{s:s,s:O,s:O}", "unit", unit_code, "mailed", mailed, "skipped", skipped)) == 0;
 out:
 	json_decref(mailed);
 	json_decref(skipped);

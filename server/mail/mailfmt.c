@@ -14,61 +14,58 @@ enum { T_FALLBACK_SUBJECT, T_FALLBACK_BODY, T_REMINDER_SUBJECT, T_REMINDER_BODY,
 
 static const char *const texts[T__COUNT][2] = {
 	[T_FALLBACK_SUBJECT] = { "Cảnh báo rủi ro - đơn vị {unit}: {rule}", "Risk alert - unit {unit}: {rule}" },
-	[T_FALLBACK_BODY] = {
-		"Hệ thống cảnh báo của Kho bạc Nhà nước phát hiện một giao dịch của đơn vị {unit} cần được kiểm tra"
-		" ({rule}, lúc {time}).\n\n"
-		"Thư này được gửi vì không điện thoại nào của anh/chị nhận được thông báo. Thư không ghi số tiền hay"
-		" người thụ hưởng: hãy đăng nhập ứng dụng cảnh báo KBNN hoặc Dịch vụ công trực tuyến (DVCTT) để xem chi"
-		" tiết.\n\n"
-		"Nếu giao dịch này không do đơn vị thực hiện, hãy gọi ngay cho {office}.\n\n"
-		"Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
-		"The State Treasury's alert service found a transaction of unit {unit} that should be checked"
-		" ({rule}, at {time}).\n\n"
-		"You receive this e-mail because none of your phones could be reached. It shows no amount and no"
-		" counterparty: log in to the KBNN alert app or to the online public services (DVCTT) to see the"
-		" details.\n\n"
-		"If your unit did not make this transaction, call {office} now.\n\n"
-		"This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
-		" by e-mail.\n" },
+	[T_FALLBACK_BODY] = { "Hệ thống cảnh báo của Kho bạc Nhà nước phát hiện một giao dịch của đơn vị {unit} cần được kiểm tra"
+			      " ({rule}, lúc {time}).\n\n"
+			      "Thư này được gửi vì không điện thoại nào của anh/chị nhận được thông báo. Thư không ghi số tiền hay"
+			      " người thụ hưởng: hãy đăng nhập ứng dụng cảnh báo KBNN hoặc Dịch vụ công trực tuyến (DVCTT) để xem chi"
+			      " tiết.\n\n"
+			      "Nếu giao dịch này không do đơn vị thực hiện, hãy gọi ngay cho {office}.\n\n"
+			      "Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
+			      "The State Treasury's alert service found a transaction of unit {unit} that should be checked"
+			      " ({rule}, at {time}).\n\n"
+			      "You receive this e-mail because none of your phones could be reached. It shows no amount and no"
+			      " counterparty: log in to the KBNN alert app or to the online public services (DVCTT) to see the"
+			      " details.\n\n"
+			      "If your unit did not make this transaction, call {office} now.\n\n"
+			      "This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
+			      " by e-mail.\n" },
 	[T_REMINDER_SUBJECT] = { "Nhắc cài đặt ứng dụng cảnh báo KBNN - đơn vị {unit}",
 				 "Reminder: install the KBNN alert app - unit {unit}" },
-	[T_REMINDER_BODY] = {
-		"Đơn vị {unit} ({name}) chưa được bảo vệ đầy đủ: cảnh báo rủi ro về tài khoản của đơn vị chưa đến được"
-		" điện thoại của anh/chị.\n\n"
-		"Để nhận cảnh báo:\n"
-		"1. Cài ứng dụng cảnh báo KBNN từ App Store hoặc Google Play.\n"
-		"2. Xin mã kích hoạt tại {office} (hoặc cán bộ Kho bạc gửi cho anh/chị).\n"
-		"3. Mở ứng dụng, nhập tên đăng nhập DVCTT và mã kích hoạt.\n\n"
-		"Cần hỗ trợ, hãy liên hệ {office}.\n\n"
-		"Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
-		"Unit {unit} ({name}) is not fully protected: risk alerts about the unit's accounts do not reach your"
-		" phone yet.\n\n"
-		"To receive them:\n"
-		"1. Install the KBNN alert app from the App Store or Google Play.\n"
-		"2. Ask {office} for an activation code (or a Treasury officer sends you one).\n"
-		"3. Open the app and enter your DVCTT login and the activation code.\n\n"
-		"For help, contact {office}.\n\n"
-		"This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
-		" by e-mail.\n" },
+	[T_REMINDER_BODY] = { "Đơn vị {unit} ({name}) chưa được bảo vệ đầy đủ: cảnh báo rủi ro về tài khoản của đơn vị chưa đến được"
+			      " điện thoại của anh/chị.\n\n"
+			      "Để nhận cảnh báo:\n"
+			      "1. Cài ứng dụng cảnh báo KBNN từ App Store hoặc Google Play.\n"
+			      "2. Xin mã kích hoạt tại {office} (hoặc cán bộ Kho bạc gửi cho anh/chị).\n"
+			      "3. Mở ứng dụng, nhập tên đăng nhập DVCTT và mã kích hoạt.\n\n"
+			      "Cần hỗ trợ, hãy liên hệ {office}.\n\n"
+			      "Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
+			      "Unit {unit} ({name}) is not fully protected: risk alerts about the unit's accounts do not reach your"
+			      " phone yet.\n\n"
+			      "To receive them:\n"
+			      "1. Install the KBNN alert app from the App Store or Google Play.\n"
+			      "2. Ask {office} for an activation code (or a Treasury officer sends you one).\n"
+			      "3. Open the app and enter your DVCTT login and the activation code.\n\n"
+			      "For help, contact {office}.\n\n"
+			      "This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
+			      " by e-mail.\n" },
 	[T_CODE_SUBJECT] = { "Mã kích hoạt ứng dụng cảnh báo KBNN", "Your KBNN alert app activation code" },
-	[T_CODE_BODY] = {
-		"Kính gửi {person},\n\n"
-		"Để nhận cảnh báo rủi ro của Kho bạc Nhà nước trên điện thoại:\n"
-		"1. Cài ứng dụng cảnh báo KBNN từ App Store hoặc Google Play.\n"
-		"2. Mở ứng dụng, nhập tên đăng nhập DVCTT: {login}\n"
-		"3. Nhập mã kích hoạt: {code}\n\n"
-		"Mã chỉ dùng một lần, hết hạn lúc {expires}, và chỉ dành cho anh/chị: không chuyển mã cho người khác,"
-		" kể cả đồng nghiệp. Nếu anh/chị không yêu cầu mã này, hãy gọi cho {office}.\n\n"
-		"Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
-		"Dear {person},\n\n"
-		"To receive the State Treasury's risk alerts on your phone:\n"
-		"1. Install the KBNN alert app from the App Store or Google Play.\n"
-		"2. Open the app and enter your DVCTT login: {login}\n"
-		"3. Enter the activation code: {code}\n\n"
-		"The code works once, expires at {expires} and is for you alone: do not pass it on, not even to a"
-		" colleague. If you did not ask for it, call {office}.\n\n"
-		"This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
-		" by e-mail.\n" },
+	[T_CODE_BODY] = { "Kính gửi {person},\n\n"
+			  "Để nhận cảnh báo rủi ro của Kho bạc Nhà nước trên điện thoại:\n"
+			  "1. Cài ứng dụng cảnh báo KBNN từ App Store hoặc Google Play.\n"
+			  "2. Mở ứng dụng, nhập tên đăng nhập DVCTT: {login}\n"
+			  "3. Nhập mã kích hoạt: {code}\n\n"
+			  "Mã chỉ dùng một lần, hết hạn lúc {expires}, và chỉ dành cho anh/chị: không chuyển mã cho người khác,"
+			  " kể cả đồng nghiệp. Nếu anh/chị không yêu cầu mã này, hãy gọi cho {office}.\n\n"
+			  "Đây là thư tự động, vui lòng không trả lời. Kho bạc không bao giờ hỏi mật khẩu hay mã OTP qua thư.\n",
+			  "Dear {person},\n\n"
+			  "To receive the State Treasury's risk alerts on your phone:\n"
+			  "1. Install the KBNN alert app from the App Store or Google Play.\n"
+			  "2. Open the app and enter your DVCTT login: {login}\n"
+			  "3. Enter the activation code: {code}\n\n"
+			  "The code works once, expires at {expires} and is for you alone: do not pass it on, not even to a"
+			  " colleague. If you did not ask for it, call {office}.\n\n"
+			  "This is an automatic message; please do not reply. The Treasury never asks for a password or an OTP"
+			  " by e-mail.\n" },
 };
 
 /* The rule's title without its "Cảnh báo: " / "Warning: " lead (the subject says it already). */

@@ -163,8 +163,8 @@ static char *crlf_body(const char *body, size_t *out_len)
 	return out;
 }
 
-bool mail_message_build(struct mail_message *msg, const char *from, const char *to, const char *subject,
-			const char *body, long long now_s, char *err, size_t errlen)
+bool mail_message_build(struct mail_message *msg, const char *from, const char *to, const char *subject, const char *body,
+			long long now_s, char *err, size_t errlen)
 {
 	char subject_enc[sizeof(msg->h_subject) - 16];
 	unsigned char rnd[16];
@@ -175,7 +175,8 @@ bool mail_message_build(struct mail_message *msg, const char *from, const char *
 		snprintf(err, errlen, "%s address is not a plain addr-spec", mail_addr_ok(from) ? "recipient" : "sender");
 		return false;
 	}
-	if (!subject || strlen(subject) > MAIL_SUBJECT_MAX || !mail_encode_subject(subject, subject_enc, sizeof(subject_enc))) {
+	if (!subject || strlen(subject) > MAIL_SUBJECT_MAX ||
+	    !mail_encode_subject(subject, subject_enc, sizeof(subject_enc))) {
 		snprintf(err, errlen, "subject is empty, too long, not UTF-8 or has a control character");
 		return false;
 	}

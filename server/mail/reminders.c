@@ -27,10 +27,10 @@
 
 /* the start of today in Vietnam (UTC+7 all year), as SQL */
 #define VN_TODAY "date_trunc('day', now() AT TIME ZONE 'Asia/Ho_Chi_Minh') AT TIME ZONE 'Asia/Ho_Chi_Minh'"
-#define REACHABLE                                                                                       \
-	"EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.state = 'active'"                 \
+#define REACHABLE                                                                       \
+	"EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.state = 'active'" \
 	" AND d.push_token IS NOT NULL AND d.last_seen_at > now() - make_interval(days => $2::int))"
-#define RECENT_REMINDER                                                                                 \
+#define RECENT_REMINDER                                                                                  \
 	"EXISTS (SELECT 1 FROM mail_outbox m WHERE m.purpose = 'reminder' AND m.unit_code = u.unit_code" \
 	" AND (m.user_id = u.id OR m.to_addr = COALESCE(u.email, b.contact_email))"                      \
 	" AND m.created_at > now() - make_interval(days => $3::int))"
@@ -113,9 +113,9 @@ static json_t *reminder_rows(PGresult *users, const struct mail_reminder_request
 		const char *lang = PQgetvalue(users, r, MAIL_UC_LANG);
 		if (!mailfmt_reminder(alertfmt_lang(lang), rq->unit_code, unit_name, office_name, subject, body) ||
 		    json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "u",
-							   PQgetvalue(users, r, MAIL_UC_USER_ID), "unit", rq->unit_code,
-							   "office", office_code, "kind", kind, "addr", addr, "lang",
-							   strcmp(lang, "en") == 0 ? "en" : "vi", "subject", subject)) ||
+							  PQgetvalue(users, r, MAIL_UC_USER_ID), "unit", rq->unit_code,
+							  "office", office_code, "kind", kind, "addr", addr, "lang",
+							  strcmp(lang, "en") == 0 ? "en" : "vi", "subject", subject)) ||
 		    json_object_set_new(json_array_get(rows, json_array_size(rows) - 1), "body", json_string(body))) {
 			json_decref(rows);
 			return NULL;
@@ -166,7 +166,8 @@ enum mail_reminder_result mail_reminders_queue(PGconn *conn, const struct config
 		      2, p3);
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
-	long long unit_used = strtoll(PQgetvalue(res, 0, 0), NULL, 10), office_used = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	long long unit_used = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+		  office_used = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	res = NULL;
 	if (n > 0 && (unit_used + n > cfg->mail_reminders_per_unit_per_day ||

@@ -23,10 +23,14 @@
 const char *mail_reason_name(enum mail_reason r)
 {
 	static const char *const names[MAIL_REASON__COUNT] = {
-		[MAIL_REASON_NONE] = "none",	       [MAIL_REASON_CONNECT] = "connect",
-		[MAIL_REASON_TLS] = "tls",	       [MAIL_REASON_AUTH] = "auth",
-		[MAIL_REASON_TIMEOUT] = "timeout",     [MAIL_REASON_TEMPORARY] = "temporary",
-		[MAIL_REASON_PERMANENT] = "permanent", [MAIL_REASON_INVALID] = "invalid",
+		[MAIL_REASON_NONE] = "none",
+		[MAIL_REASON_CONNECT] = "connect",
+		[MAIL_REASON_TLS] = "tls",
+		[MAIL_REASON_AUTH] = "auth",
+		[MAIL_REASON_TIMEOUT] = "timeout",
+		[MAIL_REASON_TEMPORARY] = "temporary",
+		[MAIL_REASON_PERMANENT] = "permanent",
+		[MAIL_REASON_INVALID] = "invalid",
 		[MAIL_REASON_ATTEMPTS] = "attempts",
 	};
 	return (unsigned)r < MAIL_REASON__COUNT ? names[r] : "unknown";
@@ -145,9 +149,9 @@ void mail_smtp_send(const struct mail_smtp *s, const struct mail_message *msg, s
 	snprintf(envelope_from, sizeof(envelope_from), "<%s>", msg->from);
 	snprintf(envelope_to, sizeof(envelope_to), "<%s>", msg->to);
 	rcpt = curl_slist_append(NULL, envelope_to);
-	const char *lines[] = { msg->h_date,	   msg->h_from,	      msg->h_to,
-				msg->h_subject,	   msg->h_message_id, "MIME-Version: 1.0",
-				"Auto-Submitted: auto-generated" };
+	const char *lines[] = {
+		msg->h_date, msg->h_from, msg->h_to, msg->h_subject, msg->h_message_id, "MIME-Version: 1.0", "Auto-Submitted: auto-generated"
+	};
 	for (size_t i = 0; rcpt && i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if (!(h = curl_slist_append(headers, lines[i])))
 			goto done;
@@ -156,8 +160,7 @@ void mail_smtp_send(const struct mail_smtp *s, const struct mail_message *msg, s
 	curl_mimepart *part;
 	if (!rcpt || !headers || !(mime = curl_mime_init(curl)) || !(part = curl_mime_addpart(mime)) ||
 	    curl_mime_data(part, msg->body, msg->body_len) != CURLE_OK ||
-	    curl_mime_type(part, "text/plain; charset=UTF-8") != CURLE_OK ||
-	    curl_mime_encoder(part, "base64") != CURLE_OK)
+	    curl_mime_type(part, "text/plain; charset=UTF-8") != CURLE_OK || curl_mime_encoder(part, "base64") != CURLE_OK)
 		goto done;
 	long connect_timeout = s->timeout_seconds < CONNECT_TIMEOUT_MAX ? s->timeout_seconds : CONNECT_TIMEOUT_MAX;
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
@@ -186,8 +189,8 @@ void mail_smtp_send(const struct mail_smtp *s, const struct mail_message *msg, s
 done:
 	classify(rc, code, out);
 	if (rc != CURLE_OK)
-		snprintf(out->error, sizeof(out->error), "%s%s%s (smtp %ld)", curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-			 errbuf, code);
+		snprintf(out->error, sizeof(out->error), "%s%s%s (smtp %ld)", curl_easy_strerror(rc),
+			 errbuf[0] ? ": " : "", errbuf, code);
 	curl_mime_free(mime);
 	curl_slist_free_all(headers);
 	curl_slist_free_all(rcpt);

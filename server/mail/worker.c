@@ -94,10 +94,14 @@ static bool connect_and_listen(struct worker *w)
 static void count(struct worker *w, enum mail_send_result result, enum mail_reason reason)
 {
 	static const enum metrics_counter by_reason[MAIL_REASON__COUNT] = {
-		[MAIL_REASON_CONNECT] = METRIC_MAIL_RETRY_CONNECT,	[MAIL_REASON_TLS] = METRIC_MAIL_RETRY_TLS,
-		[MAIL_REASON_AUTH] = METRIC_MAIL_RETRY_AUTH,		[MAIL_REASON_TIMEOUT] = METRIC_MAIL_RETRY_TIMEOUT,
-		[MAIL_REASON_TEMPORARY] = METRIC_MAIL_RETRY_TEMPORARY, [MAIL_REASON_PERMANENT] = METRIC_MAIL_FAILED_PERMANENT,
-		[MAIL_REASON_INVALID] = METRIC_MAIL_FAILED_INVALID,	[MAIL_REASON_ATTEMPTS] = METRIC_MAIL_FAILED_ATTEMPTS,
+		[MAIL_REASON_CONNECT] = METRIC_MAIL_RETRY_CONNECT,
+		[MAIL_REASON_TLS] = METRIC_MAIL_RETRY_TLS,
+		[MAIL_REASON_AUTH] = METRIC_MAIL_RETRY_AUTH,
+		[MAIL_REASON_TIMEOUT] = METRIC_MAIL_RETRY_TIMEOUT,
+		[MAIL_REASON_TEMPORARY] = METRIC_MAIL_RETRY_TEMPORARY,
+		[MAIL_REASON_PERMANENT] = METRIC_MAIL_FAILED_PERMANENT,
+		[MAIL_REASON_INVALID] = METRIC_MAIL_FAILED_INVALID,
+		[MAIL_REASON_ATTEMPTS] = METRIC_MAIL_FAILED_ATTEMPTS,
 	};
 	if (result == MAIL_SEND_OK)
 		metrics_count(w->pool->metrics, METRIC_MAIL_SENT, 1);
@@ -181,8 +185,8 @@ static bool record(struct worker *w, const char *id, const char *lease, const st
 		LOG_FIELDS(LOG_INFO, "mail sent", LOG_S("id", id), LOG_I("attempts", attempts));
 	else
 		LOG_FIELDS(result == MAIL_SEND_RETRY ? LOG_WARN : LOG_ERROR,
-			   result == MAIL_SEND_RETRY ? "mail not sent, retried later" : "mail failed",
-			   LOG_S("id", id), LOG_S("reason", mail_reason_name(reason)), LOG_I("attempts", attempts),
+			   result == MAIL_SEND_RETRY ? "mail not sent, retried later" : "mail failed", LOG_S("id", id),
+			   LOG_S("reason", mail_reason_name(reason)), LOG_I("attempts", attempts),
 			   LOG_I("smtp_code", o->smtp_code));
 	return true;
 }
@@ -198,8 +202,8 @@ static char *open_sealed(const struct mail_workers *p, const char *hex)
 	    len <= SECRETS_NONCE_BYTES + crypto_secretbox_MACBYTES)
 		goto out;
 	plain = malloc(len + 1);
-	if (!plain || !secrets_open(&p->kek, raw + SECRETS_NONCE_BYTES, len - SECRETS_NONCE_BYTES, raw, (unsigned char *)plain,
-				    len, &plain_len)) {
+	if (!plain || !secrets_open(&p->kek, raw + SECRETS_NONCE_BYTES, len - SECRETS_NONCE_BYTES, raw,
+				    (unsigned char *)plain, len, &plain_len)) {
 		free(plain);
 		plain = NULL;
 		goto out;
