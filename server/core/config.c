@@ -234,7 +234,8 @@ static const struct config_option options[] = {
 	  "Delete alerts (and their outbox rows) older than this many months, unless a push is pending; 0 keeps them.",
 	  OFF(retention_alerts_months) },
 	{ "retention", "outbox_days", CONFIG_INT, 0, 3650, "90", NULL, true, false,
-	  "Delete sent and failed outbox rows last changed this many days ago (never pending ones); 0 keeps them.",
+	  "Delete sent and failed outbox rows (push and mail) last changed this many days ago (never pending ones); 0 keeps"
+	  " them.",
 	  OFF(retention_outbox_days) },
 	{ "retention", "device_token_days", CONFIG_INT, 0, 3650, "30", NULL, true, false,
 	  "Erase the push token of a revoked or retired device this many days after it left active; 0 keeps it.",

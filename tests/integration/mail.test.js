@@ -358,7 +358,10 @@ test('automatic reminders (mail.auto_reminders): units not protected, at most on
       -- a1 had an automatic reminder 3 days ago (inside the 7-day interval), a2 one 8 days ago (outside it)
       INSERT INTO mail_outbox (purpose, user_id, unit_code, office_code, to_kind, to_addr, lang, subject, body, state, sent_at, created_at)
         SELECT 'reminder', id, '3000001', '0111', 'user', email, 'vi', 'old', 'old', 'sent', now() - make_interval(days => d), now() - make_interval(days => d)
-        FROM users, LATERAL (SELECT CASE dvctt_login WHEN 'a1' THEN 3 ELSE 8 END AS d) x WHERE dvctt_login IN ('a1', 'a2');`);
+        FROM users, LATERAL (SELECT CASE dvctt_login WHEN 'a1' THEN 3 ELSE 8 END AS d) x WHERE dvctt_login IN ('a1', 'a2');
+      -- a mail done 100 days ago: retention.outbox_days (90) deletes it; a pending one as old stays
+      INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body, state, updated_at)
+        VALUES ('escalation', '3000002', '0111', 'office_duty', 'old@kbnn.gov.vn', 'vi', 'expired', 'x', 'failed', now() - interval '100 days');`);
   const config = h.ingestConfig(adb, kek, { ...smtpConfig(smtp, pki, PASS, { auto_reminders: 'on', reminders_per_unit_per_day: 5 }),
     events: { maintenance_interval_seconds: 10 }, coverage: { refresh_seconds: 10 }, log: { level: 'debug' } });
   const s3 = await h.startServer({ db: adb, migrateFirst: false, config });
@@ -381,6 +384,7 @@ test('automatic reminders (mail.auto_reminders): units not protected, at most on
     assert.equal(r.status, 201, r.body);
     assert.deepEqual(r.json, { unit: '3000001', queued: 2, skipped: { no_address: 1, duplicate_address: 0 } });
     await h.eventually(() => smtp.to('a1@donvi.vn').length === 1 && smtp.to('a2@donvi.vn').length === 2);
+    assert.equal(aq(`SELECT count(*) FROM mail_outbox WHERE subject = 'expired'`), '0', 'retention deleted the old done row');
   } finally {
     await s3.stop();
   }
