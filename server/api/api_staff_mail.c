@@ -6,58 +6,30 @@
  * activation-code route does.
  */
 #include "api/api_staff_mail.h"
+#include "api/api_staff_accounts.h"
 #include "core/app.h"
 #include "core/config.h"
-#include "db/audit.h"
+#include "core/parse.h"
 #include "db/db.h"
 #include "http/validate.h"
 #include "mail/instructions.h"
 #include "mail/reminders.h"
 #include "staff/reauth.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAIL_LIST_LIMIT "50"
 
-static bool unit_code_ok(const char *s)
-{
-	if (!s || strlen(s) != 7)
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 static bool may_send(const struct http_req *req)
 {
 	return strcmp(req->staff.role, "operator") == 0 || strcmp(req->staff.role, "admin") == 0;
 }
 
-/* Audit a refused request (action on target, reason); false when the row could not be written. */
-static bool audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
-{
-	PGconn *conn = http_db(req);
-	char details[80];
-
-	snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", reason);
-	struct audit_entry e = { .actor_kind = "staff",
-				 .actor_id = req->staff.login,
-				 .action = action,
-				 .target = target,
-				 .outcome = "denied",
-				 .ip = req->remote,
-				 .request_id = req->request_id,
-				 .details = details };
-	return conn && audit_write(conn, &e);
-}
-
 static enum http_outcome refuse_role(struct http_req *req, struct http_resp *resp, const char *action, const char *target)
 {
-	if (!audit_denied(req, action, target, "role"))
+	if (!api_staff_audit_denied(req, action, target, "role"))
 		return HTTP_FAILED;
 	http_resp_problem(resp, req, PROBLEM_ROLE_NOT_ALLOWED, "sending mail needs the operator or admin role", NULL);
 	return HTTP_DONE;
@@ -69,7 +41,7 @@ enum http_outcome api_staff_unit_reminders(const struct app *app, struct http_re
 	struct mail_reminder_outcome o;
 	PGconn *conn;
 
-	if (!unit_code_ok(code)) {
+	if (!parse_unit_code(code)) {
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		return HTTP_DONE;
 	}
@@ -135,7 +107,7 @@ static bool units_or_reply(struct http_req *req, struct http_resp *resp, const c
 			bool dup = false;
 			for (size_t k = 0; k < *n && !dup; k++)
 				dup = s && strcmp(units[k], s) == 0;
-			if (!unit_code_ok(s) || dup) {
+			if (!parse_unit_code(s) || dup) {
 				validate_errorf(errors, "units", "element %zu: %s", i,
 						dup ? "a unit named twice" : "must be a 7-digit unit code");
 				break;
@@ -165,8 +137,9 @@ enum http_outcome api_staff_instructions(const struct app *app, struct http_req 
 	/* every code enrols a phone as its user: a step-up first, as for one code */
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
-		return stale == HTTP_DONE && !audit_denied(req, "mail.instructions", NULL, "reauth_required") ? HTTP_FAILED
-													      : stale;
+		return stale == HTTP_DONE && !api_staff_audit_denied(req, "mail.instructions", NULL, "reauth_required")
+			       ? HTTP_FAILED
+			       : stale;
 	if (!app->code_key_set || !app->kek_set) {
 		http_resp_problem(resp, req, PROBLEM_INTERNAL_ERROR, "activation is not configured (secrets.key_file)", NULL);
 		return HTTP_DONE;
@@ -184,7 +157,7 @@ enum http_outcome api_staff_instructions(const struct app *app, struct http_req 
 		http_resp_json(resp, 200, json_pack("{s:o}", "units", report));
 		return HTTP_DONE;
 	case MAIL_INSTRUCTIONS_NOT_FOUND:
-		if (!audit_denied(req, "mail.instructions", NULL, "unit_not_found_or_out_of_scope"))
+		if (!api_staff_audit_denied(req, "mail.instructions", NULL, "unit_not_found_or_out_of_scope"))
 			return HTTP_FAILED;
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND,
 				  "a selected unit is unknown, inactive or outside your office", NULL);
@@ -219,7 +192,7 @@ enum http_outcome api_staff_unit_mail(const struct app *app, struct http_req *re
 	PGresult *res;
 
 	(void)app;
-	if (!unit_code_ok(code)) {
+	if (!parse_unit_code(code)) {
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		return HTTP_DONE;
 	}

@@ -5,6 +5,7 @@
  * characters, malformed UTF-8), address checks, CRLF bodies, the RFC 5322
  * date, and the mail texts (the fallback never carries an amount).
  */
+#include "core/parse.h"
 #include "mail/mailfmt.h"
 #include "mail/message.h"
 #include "testlib.h"
@@ -143,6 +144,13 @@ static void test_addresses(void)
 	memcpy(longaddr + 250, "@b.vn", 6);
 	CHECK(!mail_addr_ok(longaddr));
 	CHECK(!mail_addr_ok(NULL));
+	/* the unit codes the mail routes take (core/parse.c) */
+	CHECK(parse_unit_code("1000001"));
+	CHECK(!parse_unit_code("100000"));
+	CHECK(!parse_unit_code("10000011"));
+	CHECK(!parse_unit_code("10000a1"));
+	CHECK(!parse_unit_code("\xd9\xa1000001"));
+	CHECK(!parse_unit_code(NULL));
 }
 
 static void test_message(void)
