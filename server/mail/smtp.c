@@ -189,7 +189,8 @@ void mail_smtp_send(const struct mail_smtp *s, const struct mail_message *msg, s
 done:
 	classify(rc, code, out);
 	if (rc != CURLE_OK)
-		snprintf(out->error, sizeof(out->error), "%s%s%s (smtp %ld)", curl_easy_strerror(rc),
+		/* precisions that fit out->error: the message is cut, never the code */
+		snprintf(out->error, sizeof(out->error), "%.60s%s%.160s (smtp %ld)", curl_easy_strerror(rc),
 			 errbuf[0] ? ": " : "", errbuf, code);
 	curl_mime_free(mime);
 	curl_slist_free_all(headers);
