@@ -199,6 +199,30 @@ test('a row that cannot be a message (bad subject) fails as invalid, with nothin
   assert.ok(!smtp.messages.some((m) => m.rcptTo.includes('evil@example.com') || /evil@example\.com/.test(m.raw)));
 });
 
+test('a lost lease is reclaimed; an exhausted one fails; a sealed body that cannot be opened fails and is erased', async () => {
+  // an instance died while sending: its lease ran out, any worker takes the row again; and one whose lost
+  // lease was its last attempt (mail.max_attempts is 8). Written whole in one statement, so no worker sees them half-made.
+  const dead = (subject, attempts) => Number(q(`INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body,
+      due_at, leased_by, leased_until, attempts)
+    VALUES ('escalation', '1000002', '0111', 'office_duty', 'duty@kbnn.gov.vn', 'vi', '${subject}', 'x',
+      now() - interval '1 second', 'dead-host:1/m0#7', now() - interval '1 second', ${attempts}) RETURNING id`));
+  const lost = dead('Lease lost', 1);
+  const spent = dead('Lease spent', 8);
+  const sealed = Number(q(`INSERT INTO mail_outbox (purpose, unit_code, office_code, to_kind, to_addr, lang, subject, body_sealed)
+    VALUES ('escalation', '1000002', '0111', 'office_duty', 'duty@kbnn.gov.vn', 'vi', 'Sealed garbage', decode(repeat('ab', 80), 'hex')) RETURNING id`));
+  await h.eventually(() => mailRows(`id IN (${lost}, ${spent}, ${sealed})`).every((r) => r.state !== 'pending'));
+  const [l, sp, se] = [lost, spent, sealed].map((id) => mailRows(`id = ${id}`)[0]);
+  assert.equal(l.state, 'sent');
+  assert.equal(l.attempts, 2);
+  assert.equal(smtp.messages.filter((m) => m.parsed.subject === 'Lease lost').length, 1);
+  assert.equal(sp.state, 'failed');
+  assert.match(sp.last_error, /^attempts: the lease of the last attempt ran out/);
+  assert.equal(se.state, 'failed');
+  assert.match(se.last_error, /^invalid: the sealed body cannot be opened/);
+  assert.equal(se.body_sealed, null);
+  assert.ok(!smtp.messages.some((m) => ['Lease spent', 'Sealed garbage'].includes(m.parsed.subject)));
+});
+
 test('two instances share the outbox: every row is sent exactly once', async () => {
   srv2 = await h.startServer({ db, migrateFirst: false, config: h.ingestConfig(db, kek, { ...smtpConfig(smtp, pki, PASS,
     { workers: 2, batch_size: 3, reminders_per_unit_per_day: 4, reminders_per_office_per_day: 8 }), push: { provider: 'log' } }) });
@@ -387,5 +411,45 @@ test('automatic reminders (mail.auto_reminders): units not protected, at most on
     assert.equal(aq(`SELECT count(*) FROM mail_outbox WHERE subject = 'expired'`), '0', 'retention deleted the old done row');
   } finally {
     await s3.stop();
+  }
+});
+
+test('TLS and AUTH are not optional: no STARTTLS, an unknown CA or a wrong password retry, and nothing goes in clear text', async () => {
+  const tdb = h.createDatabase('mailtls');
+  h.migrate(tdb);
+  const tq = (sql) => h.psql(tdb, sql);
+  tq(`INSERT INTO offices (code, name, level) VALUES ('0001', 'Kho bạc Nhà nước', 1);
+      INSERT INTO mail_outbox (purpose, office_code, to_kind, to_addr, lang, subject, body)
+        VALUES ('escalation', '0001', 'office_duty', 'duty@kbnn.gov.vn', 'vi', 'TLS test', 'x');`);
+  const plain = await startSmtp({ pki, pass: PASS, hideSTARTTLS: true });
+  const otherPki = createPki(); // a CA alertd was not told about
+  const cases = [
+    { name: 'no STARTTLS offered', cfg: smtpConfig(plain, pki, PASS), reason: /^tls: /, server: plain },
+    { name: 'an unknown CA', cfg: smtpConfig(smtp, otherPki, PASS), reason: /^tls: /, server: smtp },
+    { name: 'a wrong password', cfg: smtpConfig(smtp, pki, 'not-the-password'), reason: /^auth: /, server: smtp },
+  ];
+  try {
+    for (const c of cases) {
+      const before = c.server.messages.length;
+      tq(`UPDATE mail_outbox SET attempts = 0, last_error = NULL, due_at = now()`);
+      const s = await h.startServer({ db: tdb, migrateFirst: false, config: { ...c.cfg, database: { url: `"${h.conninfo(tdb)}"` } } });
+      try {
+        await h.eventually(() => {
+          const r = JSON.parse(tq(`SELECT row_to_json(m) FROM mail_outbox m`));
+          return r.attempts >= 1 && r.last_error && r.leased_by === null ? r : null;
+        });
+        const r = JSON.parse(tq(`SELECT row_to_json(m) FROM mail_outbox m`));
+        assert.equal(r.state, 'pending', c.name);
+        assert.match(r.last_error, c.reason, `${c.name}: ${r.last_error}`);
+        assert.equal(c.server.messages.length, before, `${c.name}: nothing delivered`);
+        assert.ok(!s.logs().includes(PASS) && !s.logs().includes('not-the-password'));
+      } finally {
+        await s.stop();
+      }
+    }
+    // the plain server never saw AUTH: libcurl stopped before it
+    assert.ok(plain.sessions.every((x) => !x.user));
+  } finally {
+    await plain.stop();
   }
 });

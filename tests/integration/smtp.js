@@ -6,7 +6,7 @@
 // FROM, RCPT TO), whether the session was TLS and who authenticated, the
 // raw bytes and the parsed message. refuse(addr, code) makes RCPT TO of
 // addr answer that reply code (550: permanent, 450: temporary); allow(addr)
-// lifts it.
+// lifts it. hideSTARTTLS: a server that offers no STARTTLS (alertd must refuse it).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -22,12 +22,13 @@ function createPki() {
   return pki;
 }
 
-async function startSmtp({ pki, user = 'alertd', pass, port = 0 } = {}) {
+async function startSmtp({ pki, user = 'alertd', pass, port = 0, hideSTARTTLS = false } = {}) {
   const messages = [];
   const refusals = new Map();
   const sessions = [];
   const server = new SMTPServer({
     secure: false,
+    hideSTARTTLS,
     key: fs.readFileSync(path.join(pki, 'server.key')),
     cert: fs.readFileSync(path.join(pki, 'server.pem')),
     authMethods: ['PLAIN', 'LOGIN'],
