@@ -65,6 +65,13 @@ static bool wait_for_work(struct worker *w, int ms)
 	struct pollfd fds[2] = { { .fd = w->pool->stop_pipe[0], .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	PGnotify *note;
 
+	/* a notification libpq already read during the last statements would leave the socket quiet: look first */
+	if (w->conn && PQconsumeInput(w->conn) && (note = PQnotifies(w->conn))) {
+		do
+			PQfreemem(note);
+		while ((note = PQnotifies(w->conn)));
+		return true;
+	}
 	if (w->conn)
 		fds[1].fd = PQsocket(w->conn);
 	if (poll(fds, fds[1].fd >= 0 ? 2 : 1, ms) < 0 || (fds[0].revents & POLLIN))
