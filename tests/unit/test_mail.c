@@ -149,7 +149,8 @@ static void test_addresses(void)
 	CHECK(!parse_unit_code("100000"));
 	CHECK(!parse_unit_code("10000011"));
 	CHECK(!parse_unit_code("10000a1"));
-	CHECK(!parse_unit_code("\xd9\xa1000001"));
+	CHECK(!parse_unit_code("\xd9\xa1"
+			       "000001")); /* an Arabic-Indic digit one */
 	CHECK(!parse_unit_code(NULL));
 }
 
