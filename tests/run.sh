@@ -57,8 +57,10 @@ fi
 # The browser test's driver, playwright-core (tests/package.json, pinned by tests/package-lock.json), installed
 # only when missing or not the locked version; it drives Debian's /usr/bin/chromium and never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-want=$(node -e 'console.log(require("./tests/package-lock.json").packages["node_modules/playwright-core"].version)')
-have=$(node -e 'try { console.log(require("./tests/node_modules/playwright-core/package.json").version) } catch (e) {}')
+# (the mail test's SMTP server, smtp-server and mailparser, is checked the same way)
+pkgs='["playwright-core", "smtp-server", "mailparser"]'
+want=$(node -e "console.log($pkgs.map((p) => require('./tests/package-lock.json').packages['node_modules/' + p].version).join(' '))")
+have=$(node -e "console.log($pkgs.map((p) => { try { return require('./tests/node_modules/' + p + '/package.json').version } catch (e) { return '-' } }).join(' '))")
 if [ "$want" != "$have" ]; then
 	echo "== npm ci in tests/ (playwright-core $want)"
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will fail"

@@ -11,6 +11,7 @@ import { h, clear, table } from './dom.js';
 import { trendChart, statusBar } from './chart.js';
 import { pageWorklist, pageWorklistItem, pageWorklistPrint, pageEscalations, escalationBadge } from './worklist.js';
 import { t, getLang, setLang, fmtInt, fmtVnd, fmtPct, fmtTime, fmtDay, ruleName, RULE_IDS, serverMessage } from './i18n.js';
+import { unitMailSection, bulkInstructions } from './mail.js';
 
 const main = document.getElementById('main');
 const state = { me: null, flash: null, activeDays: 30, childSort: { key: 'protected_pct', dir: 1 } };
@@ -716,6 +717,7 @@ async function pageUnits(params) {
         tbody))
       : message('info', t('units_none')),
     h('p', {}, more),
+    canIssueCodes() && first.units.length ? bulkInstructions(tbody, { withReauth, explain }) : null,
     helpBlock());
 }
 
@@ -792,6 +794,7 @@ async function pageUnit(code) {
       table({ caption: t('users_title'), captionHidden: true, head: [t('col_person'), t('col_roles'), t('status'), t('col_reach'), t('col_devices'), t('col_activation')], rows: users, className: 'people' })),
     h('section', { class: 'card', 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, t('recent_alerts')),
       alerts.length ? table({ caption: t('recent_alerts'), captionHidden: true, head: [t('col_time'), t('col_alert'), t('col_person'), t('col_delivery')], rows: alerts }) : h('p', { class: 'muted' }, t('alerts_none'))),
+    unitMailSection(u.code, { canSend: canIssueCodes(), withReauth, explain }),
     helpBlock());
 }
 

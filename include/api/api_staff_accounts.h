@@ -25,4 +25,13 @@ enum http_outcome api_staff_activation_code(const struct app *app, struct http_r
  */
 enum http_outcome api_staff_account_role(const struct app *app, struct http_req *req, struct http_resp *resp);
 
+/*
+ * Write the denied audit row of a staff request refused before it did
+ * anything (action on target, which may be NULL, and reason), with the
+ * session's login, address and request id. False when it could not be
+ * written (the caller answers HTTP_FAILED); the route must declare ROUTE_DB.
+ */
+bool api_staff_audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
+	__attribute__((warn_unused_result));
+
 #endif

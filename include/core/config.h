@@ -137,6 +137,25 @@ struct config {
 	long long retention_audit_personal_days;
 	long long retention_batch_size;
 	long long retention_max_batches_per_run;
+
+	/* smtp.* and mail.*: e-mail (issue 14); smtp_url "" = no mail worker */
+	char *smtp_url;
+	char *smtp_from;
+	char *smtp_username;
+	char *smtp_password_file;
+	char *smtp_ca_file;
+	long long smtp_timeout_seconds;
+	long long mail_workers;
+	long long mail_batch_size;
+	long long mail_lease_seconds;
+	long long mail_max_attempts;
+	long long mail_retry_base_seconds;
+	long long mail_retry_max_seconds;
+	long long mail_poll_interval_ms;
+	long long mail_reminders_per_unit_per_day;
+	long long mail_reminders_per_office_per_day;
+	long long mail_reminder_interval_days;
+	bool mail_auto_reminders;
 };
 
 struct config_option {

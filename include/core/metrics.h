@@ -38,6 +38,16 @@ enum metrics_counter {
 	METRIC_RETENTION_AUDIT,
 	METRIC_ACTIVATION_GLOBAL_LIMITED,   /* activation attempts refused by app.activation_global_per_minute */
 	METRIC_STAFF_LOOKUP_QUOTA_EXCEEDED, /* personal-data look-ups refused by staff.lookups_per_* */
+	/* mail_outbox rows by outcome and reason class (mail/worker.c) */
+	METRIC_MAIL_SENT,
+	METRIC_MAIL_RETRY_CONNECT,
+	METRIC_MAIL_RETRY_TLS,
+	METRIC_MAIL_RETRY_AUTH,
+	METRIC_MAIL_RETRY_TIMEOUT,
+	METRIC_MAIL_RETRY_TEMPORARY,
+	METRIC_MAIL_FAILED_PERMANENT,
+	METRIC_MAIL_FAILED_INVALID,
+	METRIC_MAIL_FAILED_ATTEMPTS,
 	METRIC__COUNT
 };
 

@@ -37,6 +37,9 @@ bool parse_id(const char *s, long long *out) __attribute__((warn_unused_result))
  */
 size_t parse_utf8_char(const char *s, size_t len);
 
+/* True when s is a budget unit's code (mã ĐVQHNS): exactly 7 ASCII digits. NULL is false. */
+bool parse_unit_code(const char *s);
+
 /* True when s[0..len) is well-formed UTF-8 throughout (NUL bytes included: they are characters). */
 bool parse_utf8_valid(const char *s, size_t len);
 

@@ -41,6 +41,7 @@ enum problem_code {
 	PROBLEM_REAUTH_REQUIRED,
 	PROBLEM_LOOKUP_QUOTA_EXCEEDED,
 	PROBLEM_ACTIVATION_QUOTA_EXCEEDED,
+	PROBLEM_REMINDER_LIMIT_REACHED, /* mail.reminders_per_unit_per_day / per_office_per_day */
 	PROBLEM__COUNT
 };
 

@@ -25,6 +25,16 @@ struct activation_actor {
 	 * cap (the command line, admin keys).
 	 */
 	long long daily_cap;
+	/*
+	 * Optional (activation_issue only): called inside the issuing
+	 * transaction once the code row is written and before the audit row
+	 * and the commit, with the user's id, the code and its end; false rolls
+	 * it all back (ACTIVATION_DB_ERROR, nothing issued). The bulk
+	 * instructions (mail/instructions.c) queue the sealed e-mail with it, so
+	 * a code exists exactly when its mail is queued.
+	 */
+	bool (*on_issued)(PGconn *conn, void *ctx, const char *user_id, const char *code, const char *expires_at);
+	void *on_issued_ctx;
 };
 
 enum activation_result { ACTIVATION_OK, ACTIVATION_DENIED, ACTIVATION_CAPPED, ACTIVATION_DB_ERROR };

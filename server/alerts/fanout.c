@@ -15,11 +15,14 @@
 #include "ingest/event.h"
 #include "core/log.h"
 #include "alerts/rules.h"
+#include "mail/mailfmt.h"
+#include "mail/message.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define FANOUT_MAX_SQL_PARAM (64u * 1024 * 1024)
@@ -37,6 +40,9 @@ struct recipient {
 	long long min_amount;
 	json_t *toggles;
 	json_t *devices; /* [[id, platform], ...] */
+	/* the e-mail fallback (docs/alerts.md "E-mail fallback") */
+	bool reachable;					 /* a reachable device (docs/coverage.md) */
+	const char *email, *contact_email, *office_name; /* NULL when none */
 };
 
 /* o.a.b.c (b and c may be NULL), or NULL when any step is missing. */
@@ -97,16 +103,18 @@ static void iso(int64_t s, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool load_recipients(PGconn *conn, const struct fanout_event *events, size_t n, PGresult **out)
+static bool load_recipients(PGconn *conn, const struct config *cfg, const struct fanout_event *events, size_t n, PGresult **out)
 {
 	struct buf units;
+	char active_days[24];
 
 	buf_init(&units, FANOUT_MAX_SQL_PARAM);
 	buf_append(&units, "{", 1);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&units, "%s%s", i ? "," : "", events[i].unit_code); /* 7 digits, checked at ingest */
 	buf_append(&units, "}", 1);
-	const char *params[1] = { units.data };
+	snprintf(active_days, sizeof(active_days), "%lld", cfg->coverage_active_days);
+	const char *params[2] = { units.data, active_days };
 	*out = buf_ok(&units)
 		       ? db_exec(conn,
 				 "SELECT u.id, u.unit_code, b.office_code, b.privacy_mode, COALESCE(b.large_amount_threshold, 0),"
@@ -115,11 +123,15 @@ static bool load_recipients(PGconn *conn, const struct fanout_event *events, siz
 				 " COALESCE((SELECT json_agg(json_build_array(d.id, d.platform) ORDER BY d.id) FROM devices d"
 				 "   WHERE d.user_id = u.id AND d.state = 'active'"
 				 /* a phone whose access token lapsed (idle or past its lifetime) must activate again first */
-				 "   AND (d.access_token_expires_at IS NULL OR d.access_token_expires_at > now())), '[]')::text"
-				 " FROM users u JOIN budget_units b ON b.code = u.unit_code"
+				 "   AND (d.access_token_expires_at IS NULL OR d.access_token_expires_at > now())), '[]')::text,"
+				 /* reachable as docs/coverage.md defines it: no reachable phone, an e-mail for a risk alert */
+				 " EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.state = 'active'"
+				 "   AND d.push_token IS NOT NULL AND d.last_seen_at > now() - make_interval(days => $2::int)),"
+				 " u.email, b.contact_email, o.name"
+				 " FROM users u JOIN budget_units b ON b.code = u.unit_code JOIN offices o ON o.code = b.office_code"
 				 " LEFT JOIN user_preferences p ON p.user_id = u.id"
 				 " WHERE u.unit_code = ANY($1::text[]) AND u.active AND b.active ORDER BY u.id",
-				 1, params)
+				 2, params)
 		       : NULL;
 	buf_free(&units);
 	return *out != NULL;
@@ -284,6 +296,46 @@ static void recipient_at(PGresult *res, int r, struct recipient *rc)
 	rc->quiet_to = opt(res, r, 8);
 	rc->toggles = json_loads(PQgetvalue(res, r, 9), 0, &e);
 	rc->devices = json_loads(PQgetvalue(res, r, 10), 0, &e);
+	rc->reachable = strcmp(PQgetvalue(res, r, 11), "t") == 0;
+	rc->email = opt(res, r, 12);
+	rc->contact_email = opt(res, r, 13);
+	rc->office_name = PQgetvalue(res, r, 14);
+}
+
+/*
+ * The e-mail fallback of a risk alert for rc, who has no reachable phone:
+ * to rc's own address, else the unit's contact address, once per event and
+ * address (*sent holds the addresses this event already mails, at most
+ * FANOUT_MAIL_PER_EVENT). Adds ma, mk, ms, mb to row; nothing when there is
+ * no usable address or it was mailed already. False on a text that does not
+ * fit or memory.
+ */
+#define FANOUT_MAIL_PER_EVENT 64
+static bool add_fallback(json_t *row, const struct recipient *rc, const struct alertfmt_event *view, const char *rule,
+			 const char **sent, size_t *nsent)
+{
+	char subject[MAILFMT_SUBJECT_MAX], body[MAILFMT_BODY_MAX];
+	/* mail_addr_ok is stricter than the roster's check: an address mail_outbox would refuse is skipped */
+	const char *addr = rc->email && mail_addr_ok(rc->email) ? rc->email : NULL;
+	const char *kind = "user";
+
+	if (!addr && rc->contact_email && mail_addr_ok(rc->contact_email)) {
+		addr = rc->contact_email;
+		kind = "unit_contact";
+	}
+	if (!addr || *nsent >= FANOUT_MAIL_PER_EVENT)
+		return true;
+	for (size_t k = 0; k < *nsent; k++)
+		if (strcasecmp(sent[k], addr) == 0)
+			return true;
+	if (!mailfmt_fallback(alertfmt_lang(rc->lang), rule, view->occurred_at_us, rc->unit_code, rc->office_name,
+			      subject, body))
+		return false;
+	sent[(*nsent)++] = addr;
+	return json_object_set_new(row, "ma", json_string(addr)) == 0 &&
+	       json_object_set_new(row, "mk", json_string(kind)) == 0 &&
+	       json_object_set_new(row, "ms", json_string(subject)) == 0 &&
+	       json_object_set_new(row, "mb", json_string(body)) == 0;
 }
 
 #define COLLAPSE_HASH_BYTES 16
@@ -368,7 +420,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 		ok = true;
 		goto out;
 	}
-	if (!load_recipients(conn, events, n, &rec) || !load_history(conn, cfg, events, n, paid_before, recent, seen_before))
+	if (!load_recipients(conn, cfg, events, n, &rec) ||
+	    !load_history(conn, cfg, events, n, paid_before, recent, seen_before))
 		goto out;
 	int nrec = PQntuples(rec);
 	rcs = calloc((size_t)nrec + 1, sizeof(*rcs));
@@ -381,6 +434,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 		char collapse_buf[COLLAPSE_MAX];
 		event_view(events[i].event, &view);
 		const char *collapse = collapse_of(collapse_key, &view, collapse_buf);
+		const char *mailed[FANOUT_MAIL_PER_EVENT];
+		size_t nmailed = 0;
 		for (int r = 0; r < nrec; r++) {
 			struct recipient *rc = &rcs[r];
 			if (strcmp(rc->unit_code, events[i].unit_code) != 0)
@@ -414,7 +469,8 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 			int64_t due = rule ? now_s : due_at(now_s, rc->quiet_from, rc->quiet_to);
 			json_t *row = alert_row(&events[i], rc, &view, fired, rule,
 						rc->privacy || cfg->alerts_privacy_mode, due, collapse);
-			if (!row || json_array_append_new(rows, row))
+			if (!row || (rule && !rc->reachable && !add_fallback(row, rc, &view, rule, mailed, &nmailed)) ||
+			    json_array_append_new(rows, row))
 				goto out;
 		}
 	}
@@ -426,20 +482,27 @@ bool fanout_events(PGconn *conn, const struct config *cfg, const unsigned char *
 	if (!text)
 		goto out;
 	const char *params[1] = { text };
-	res = db_exec(conn,
-		      "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS (e bigint, eo timestamptz, u bigint,"
-		      "   unit text, office text, kind text, sev alert_severity, rule text, lang text, title text, body text,"
-		      "   details jsonb, due timestamptz, prio text, ck text, devs jsonb)),"
-		      " a AS (INSERT INTO alerts (event_id, event_occurred_at, user_id, unit_code, office_code, kind, severity,"
-		      "   risk_rule, lang, title, body, details)"
-		      "   SELECT e, eo, u, unit, office, kind, sev, rule, lang, title, body, details FROM input"
-		      "   ON CONFLICT DO NOTHING RETURNING id, event_id, user_id),"
-		      " o AS (INSERT INTO push_outbox (alert_id, device_id, provider, due_at, priority, collapse_key)"
-		      "   SELECT a.id, (d->>0)::bigint, CASE d->>1 WHEN 'ios' THEN 'apns' ELSE 'fcm' END, i.due, i.prio, i.ck"
-		      "   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id, jsonb_array_elements(i.devs) d"
-		      "   ORDER BY a.id RETURNING id)"
-		      " SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM o)",
-		      1, params);
+	res = db_exec(
+		conn,
+		"WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS (e bigint, eo timestamptz, u bigint,"
+		"   unit text, office text, kind text, sev alert_severity, rule text, lang text, title text, body text,"
+		"   details jsonb, due timestamptz, prio text, ck text, devs jsonb, ma text, mk text, ms text, mb text)),"
+		" a AS (INSERT INTO alerts (event_id, event_occurred_at, user_id, unit_code, office_code, kind, severity,"
+		"   risk_rule, lang, title, body, details)"
+		"   SELECT e, eo, u, unit, office, kind, sev, rule, lang, title, body, details FROM input"
+		"   ON CONFLICT DO NOTHING RETURNING id, event_id, user_id),"
+		" o AS (INSERT INTO push_outbox (alert_id, device_id, provider, due_at, priority, collapse_key)"
+		"   SELECT a.id, (d->>0)::bigint, CASE d->>1 WHEN 'ios' THEN 'apns' ELSE 'fcm' END, i.due, i.prio, i.ck"
+		"   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id, jsonb_array_elements(i.devs) d"
+		"   ORDER BY a.id RETURNING id),"
+		/* the e-mail fallback of risk alerts nobody's phone can receive (one per event and address) */
+		" m AS (INSERT INTO mail_outbox (purpose, alert_id, user_id, unit_code, office_code, to_kind, to_addr,"
+		"   lang, subject, body)"
+		"   SELECT 'fallback', a.id, a.user_id, i.unit, i.office, i.mk, i.ma, i.lang, i.ms, i.mb"
+		"   FROM a JOIN input i ON i.e = a.event_id AND i.u = a.user_id WHERE i.ma IS NOT NULL"
+		"   ON CONFLICT DO NOTHING RETURNING id)"
+		" SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM o), (SELECT count(*) FROM m)",
+		1, params);
 	if (!res)
 		goto out;
 	*alerts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

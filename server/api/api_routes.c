@@ -16,6 +16,7 @@
 #include "api/api_staff_accounts.h"
 #include "api/api_staff_coverage.h"
 #include "api/api_staff_worklist.h"
+#include "api/api_staff_mail.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -63,6 +64,10 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/units/{code}/users.xlsx", api_staff_unit_users_xlsx, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/risk-alerts", api_staff_risk_alerts, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/audit", api_staff_audit, AUTH_STAFF, ROUTE_DB },
+	/* staff e-mail: reminders, bulk activation instructions (re-authenticated), a unit's mails (api_staff_mail.c) */
+	{ "POST", "/v1/staff/units/{code}/reminders", api_staff_unit_reminders, AUTH_STAFF, ROUTE_DB },
+	{ "POST", "/v1/staff/instructions", api_staff_instructions, AUTH_STAFF, JSON_DB },
+	{ "GET", "/v1/staff/units/{code}/mail", api_staff_unit_mail, AUTH_STAFF_READ, ROUTE_DB },
 	/*
 	 * The staff dashboard: its shell and files are embedded in the
 	 * binary and hold no data, so the sign-in page loads before any session;

@@ -23,8 +23,7 @@ static bool role_is(const struct http_req *req, const char *a, const char *b)
 	return strcmp(req->staff.role, a) == 0 || (b && strcmp(req->staff.role, b) == 0);
 }
 
-/* Write the denied audit row of a refusal (action on target, reason); false when it could not be written. */
-static bool audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
+bool api_staff_audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
 {
 	PGconn *conn = http_db(req);
 	char details[80];
@@ -48,7 +47,7 @@ static bool audit_denied(struct http_req *req, const char *action, const char *t
 static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
 				const char *reason, enum problem_code code, const char *detail)
 {
-	if (!audit_denied(req, action, target, reason))
+	if (!api_staff_audit_denied(req, action, target, reason))
 		return HTTP_FAILED;
 	http_resp_problem(resp, req, code, detail, NULL);
 	return HTTP_DONE;
@@ -64,8 +63,9 @@ enum http_outcome api_staff_activation_code(const struct app *app, struct http_r
 	/* a code enrols a phone as that user: a step-up first, and a daily cap per account */
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
-		return stale == HTTP_DONE && !audit_denied(req, "activation.issue", login, "reauth_required") ? HTTP_FAILED
-													      : stale;
+		return stale == HTTP_DONE && !api_staff_audit_denied(req, "activation.issue", login, "reauth_required")
+			       ? HTTP_FAILED
+			       : stale;
 	struct activation_actor actor = { .kind = "staff",
 					  .id = req->staff.login,
 					  .ip = req->remote,

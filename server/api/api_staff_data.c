@@ -251,16 +251,6 @@ static json_t *alerts_json(PGresult *a, PGresult *del)
 	return list;
 }
 
-static bool unit_code_ok(const char *s)
-{
-	if (!s || strlen(s) != 7)
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /*
  * The path's unit if it is in the caller's subtree: true with the request's
  * connection and the unit's row. Otherwise false with *outcome: HTTP_DONE
@@ -272,7 +262,7 @@ static bool unit_or_reply(struct http_req *req, struct http_resp *resp, const ch
 {
 	*unit = NULL;
 	*outcome = HTTP_FAILED;
-	if (unit_code_ok(code)) {
+	if (parse_unit_code(code)) {
 		if (!(*conn = http_db(req)) || !staffview_unit(*conn, req->scope_office, code, unit))
 			return false;
 		if (PQntuples(*unit) == 1)

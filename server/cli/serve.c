@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "db/db.h"
 #include "push/dispatch.h"
+#include "mail/worker.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "core/log.h"
@@ -77,6 +78,7 @@ int serve_run(const struct config *cfg)
 	struct maintenance *upkeep = NULL;
 	unsigned char pseudonym_key[32];
 	struct dispatcher *dispatcher = NULL;
+	struct mail_workers *mail = NULL;
 	char instance[96], host[64] = "host";
 	struct http_server *srv = NULL;
 	sigset_t stop_signals;
@@ -142,6 +144,13 @@ int serve_run(const struct config *cfg)
 		log_error("serve: the push dispatcher did not start (see the message above)");
 		goto out;
 	}
+	/* without [smtp] the mail rows wait, pending, as push rows wait for an unconfigured provider */
+	if (cfg->smtp_url[0] && !mail_workers_start(cfg, app.metrics, app.kek_set ? &app.kek : NULL, instance, &mail)) {
+		log_error("serve: the mail workers did not start (see the message above)");
+		goto out;
+	}
+	if (!cfg->smtp_url[0])
+		log_info("smtp.url is not set: mail_outbox rows stay pending until it is");
 	if (!http_start(&app, &srv))
 		goto out;
 	{
@@ -172,6 +181,7 @@ out:
 	http_stop(srv);
 	ingest_writer_stop(app.ingest);
 	dispatch_stop(dispatcher);
+	mail_workers_stop(mail);
 	maintenance_stop(upkeep);
 	db_pool_free(app.db);
 	source_cache_free(app.sources);

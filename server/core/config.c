@@ -247,7 +247,8 @@ static const struct config_option options[] = {
 	  "Delete alerts (and their outbox rows) older than this many months, unless a push is pending; 0 keeps them.",
 	  OFF(retention_alerts_months) },
 	{ "retention", "outbox_days", CONFIG_INT, 0, 3650, "90", NULL, true, false,
-	  "Delete sent and failed outbox rows last changed this many days ago (never pending ones); 0 keeps them.",
+	  "Delete sent and failed outbox rows (push and mail) last changed this many days ago (never pending ones); 0 keeps"
+	  " them.",
 	  OFF(retention_outbox_days) },
 	{ "retention", "device_token_days", CONFIG_INT, 0, 3650, "30", NULL, true, false,
 	  "Erase the push token of a revoked or retired device this many days after it left active; 0 keeps it.",
@@ -267,6 +268,49 @@ static const struct config_option options[] = {
 	{ "retention", "max_batches_per_run", CONFIG_INT, 1, 100000, "100", NULL, true, false,
 	  "Most batches per rule in one maintenance run; a larger backlog continues at the next run.",
 	  OFF(retention_max_batches_per_run) },
+	/* [smtp] and [mail]: e-mail through libcurl's SMTP (issue 14, docs/operator-guide.md "E-mail (SMTP)") */
+	{ "smtp", "url", CONFIG_STRING, 0, 1024, "", NULL, true, false,
+	  "smtp://host:587 (STARTTLS required) or smtps://host:465 (implicit TLS); empty: no mail is sent, rows wait.",
+	  OFF(smtp_url) },
+	{ "smtp", "from", CONFIG_STRING, 0, 254, "", NULL, true, false,
+	  "The sender address (From and MAIL FROM), e.g. canhbao@kbnn.gov.vn; required with smtp.url.", OFF(smtp_from) },
+	{ "smtp", "username", CONFIG_STRING, 0, 254, "", NULL, true, false, "User name for SMTP AUTH; empty: no AUTH.",
+	  OFF(smtp_username) },
+	{ "smtp", "password_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
+	  "File (mode 0600) holding the SMTP AUTH password; the password itself is never in the configuration.",
+	  OFF(smtp_password_file) },
+	{ "smtp", "ca_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
+	  "PEM bundle of the CAs trusted for the SMTP server's certificate; empty: the system's.", OFF(smtp_ca_file) },
+	{ "smtp", "timeout_seconds", CONFIG_INT, 1, 300, "30", NULL, true, false,
+	  "Longest time one message's SMTP transfer may take (connecting at most 10 s of it).", OFF(smtp_timeout_seconds) },
+	{ "mail", "workers", CONFIG_INT, 1, 8, "1", NULL, true, false,
+	  "Mail worker threads per instance (only with smtp.url), each claiming mail_outbox rows with a lease.",
+	  OFF(mail_workers) },
+	{ "mail", "batch_size", CONFIG_INT, 1, 100, "10", NULL, true, false,
+	  "Most mail_outbox rows a worker claims at once.", OFF(mail_batch_size) },
+	{ "mail", "lease_seconds", CONFIG_INT, 30, 3600, "300", NULL, true, false,
+	  "A claimed row not recorded within this time is claimed again; longer than smtp.timeout_seconds.",
+	  OFF(mail_lease_seconds) },
+	{ "mail", "max_attempts", CONFIG_INT, 1, 100, "8", NULL, true, false,
+	  "After this many attempts a mail ends as failed with its last error.", OFF(mail_max_attempts) },
+	{ "mail", "retry_base_seconds", CONFIG_INT, 1, 3600, "30", NULL, true, false,
+	  "Delay before the first retry of a mail; it doubles with each attempt.", OFF(mail_retry_base_seconds) },
+	{ "mail", "retry_max_seconds", CONFIG_INT, 1, 86400, "3600", NULL, true, false,
+	  "Longest delay between two attempts of one mail.", OFF(mail_retry_max_seconds) },
+	{ "mail", "poll_interval_ms", CONFIG_INT, 100, 600000, "5000", NULL, true, false,
+	  "A worker looks for due mail at least this often (a NOTIFY wakes it sooner).", OFF(mail_poll_interval_ms) },
+	{ "mail", "reminders_per_unit_per_day", CONFIG_INT, 1, 1000, "3", NULL, true, false,
+	  "Most reminder mails (manual and automatic) queued for one unit per Vietnam day.",
+	  OFF(mail_reminders_per_unit_per_day) },
+	{ "mail", "reminders_per_office_per_day", CONFIG_INT, 1, 1000000, "500", NULL, true, false,
+	  "Most reminder mails queued for the units of one transaction office per Vietnam day.",
+	  OFF(mail_reminders_per_office_per_day) },
+	{ "mail", "reminder_interval_days", CONFIG_INT, 7, 365, "7", NULL, true, false,
+	  "An automatic reminder goes to one user at most once in this many days (a manual one is not limited).",
+	  OFF(mail_reminder_interval_days) },
+	{ "mail", "auto_reminders", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
+	  "on: maintenance e-mails install reminders to uncovered users of units that are not protected.",
+	  OFF(mail_auto_reminders) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -596,6 +640,14 @@ bool config_load(struct config *cfg, const char *path, config_env_fn env, char *
 	if (cfg->retention_audit_personal_days > 0 && cfg->retention_audit_personal_days < CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS) {
 		snprintf(err, errlen, "retention.audit_personal_days: must be 0 (never) or at least %d, got %lld",
 			 CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS, cfg->retention_audit_personal_days);
+		goto fail;
+	}
+	/* a send must end within its lease, or another instance could send the row again meanwhile */
+	if (cfg->smtp_url[0] && (!cfg->smtp_from[0] || cfg->mail_lease_seconds < 2 * cfg->smtp_timeout_seconds)) {
+		snprintf(err, errlen,
+			 "smtp: with smtp.url set, smtp.from is required and mail.lease_seconds (%lld) must be"
+			 " at least twice smtp.timeout_seconds (%lld)",
+			 cfg->mail_lease_seconds, cfg->smtp_timeout_seconds);
 		goto fail;
 	}
 	return true;

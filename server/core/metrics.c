@@ -70,6 +70,16 @@ static const struct {
 					       "Activation attempts refused by the ceiling for all clients together." },
 	[METRIC_STAFF_LOOKUP_QUOTA_EXCEEDED] = { "alertd_staff_lookup_quota_exceeded_total", "",
 						 "Look-ups of personal data refused by staff.lookups_per_minute or per_day." },
+	[METRIC_MAIL_SENT] = { "alertd_mail_total", "result=\"sent\",reason=\"none\"",
+			       "Mail attempts by outcome and reason class (mail_outbox)." },
+	[METRIC_MAIL_RETRY_CONNECT] = { "alertd_mail_total", "result=\"retry\",reason=\"connect\"", NULL },
+	[METRIC_MAIL_RETRY_TLS] = { "alertd_mail_total", "result=\"retry\",reason=\"tls\"", NULL },
+	[METRIC_MAIL_RETRY_AUTH] = { "alertd_mail_total", "result=\"retry\",reason=\"auth\"", NULL },
+	[METRIC_MAIL_RETRY_TIMEOUT] = { "alertd_mail_total", "result=\"retry\",reason=\"timeout\"", NULL },
+	[METRIC_MAIL_RETRY_TEMPORARY] = { "alertd_mail_total", "result=\"retry\",reason=\"temporary\"", NULL },
+	[METRIC_MAIL_FAILED_PERMANENT] = { "alertd_mail_total", "result=\"failed\",reason=\"permanent\"", NULL },
+	[METRIC_MAIL_FAILED_INVALID] = { "alertd_mail_total", "result=\"failed\",reason=\"invalid\"", NULL },
+	[METRIC_MAIL_FAILED_ATTEMPTS] = { "alertd_mail_total", "result=\"failed\",reason=\"attempts\"", NULL },
 };
 
 void metrics_count(struct metrics *m, enum metrics_counter c, unsigned long long n)

@@ -51,6 +51,16 @@ bool parse_id(const char *s, long long *out)
 	return true;
 }
 
+bool parse_unit_code(const char *s)
+{
+	if (!s || strlen(s) != 7)
+		return false;
+	for (int i = 0; i < 7; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 size_t parse_utf8_char(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;

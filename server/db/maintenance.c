@@ -5,6 +5,7 @@
  * Month boundaries follow the database functions from 0002: midnight in
  * Asia/Ho_Chi_Minh, so "this month" here is the treasury's month.
  */
+#include "mail/reminders.h"
 #include "db/maintenance.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -27,6 +28,8 @@
 
 /* distinct from the migration lock key */
 #define MAINTENANCE_LOCK_KEY "107356483593317"
+/* the most units the reminder rule mails per run; the rest wait for the next run */
+#define MAINTENANCE_REMINDER_UNITS 200
 /* the coverage refresh's transaction lock; alertd_coverage_refresh() (0014) takes the same key */
 #define COVERAGE_LOCK_KEY "107356483593318"
 #define TODAY_VN "(now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
@@ -109,6 +112,13 @@ bool maintenance_run_once(PGconn *conn, const struct config *cfg, const unsigned
 	long long lookup_rows = 0;
 	if (ok && !staff_lookups_cleanup(conn, &lookup_rows)) {
 		snprintf(err, errlen, "deleting ended look-up windows failed: %s", PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = '\0';
+		ok = false;
+	}
+	/* the scheduled reminder rule (mail/reminders.h), off unless mail.auto_reminders; one instance at a time */
+	long long reminders = 0;
+	if (ok && cfg->mail_auto_reminders && !mail_reminders_auto(conn, cfg, MAINTENANCE_REMINDER_UNITS, &reminders)) {
+		snprintf(err, errlen, "automatic reminders failed: %s", PQerrorMessage(conn));
 		err[strcspn(err, "\n")] = '\0';
 		ok = false;
 	}

@@ -76,8 +76,13 @@ static const char outbox_sql[] =
 	" f AS (UPDATE alerts a SET delivery_state = alertd_delivery_state(a.id, a.delivery_state)"
 	"   WHERE a.id IN (SELECT alert_id FROM c) AND a.delivery_state = 'pending'"
 	"   AND alertd_delivery_state(a.id, a.delivery_state) <> 'pending' RETURNING 1),"
-	" d AS (DELETE FROM push_outbox WHERE id IN (SELECT id FROM c) AND state <> 'pending' RETURNING 1)"
-	" SELECT count(*) FROM d";
+	" d AS (DELETE FROM push_outbox WHERE id IN (SELECT id FROM c) AND state <> 'pending' RETURNING 1),"
+	/* mail rows that are done, by the same period (their sealed bodies were erased when they ended) */
+	" dm AS (DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox"
+	"   WHERE state <> 'pending' AND updated_at < now() - make_interval(days => $1::int)"
+	"   ORDER BY updated_at LIMIT $2::int FOR UPDATE SKIP LOCKED) AND state <> 'pending' RETURNING 1)"
+	/* a batch is done when both deleted fewer than a batch, which the sum being below it implies */
+	" SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM dm)";
 
 /* an alert with a pending push stays until the push is done (the cascade would cancel it) */
 static const char alerts_sql[] =

@@ -35,6 +35,7 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_REAUTH_REQUIRED] = { "reauth_required", 403, "Give your password and a code again first" },
 	[PROBLEM_LOOKUP_QUOTA_EXCEEDED] = { "lookup_quota_exceeded", 429, "Too many look-ups of personal data" },
 	[PROBLEM_ACTIVATION_QUOTA_EXCEEDED] = { "activation_quota_exceeded", 429, "Too many activation codes today" },
+	[PROBLEM_REMINDER_LIMIT_REACHED] = { "reminder_limit_reached", 429, "Too many reminder mails today" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

@@ -161,6 +161,8 @@ enum activation_result activation_issue(PGconn *conn, const unsigned char key[32
 	if (!res || PQntuples(res) != 1)
 		goto rollback;
 	snprintf(expires_at, 64, "%s", PQgetvalue(res, 0, 0));
+	if (actor->on_issued && !actor->on_issued(conn, actor->on_issued_ctx, user_id, code, expires_at))
+		goto rollback;
 	if (!audit(conn, actor, "activation.issue", login, "ok", "issued") || !db_commit(conn))
 		goto rollback;
 	rc = ACTIVATION_OK;

@@ -105,6 +105,20 @@ const CASES = [
     ownPath: `/v1/staff/coverage/units.${ext}?office=0111`, otherPath: `/v1/staff/coverage/units.${ext}?office=0211`,
     unknownPath: `/v1/staff/coverage/units.${ext}?office=9999`,
   })),
+  // e-mail (api_staff_mail.c): reminders, a unit's mails, and the bulk instructions, whose units are in the body
+  {
+    route: 'POST /v1/staff/units/{code}/reminders', who: 'op.a', own: 201,
+    ownPath: '/v1/staff/units/1000001/reminders', otherPath: '/v1/staff/units/1000002/reminders', unknownPath: '/v1/staff/units/9999999/reminders',
+  },
+  {
+    route: 'GET /v1/staff/units/{code}/mail', who: 'op.a', own: 200,
+    ownPath: '/v1/staff/units/1000001/mail', otherPath: '/v1/staff/units/1000002/mail', unknownPath: '/v1/staff/units/9999999/mail',
+  },
+  {
+    route: 'POST /v1/staff/instructions', who: 'op.a', own: 200,
+    ownPath: '/v1/staff/instructions', otherPath: '/v1/staff/instructions', unknownPath: '/v1/staff/instructions',
+    ownBody: { units: ['1000001'] }, otherBody: { units: ['1000002'] }, unknownBody: { units: ['9999999'] },
+  },
   {
     route: 'GET /v1/staff/risk-alerts', who: 'op.a', own: 200,
     ownPath: '/v1/staff/risk-alerts?office=0111', otherPath: '/v1/staff/risk-alerts?office=0211',
@@ -147,15 +161,16 @@ for (const c of CASES) {
   test(`${c.route}: another office's is 404 problem+json, as an unknown one is; the own office's works`, async () => {
     const s = staff[c.who];
     const [method] = c.route.split(' ');
-    const other = await h.staffCall(srv, s, method, c.otherPath, c.body);
+    // a route whose target is in the body (the bulk instructions' units) has a body per request
+    const other = await h.staffCall(srv, s, method, c.otherPath, c.otherBody ?? c.body);
     h.assertProblem(assert, other, 404, 'not_found');
-    const unknown = await h.staffCall(srv, s, method, c.unknownPath, c.body);
+    const unknown = await h.staffCall(srv, s, method, c.unknownPath, c.unknownBody ?? c.body);
     h.assertProblem(assert, unknown, 404, 'not_found');
     assert.equal(unknown.json.detail, other.json.detail, 'the same answer for out of scope and unknown');
-    const own = await h.staffCall(srv, s, method, c.ownPath, c.body);
+    const own = await h.staffCall(srv, s, method, c.ownPath, c.ownBody ?? c.body);
     assert.equal(own.status, c.own, own.body);
     // a central account reaches both
-    const central = await h.staffCall(srv, staff['adm.central'], method, c.otherPath, c.body);
+    const central = await h.staffCall(srv, staff['adm.central'], method, c.otherPath, c.otherBody ?? c.body);
     assert.equal(central.status, c.own, central.body);
     if (AUTH.get(c.route) !== 'AUTH_STAFF_READ') return;
     // the staff read API also serves admin keys granted "read", scoped to the key's office
