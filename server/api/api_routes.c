@@ -15,6 +15,7 @@
 #include "api/api_staff.h"
 #include "api/api_staff_accounts.h"
 #include "api/api_staff_coverage.h"
+#include "api/api_staff_notices.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -77,6 +78,17 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/coverage/units.csv", api_staff_coverage_units_csv, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/units.xlsx", api_staff_coverage_units_xlsx, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF_READ, ROUTE_DB },
+	/* security notices (api_staff_notices.c): written by one, approved by another after a re-authentication */
+	{ "GET", "/v1/staff/notice-templates", api_staff_notice_templates, AUTH_STAFF_READ, 0 },
+	{ "POST", "/v1/staff/notices/preview", api_staff_notice_preview, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/notices", api_staff_notice_create, AUTH_STAFF, JSON_DB },
+	{ "GET", "/v1/staff/notices", api_staff_notice_list, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}", api_staff_notice_get, AUTH_STAFF_READ, ROUTE_DB },
+	{ "POST", "/v1/staff/notices/{id}/approve", api_staff_notice_approve, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/notices/{id}/withdraw", api_staff_notice_withdraw, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report", api_staff_notice_report, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report.csv", api_staff_notice_report_csv, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report.xlsx", api_staff_notice_report_xlsx, AUTH_STAFF, ROUTE_DB },
 };
 
 const struct route *api_routes(size_t *count)
