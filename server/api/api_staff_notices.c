@@ -105,6 +105,8 @@ static bool parse_target(const struct http_req *req, json_t *t, struct notice_dr
 	size_t i;
 
 	d->office = req->scope_office;
+	d->units = units;
+	d->roles = rolebuf;
 	snprintf(units, ulen, "{}");
 	snprintf(rolebuf, rlen, "{}");
 	if (!t)
