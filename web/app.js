@@ -8,6 +8,7 @@
 import { call, download, query, setCsrf, hasSession, ApiError } from './api.js';
 import { h, clear, table } from './dom.js';
 import { trendChart, statusBar } from './chart.js';
+import { pageNotices } from './notices.js';
 import { t, getLang, setLang, fmtInt, fmtVnd, fmtPct, fmtTime, fmtDay, ruleName, RULE_IDS, serverMessage } from './i18n.js';
 
 const main = document.getElementById('main');
@@ -155,6 +156,7 @@ async function route() {
       case 'units': return parts[1] ? await pageUnit(parts[1]) : await pageUnits(params);
       case 'risk': return await pageRisk(params);
       case 'account': return pageAccount();
+      case 'notices': return await pageNotices({ state, show, heading, message, explain, withReauth, exportButton, go, field, formError, busy, fieldErrors }, parts);
       default: return show(heading(t('not_found')), message('warn', t('not_found')));
     }
   } catch (e) {
