@@ -79,7 +79,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/coverage/units.xlsx", api_staff_coverage_units_xlsx, AUTH_STAFF, ROUTE_DB },
 	{ "GET", "/v1/staff/coverage/trend", api_staff_coverage_trend, AUTH_STAFF_READ, ROUTE_DB },
 	/* security notices (api_staff_notices.c): written by one, approved by another after a re-authentication */
-	{ "GET", "/v1/staff/notice-templates", api_staff_notice_templates, AUTH_STAFF_READ, 0 },
+	{ "GET", "/v1/staff/notice-templates", api_staff_notice_templates, AUTH_STAFF_READ, ROUTE_DB },
 	{ "POST", "/v1/staff/notices/preview", api_staff_notice_preview, AUTH_STAFF, JSON_DB },
 	{ "POST", "/v1/staff/notices", api_staff_notice_create, AUTH_STAFF, JSON_DB },
 	{ "GET", "/v1/staff/notices", api_staff_notice_list, AUTH_STAFF_READ, ROUTE_DB },
