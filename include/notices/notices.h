@@ -41,8 +41,7 @@ const struct notice_template *notices_template(const char *id);
  * message in msg (msglen bytes) naming the first problem, the link
  * included.
  */
-bool notices_text_ok(const char *s, size_t len, size_t max, bool multiline, const char *domains, char *msg,
-		     size_t msglen);
+bool notices_text_ok(const char *s, size_t len, size_t max, bool multiline, const char *domains, char *msg, size_t msglen);
 
 /*
  * Is host (lower case, no port) equal to or a subdomain of an entry of

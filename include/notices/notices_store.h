@@ -16,15 +16,15 @@
 
 /* A notice as the author submits it; arrays are PostgreSQL array literals built by the caller. */
 struct notice_draft {
-	const char *office;	/* the targeted subtree's root */
-	const char *template;	/* NULL: none */
+	const char *office;   /* the targeted subtree's root */
+	const char *template; /* NULL: none */
 	const char *title_vi, *body_vi;
 	const char *title_en, *body_en; /* both NULL: no English text */
 	const char *units;		/* "{1000001,...}" or "{}" */
 	const char *roles;		/* "{account_holder,...}" or "{}" */
 	bool only_unprotected;
-	const char *send_mode;		/* office_hours | immediate | at */
-	const char *send_after;		/* RFC 3339 time for "at", else NULL */
+	const char *send_mode;	/* office_hours | immediate | at */
+	const char *send_after; /* RFC 3339 time for "at", else NULL */
 };
 
 /* The staff member acting: account id and login, and the request (audit fields). */
@@ -60,8 +60,8 @@ bool notices_store_create(PGconn *conn, const struct notice_draft *d, const stru
 bool notices_store_get(PGconn *conn, const char *scope, long long id, json_t **out) __attribute__((warn_unused_result));
 
 /* Newest first, id below before (0: from the newest), state NULL for all; *out a new array. */
-bool notices_store_list(PGconn *conn, const char *scope, const char *state, long long before, long long limit,
-			json_t **out) __attribute__((warn_unused_result));
+bool notices_store_list(PGconn *conn, const char *scope, const char *state, long long before, long long limit, json_t **out)
+	__attribute__((warn_unused_result));
 
 enum notice_change {
 	NOTICE_CHANGED,
@@ -83,11 +83,10 @@ enum notice_change notices_store_approve(PGconn *conn, const char *scope, long l
 					 const char *holidays, const struct notice_actor *who, json_t **out);
 
 /* Withdraw notice id (pending, in scope, by its author), audited notice.withdraw. */
-enum notice_change notices_store_withdraw(PGconn *conn, const char *scope, long long id,
-					  const struct notice_actor *who, json_t **out);
+enum notice_change notices_store_withdraw(PGconn *conn, const char *scope, long long id, const struct notice_actor *who,
+					  json_t **out);
 
 /* The delivery report of a notice in scope (alertd_notice_report): *out, or NULL when not found. */
-bool notices_store_report(PGconn *conn, const char *scope, long long id, json_t **out)
-	__attribute__((warn_unused_result));
+bool notices_store_report(PGconn *conn, const char *scope, long long id, json_t **out) __attribute__((warn_unused_result));
 
 #endif

@@ -71,10 +71,9 @@ static bool author_role(const struct http_req *req)
 
 static struct notice_actor actor_of(const struct http_req *req)
 {
-	return (struct notice_actor){ .staff_id = req->staff.staff_id,
-				      .login = req->staff.login,
-				      .ip = req->remote,
-				      .request_id = req->request_id };
+	return (struct notice_actor){
+		.staff_id = req->staff.staff_id, .login = req->staff.login, .ip = req->remote, .request_id = req->request_id
+	};
 }
 
 /* An optional string member of o: NULL when absent or null; an error when present but not a string. */
@@ -129,8 +128,8 @@ static bool parse_target(const struct http_req *req, json_t *t, struct notice_dr
 				const char *c = json_string_value(json_array_get(v, i));
 				bool code = c && strlen(c) == 7 && strspn(c, "0123456789") == 7;
 				if (!code) {
-					ok &= validate_errorf(errors, "target.units", "item %zu is not a 7-digit unit code",
-							      i);
+					ok &= validate_errorf(errors, "target.units",
+							      "item %zu is not a 7-digit unit code", i);
 					break;
 				}
 				buf_printf(&b, "%s%s", i ? "," : "", c);
@@ -238,8 +237,8 @@ enum http_outcome api_staff_notice_preview(const struct app *app, struct http_re
 		return HTTP_DONE;
 	}
 	if (!errors || !validate_unknown_members(errors, req->json, "", known) ||
-	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf,
-			  sizeof(rolebuf), errors)) {
+	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf, sizeof(rolebuf),
+			  errors)) {
 		json_decref(errors);
 		return HTTP_FAILED;
 	}
@@ -314,8 +313,7 @@ static bool parse_send(json_t *s, struct notice_draft *d, json_t *errors)
 	}
 	if (strcmp(d->send_mode, "at") == 0) {
 		int64_t us = 0, now = clock_wall_us();
-		if (!at || !event_parse_rfc3339(at, &us) || us <= now ||
-		    us > now + (int64_t)SEND_AT_MAX_DAYS * 86400 * 1000000)
+		if (!at || !event_parse_rfc3339(at, &us) || us <= now || us > now + (int64_t)SEND_AT_MAX_DAYS * 86400 * 1000000)
 			return ok && validate_errorf(errors, "send.at", "must be a time (RFC 3339) in the next %d days",
 						     SEND_AT_MAX_DAYS);
 		d->send_after = at;
@@ -327,8 +325,8 @@ static bool parse_send(json_t *s, struct notice_draft *d, json_t *errors)
 
 enum http_outcome api_staff_notice_create(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
-	static const char *const known[] = { "template", "title_vi", "body_vi", "title_en", "body_en",
-					     "target",	 "send",     NULL };
+	static const char *const known[] = { "template", "title_vi", "body_vi", "title_en",
+					     "body_en",	 "target",   "send",	NULL };
 	char units[UNITS_LITERAL_MAX], rolebuf[80];
 	struct notice_draft d = { 0 };
 	json_t *errors, *reach = NULL, *out = NULL;
@@ -339,8 +337,8 @@ enum http_outcome api_staff_notice_create(const struct app *app, struct http_req
 			      "writing notices needs the operator or admin role");
 	if (!(errors = json_array()) || !validate_unknown_members(errors, req->json, "", known) ||
 	    !parse_text(app, req->json, &d, errors) ||
-	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf,
-			  sizeof(rolebuf), errors) ||
+	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf, sizeof(rolebuf),
+			  errors) ||
 	    !parse_send(json_object_get(req->json, "send"), &d, errors)) {
 		json_decref(errors);
 		return HTTP_FAILED;
@@ -386,14 +384,11 @@ enum http_outcome api_staff_notice_list(const struct app *app, struct http_req *
 				    "must be pending_approval, approved, sending, sent or withdrawn", &state))
 		return HTTP_DONE;
 	PGconn *conn = http_db(req);
-	if (!conn || !notices_store_list(conn, req->scope_office, state >= 0 ? states[state] : NULL, before, limit,
-					 &items))
+	if (!conn || !notices_store_list(conn, req->scope_office, state >= 0 ? states[state] : NULL, before, limit, &items))
 		return HTTP_FAILED;
 	json_int_t n = (json_int_t)json_array_size(items);
 	json_t *last = n ? json_object_get(json_array_get(items, (size_t)n - 1), "id") : NULL;
-	http_resp_json(resp, 200,
-		       json_pack("{s:o,s:O?}", "notices", items, "next_before",
-				 n == limit && last ? last : NULL));
+	http_resp_json(resp, 200, json_pack("{s:o,s:O?}", "notices", items, "next_before", n == limit && last ? last : NULL));
 	return HTTP_DONE;
 }
 
@@ -504,7 +499,7 @@ enum http_outcome api_staff_notice_approve(const struct app *app, struct http_re
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
 		return stale == HTTP_DONE && !audit_denied(req, "notice.approve", target, "reauth_required") ? HTTP_FAILED
-												 : stale;
+													     : stale;
 	if (!notices_holidays_array(app->cfg->notices_holidays, holidays, sizeof(holidays)))
 		return HTTP_FAILED; /* checked at start-up */
 	struct notice_actor who = actor_of(req);
@@ -560,8 +555,8 @@ enum http_outcome api_staff_notice_report(const struct app *app, struct http_req
 static enum http_outcome report_export(const struct app *app, struct http_req *req, struct http_resp *resp, bool xlsx)
 {
 	static const char *const headers[] = { "measure", "value" };
-	static const char *const plain[] = { "notice_id", "state",  "targeted", "alerts", "read",
-					     "pushed",	  "delivered", "pending", "failed", "emailed" };
+	static const char *const plain[] = { "notice_id", "state",     "targeted", "alerts", "read",
+					     "pushed",	  "delivered", "pending",  "failed", "emailed" };
 	enum { MAX_ROWS = 64 };
 	char values[MAX_ROWS][32], names[MAX_ROWS][96], filename[48];
 	const char *cells[MAX_ROWS * 2];
@@ -591,8 +586,7 @@ static enum http_outcome report_export(const struct app *app, struct http_req *r
 	}
 	const char *groups[2] = { "failed_by_reason", "emailed_by_state" };
 	for (int g = 0; g < 2; g++)
-		json_object_foreach(json_object_get(r, groups[g]), k, v)
-		{
+		json_object_foreach(json_object_get(r, groups[g]), k, v) {
 			if (rows >= MAX_ROWS)
 				break;
 			snprintf(names[rows], sizeof(names[rows]), "%s:%s", g ? "emailed" : "failed", k);

@@ -177,9 +177,9 @@ static bool looks_like_host(const char *w, size_t n)
 }
 
 /* Schemes a phone opens without http(s): refused wherever they appear. */
-static const char *const bad_schemes[] = { "javascript:", "data:", "vbscript:", "file:", "mailto:", "tel:",
-					   "sms:",	  "intent:", "ftp:",	  "blob:", "market:", "zalo:",
-					   "viber:",	  "tg:",     NULL };
+static const char *const bad_schemes[] = { "javascript:", "data:", "vbscript:", "file:", "mailto:",
+					   "tel:",	  "sms:",  "intent:",	"ftp:",	 "blob:",
+					   "market:",	  "zalo:", "viber:",	"tg:",	 NULL };
 
 static bool prefix_ci(const char *w, size_t n, const char *p)
 {
@@ -219,8 +219,7 @@ static bool word_ok(const char *w, size_t n, const char *domains, char *msg, siz
 	} else {
 		for (const char *const *s = bad_schemes; *s; s++)
 			if (prefix_ci(w, n, *s)) {
-				snprintf(msg, msglen, "links of this kind are not allowed: %.*s", (int)(n > 120 ? 120 : n),
-					 w);
+				snprintf(msg, msglen, "links of this kind are not allowed: %.*s", (int)(n > 120 ? 120 : n), w);
 				return false;
 			}
 	}
@@ -257,8 +256,7 @@ static bool word_ok(const char *w, size_t n, const char *domains, char *msg, siz
 	return true;
 }
 
-bool notices_text_ok(const char *s, size_t len, size_t max, bool multiline, const char *domains, char *msg,
-		     size_t msglen)
+bool notices_text_ok(const char *s, size_t len, size_t max, bool multiline, const char *domains, char *msg, size_t msglen)
 {
 	size_t chars = 0, word = 0;
 	utf8proc_ssize_t i = 0;
@@ -272,10 +270,10 @@ bool notices_text_ok(const char *s, size_t len, size_t max, bool multiline, cons
 		}
 		utf8proc_category_t cat = utf8proc_category(cp);
 		bool newline = cp == '\n';
-		if ((newline && !multiline) || (!newline && (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-							   cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CN ||
-							   cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_ZL ||
-							   cat == UTF8PROC_CATEGORY_ZP))) {
+		if ((newline && !multiline) ||
+		    (!newline && (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+				  cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CS ||
+				  cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP))) {
 			snprintf(msg, msglen, "must not contain U+%04X (%s)", (unsigned)cp,
 				 newline ? "a line break" : "a control or invisible character");
 			return false;

@@ -62,8 +62,8 @@ bool notices_store_reach(PGconn *conn, const struct notice_draft *d, long long a
 	const char *params[5] = { d->office, d->units, d->roles, d->only_unprotected ? "true" : "false",
 				  store_id(days, active_days) };
 
-	if (!json_row(conn, "notice reach", "SELECT alertd_notice_reach($1, $2::text[], $3::user_role[], $4::boolean, $5::int)",
-		      5, params, out))
+	if (!json_row(conn, "notice reach",
+		      "SELECT alertd_notice_reach($1, $2::text[], $3::user_role[], $4::boolean, $5::int)", 5, params, out))
 		return false;
 	return *out != NULL;
 }
@@ -89,13 +89,19 @@ bool notices_store_create(PGconn *conn, const struct notice_draft *d, const stru
 	PGresult *res = NULL;
 
 	*out = NULL;
-	const char *params[13] = { d->office,	 store_id(sid, who->staff_id),
-				   who->login,	 d->template,
-				   d->title_vi,	 d->body_vi,
-				   d->title_en,	 d->body_en,
-				   d->units,	 d->roles,
+	const char *params[13] = { d->office,
+				   store_id(sid, who->staff_id),
+				   who->login,
+				   d->template,
+				   d->title_vi,
+				   d->body_vi,
+				   d->title_en,
+				   d->body_en,
+				   d->units,
+				   d->roles,
 				   d->only_unprotected ? "true" : "false",
-				   d->send_mode, d->send_after };
+				   d->send_mode,
+				   d->send_after };
 	if (!db_begin(conn))
 		return false;
 	res = store_query(conn, "notice create",
@@ -135,8 +141,7 @@ bool notices_store_get(PGconn *conn, const char *scope, long long id, json_t **o
 			2, params, out);
 }
 
-bool notices_store_list(PGconn *conn, const char *scope, const char *state, long long before, long long limit,
-			json_t **out)
+bool notices_store_list(PGconn *conn, const char *scope, const char *state, long long before, long long limit, json_t **out)
 {
 	char b[STORE_ID_TEXT], l[STORE_ID_TEXT];
 	const char *params[4] = { scope, state, store_id(b, before), store_id(l, limit) };
@@ -195,11 +200,9 @@ static enum notice_change change(PGconn *conn, const char *scope, long long id, 
 		r = NOTICE_HASH_MISMATCH;
 	if (r != NOTICE_CHANGE_ERROR) {
 		/* a refusal is audited too, in its own commit */
-		static const char *const reason[] = { [NOTICE_NOT_FOUND] = "not_found",
-						      [NOTICE_WRONG_STATE] = "state",
-						      [NOTICE_HASH_MISMATCH] = "text_changed",
-						      [NOTICE_OWN] = "own_notice",
-						      [NOTICE_NOT_AUTHOR] = "not_author" };
+		static const char *const reason[] = {
+			[NOTICE_NOT_FOUND] = "not_found", [NOTICE_WRONG_STATE] = "state", [NOTICE_HASH_MISMATCH] = "text_changed", [NOTICE_OWN] = "own_notice", [NOTICE_NOT_AUTHOR] = "not_author"
+		};
 		snprintf(details, sizeof(details), "{\"reason\": \"%s\", \"state\": \"%s\"}", reason[r],
 			 PQgetvalue(res, 0, K_STATE));
 		if (!audit_notice(conn, who, approve ? "notice.approve" : "notice.withdraw", ids, "denied", details) ||
@@ -225,8 +228,7 @@ static enum notice_change change(PGconn *conn, const char *scope, long long id, 
 		goto fail;
 	snprintf(details, sizeof(details), "{\"text_sha256\": \"%s\", \"%s\": \"%s\"}", PQgetvalue(upd, 0, 0),
 		 approve ? "send_at" : "withdrawn_at", PQgetvalue(upd, 0, 1));
-	if (!audit_notice(conn, who, approve ? "notice.approve" : "notice.withdraw", ids, "ok", details) ||
-	    !db_commit(conn))
+	if (!audit_notice(conn, who, approve ? "notice.approve" : "notice.withdraw", ids, "ok", details) || !db_commit(conn))
 		goto fail;
 	PQclear(res);
 	PQclear(upd);
@@ -246,8 +248,8 @@ enum notice_change notices_store_approve(PGconn *conn, const char *scope, long l
 	return change(conn, scope, id, who, true, sha256, holidays, out);
 }
 
-enum notice_change notices_store_withdraw(PGconn *conn, const char *scope, long long id,
-					  const struct notice_actor *who, json_t **out)
+enum notice_change notices_store_withdraw(PGconn *conn, const char *scope, long long id, const struct notice_actor *who,
+					  json_t **out)
 {
 	return change(conn, scope, id, who, false, NULL, NULL, out);
 }

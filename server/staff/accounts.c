@@ -292,8 +292,8 @@ bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "database error (see log)");
 		return false;
 	}
-	fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %-20s %s\n", "LOGIN", "OFFICE", "ROLE", "STATE", "PASSWORD",
-		"TOTP", "LAST_LOGIN", "APPROVER");
+	fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %-20s %s\n", "LOGIN", "OFFICE", "ROLE", "STATE", "PASSWORD", "TOTP",
+		"LAST_LOGIN", "APPROVER");
 	for (int r = 0; r < PQntuples(res); r++)
 		fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %-20s %s\n", PQgetvalue(res, r, L_LOGIN),
 			PQgetvalue(res, r, L_OFFICE), PQgetvalue(res, r, L_ROLE), PQgetvalue(res, r, L_STATE),
