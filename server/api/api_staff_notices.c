@@ -13,6 +13,7 @@
  */
 #include "api/api_staff_notices.h"
 #include "api/api_staff.h"
+#include "api/api_staff_accounts.h"
 #include "core/app.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -36,32 +37,24 @@ static const char *const roles[] = { "account_holder", "chief_accountant", "acco
 static const char *const modes[] = { "office_hours", "immediate", "at", NULL };
 static const char *const states[] = { "pending_approval", "approved", "sending", "sent", "withdrawn", NULL };
 
-/* Audit a refusal of action on target (reason); false when the row could not be written. */
-static bool audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
+/*
+ * The end of a body's checks: HTTP_FAILED when they could not run (parsed
+ * false), else a 422 with the errors (*done), or on (errors empty). errors
+ * is freed either way.
+ */
+static bool errors_or_reply(struct http_req *req, struct http_resp *resp, json_t *errors, bool parsed, enum http_outcome *out)
 {
-	PGconn *conn = http_db(req);
-	char details[80];
+	bool go_on = false;
 
-	snprintf(details, sizeof(details), "{\"reason\":\"%s\"}", reason);
-	struct audit_entry e = { .actor_kind = "staff",
-				 .actor_id = req->staff.login,
-				 .action = action,
-				 .target = target,
-				 .outcome = "denied",
-				 .ip = req->remote,
-				 .request_id = req->request_id,
-				 .details = details };
-	return conn && audit_write(conn, &e);
-}
-
-/* Audit a refusal and answer it with code; HTTP_FAILED when the audit row could not be written. */
-static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
-				const char *reason, enum problem_code code, const char *detail)
-{
-	if (!audit_denied(req, action, target, reason))
-		return HTTP_FAILED;
-	http_resp_problem(resp, req, code, detail, NULL);
-	return HTTP_DONE;
+	*out = HTTP_DONE;
+	if (!parsed)
+		*out = HTTP_FAILED;
+	else if (json_array_size(errors) > 0)
+		validate_reply(resp, req, NULL, errors);
+	else
+		go_on = true;
+	json_decref(errors);
+	return go_on;
 }
 
 static bool author_role(const struct http_req *req)
@@ -202,6 +195,19 @@ static bool target_in_scope(struct http_req *req, struct http_resp *resp, const 
 	return true;
 }
 
+/* target_in_scope() as an "...or reply" check: false with *out to return when it answered or failed. */
+static bool target_or_reply(struct http_req *req, struct http_resp *resp, const struct notice_draft *d, enum http_outcome *out)
+{
+	bool replied = false;
+
+	if (!target_in_scope(req, resp, d, &replied)) {
+		*out = HTTP_FAILED;
+		return false;
+	}
+	*out = HTTP_DONE;
+	return !replied;
+}
+
 enum http_outcome api_staff_notice_templates(const struct app *app, struct http_req *req, struct http_resp *resp)
 {
 	size_t n;
@@ -229,29 +235,18 @@ enum http_outcome api_staff_notice_preview(const struct app *app, struct http_re
 	char units[UNITS_LITERAL_MAX], rolebuf[80];
 	struct notice_draft d = { 0 };
 	json_t *errors = json_array(), *reach = NULL;
-	bool replied;
+	enum http_outcome early;
 
 	if (!author_role(req)) {
 		json_decref(errors);
 		http_resp_problem(resp, req, PROBLEM_ROLE_NOT_ALLOWED, "notices need the operator or admin role", NULL);
 		return HTTP_DONE;
 	}
-	if (!errors || !validate_unknown_members(errors, req->json, "", known) ||
-	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf, sizeof(rolebuf),
-			  errors)) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req, NULL, errors);
-		json_decref(errors);
-		return HTTP_DONE;
-	}
-	json_decref(errors);
-	if (!target_in_scope(req, resp, &d, &replied))
-		return HTTP_FAILED;
-	if (replied)
-		return HTTP_DONE;
+	bool parsed = errors && validate_unknown_members(errors, req->json, "", known) &&
+		      parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf,
+				   sizeof(rolebuf), errors);
+	if (!errors_or_reply(req, resp, errors, parsed, &early) || !target_or_reply(req, resp, &d, &early))
+		return early;
 	if (!notices_store_reach(http_db(req), &d, app->cfg->coverage_active_days, &reach))
 		return HTTP_FAILED;
 	http_resp_json(resp, 200, reach);
@@ -330,29 +325,19 @@ enum http_outcome api_staff_notice_create(const struct app *app, struct http_req
 	char units[UNITS_LITERAL_MAX], rolebuf[80];
 	struct notice_draft d = { 0 };
 	json_t *errors, *reach = NULL, *out = NULL;
-	bool replied;
+	enum http_outcome early;
 
 	if (!author_role(req))
-		return refuse(req, resp, "notice.create", NULL, "role", PROBLEM_ROLE_NOT_ALLOWED,
-			      "writing notices needs the operator or admin role");
-	if (!(errors = json_array()) || !validate_unknown_members(errors, req->json, "", known) ||
-	    !parse_text(app, req->json, &d, errors) ||
-	    !parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf, sizeof(rolebuf),
-			  errors) ||
-	    !parse_send(json_object_get(req->json, "send"), &d, errors)) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req, NULL, errors);
-		json_decref(errors);
-		return HTTP_DONE;
-	}
-	json_decref(errors);
-	if (!target_in_scope(req, resp, &d, &replied))
-		return HTTP_FAILED;
-	if (replied)
-		return HTTP_DONE;
+		return api_staff_refuse(req, resp, "notice.create", NULL, "role", PROBLEM_ROLE_NOT_ALLOWED,
+					"writing notices needs the operator or admin role");
+	errors = json_array();
+	bool parsed = errors && validate_unknown_members(errors, req->json, "", known) &&
+		      parse_text(app, req->json, &d, errors) &&
+		      parse_target(req, json_object_get(req->json, "target"), &d, units, sizeof(units), rolebuf,
+				   sizeof(rolebuf), errors) &&
+		      parse_send(json_object_get(req->json, "send"), &d, errors);
+	if (!errors_or_reply(req, resp, errors, parsed, &early) || !target_or_reply(req, resp, &d, &early))
+		return early;
 	PGconn *conn = http_db(req);
 	if (!notices_store_reach(conn, &d, app->cfg->coverage_active_days, &reach))
 		return HTTP_FAILED;
@@ -439,7 +424,7 @@ static enum http_outcome change_reply(struct http_req *req, struct http_resp *re
 		http_resp_json(resp, 200, out);
 		return HTTP_DONE;
 	case NOTICE_NOT_FOUND:
-		return refuse(req, resp, action, target, "not_found", PROBLEM_NOT_FOUND, NULL);
+		return api_staff_refuse(req, resp, action, target, "not_found", PROBLEM_NOT_FOUND, NULL);
 	case NOTICE_WRONG_STATE:
 		http_resp_problem(resp, req, PROBLEM_CONFLICT, "the notice is no longer pending approval", NULL);
 		return HTTP_DONE;
@@ -470,36 +455,32 @@ enum http_outcome api_staff_notice_approve(const struct app *app, struct http_re
 	if (!validate_path_id_or_reply(req, resp, "id", &id))
 		return HTTP_DONE;
 	if (!req->staff.approver)
-		return refuse(req, resp, "notice.approve", target, "not_approver", PROBLEM_NOT_APPROVER,
-			      "approving notices needs the approver permission");
+		return api_staff_refuse(req, resp, "notice.approve", target, "not_approver", PROBLEM_NOT_APPROVER,
+					"approving notices needs the approver permission");
 	const char *sha = json_string_value(json_object_get(req->json, "text_sha256"));
-	if (!(errors = json_array()) || !validate_unknown_members(errors, req->json, "", known) ||
-	    (!(sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64) &&
-	     !validate_error(errors, "text_sha256", "must be the text_sha256 of the notice you read"))) {
-		json_decref(errors);
-		return HTTP_FAILED;
-	}
-	if (json_array_size(errors) > 0) {
-		validate_reply(resp, req, NULL, errors);
-		json_decref(errors);
-		return HTTP_DONE;
-	}
-	json_decref(errors);
+	errors = json_array();
+	bool parsed = errors && validate_unknown_members(errors, req->json, "", known) &&
+		      ((sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64) ||
+		       validate_error(errors, "text_sha256", "must be the text_sha256 of the notice you read"));
+	enum http_outcome early;
+	if (!errors_or_reply(req, resp, errors, parsed, &early))
+		return early;
 	/* the 404 and the own-notice refusal first, as for a role change, then the re-authentication */
 	PGconn *conn = http_db(req);
 	if (!conn || !notices_store_get(conn, req->scope_office, id, &n))
 		return HTTP_FAILED;
 	if (!n)
-		return refuse(req, resp, "notice.approve", target, "not_found", PROBLEM_NOT_FOUND, NULL);
+		return api_staff_refuse(req, resp, "notice.approve", target, "not_found", PROBLEM_NOT_FOUND, NULL);
 	bool own = strcmp(json_string_value(json_object_get(n, "author")), req->staff.login) == 0;
 	json_decref(n);
 	if (own)
-		return refuse(req, resp, "notice.approve", target, "own_notice", PROBLEM_OWN_NOTICE,
-			      "another approver must approve your notice");
+		return api_staff_refuse(req, resp, "notice.approve", target, "own_notice", PROBLEM_OWN_NOTICE,
+					"another approver must approve your notice");
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
-		return stale == HTTP_DONE && !audit_denied(req, "notice.approve", target, "reauth_required") ? HTTP_FAILED
-													     : stale;
+		return stale == HTTP_DONE && !api_staff_audit_denied(req, "notice.approve", target, "reauth_required")
+			       ? HTTP_FAILED
+			       : stale;
 	if (!notices_holidays_array(app->cfg->notices_holidays, holidays, sizeof(holidays)))
 		return HTTP_FAILED; /* checked at start-up */
 	struct notice_actor who = actor_of(req);
