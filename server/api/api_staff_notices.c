@@ -177,7 +177,8 @@ static bool target_in_scope(struct http_req *req, struct http_resp *resp, const 
 	if (!conn || !notices_store_office_in_scope(conn, req->scope_office, d->office, &in))
 		return false;
 	if (!in) {
-		validate_reply_one(resp, req, "target.office", "unknown, or not one of your offices");
+		/* as every office outside the caller's subtree: not found, the same answer as an unknown one */
+		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		*replied = true;
 		return true;
 	}
@@ -361,15 +362,25 @@ enum http_outcome api_staff_notice_list(const struct app *app, struct http_req *
 	long long limit, before;
 	int state;
 	json_t *items = NULL;
+	const char *office = http_query(req, "office");
+	bool in = false;
 
 	(void)app;
+	if (!office)
+		office = req->scope_office;
+	PGconn *conn = http_db(req);
+	if (!conn || !notices_store_office_in_scope(conn, req->scope_office, office, &in))
+		return HTTP_FAILED;
+	if (!in) {
+		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
+		return HTTP_DONE;
+	}
 	if (!validate_int_or_reply(req, resp, "limit", http_query(req, "limit"), &limit_spec, &limit) ||
 	    !validate_int_or_reply(req, resp, "before", http_query(req, "before"), &before_spec, &before) ||
 	    !validate_enum_or_reply(req, resp, "state", http_query(req, "state"), states, -1,
 				    "must be pending_approval, approved, sending, sent or withdrawn", &state))
 		return HTTP_DONE;
-	PGconn *conn = http_db(req);
-	if (!conn || !notices_store_list(conn, req->scope_office, state >= 0 ? states[state] : NULL, before, limit, &items))
+	if (!notices_store_list(conn, office, state >= 0 ? states[state] : NULL, before, limit, &items))
 		return HTTP_FAILED;
 	json_int_t n = (json_int_t)json_array_size(items);
 	json_t *last = n ? json_object_get(json_array_get(items, (size_t)n - 1), "id") : NULL;

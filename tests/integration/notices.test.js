@@ -131,7 +131,8 @@ test('reach preview counts units, users, devices and the users the e-mail fallba
   const bad = await call('author', 'POST', '/v1/staff/notices/preview', { target: { units: ['2000001', '9999999'] } });
   h.assertProblem(assert, bad, 422, 'validation_failed');
   assert.match(bad.body, /2000001.*9999999/);
-  h.assertProblem(assert, await call('author', 'POST', '/v1/staff/notices/preview', { target: { office: '0012' } }), 422, 'validation_failed');
+  h.assertProblem(assert, await call('author', 'POST', '/v1/staff/notices/preview', { target: { office: '0012' } }), 404, 'not_found');
+  h.assertProblem(assert, await call('author', 'GET', '/v1/staff/notices?office=0012'), 404, 'not_found');
   h.assertProblem(assert, await call('viewer', 'POST', '/v1/staff/notices/preview', { target: {} }), 403, 'role_not_allowed');
 });
 
