@@ -10,6 +10,7 @@ import { call, download, query, setCsrf, hasSession, ApiError } from './api.js';
 import { h, clear, table } from './dom.js';
 import { trendChart, statusBar } from './chart.js';
 import { pageWorklist, pageWorklistItem, pageWorklistPrint, pageEscalations, escalationBadge } from './worklist.js';
+import { pageNotices } from './notices.js';
 import { t, getLang, setLang, fmtInt, fmtVnd, fmtPct, fmtTime, fmtDay, ruleName, RULE_IDS, serverMessage } from './i18n.js';
 import { unitMailSection, bulkInstructions } from './mail.js';
 
@@ -163,6 +164,7 @@ async function route() {
         return parts[1] ? await pageWorklistItem(worklistUi(), parts[1]) : await pageWorklist(worklistUi(), params);
       case 'escalations': return await pageEscalations(worklistUi(), params);
       case 'account': return pageAccount();
+      case 'notices': return await pageNotices({ state, show, heading, message, explain, withReauth, exportButton, go, field, formError, busy, fieldErrors }, parts);
       default: return show(heading(t('not_found')), message('warn', t('not_found')));
     }
   } catch (e) {

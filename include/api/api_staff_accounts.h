@@ -34,4 +34,11 @@ enum http_outcome api_staff_account_role(const struct app *app, struct http_req 
 bool api_staff_audit_denied(struct http_req *req, const char *action, const char *target, const char *reason)
 	__attribute__((warn_unused_result));
 
+/*
+ * api_staff_audit_denied(), then answer code with detail (NULL: the
+ * code's own words). HTTP_FAILED when the audit row could not be written.
+ */
+enum http_outcome api_staff_refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
+				   const char *reason, enum problem_code code, const char *detail);
+
 #endif

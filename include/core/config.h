@@ -92,6 +92,11 @@ struct config {
 	long long staff_lookups_per_minute;
 	long long staff_lookups_per_day;
 	long long staff_activation_codes_per_day;
+	/* notices.*: security notices (docs/staff.md "Security notices") */
+	char *notices_allowed_link_domains; /* comma-separated; links elsewhere are refused */
+	char *notices_holidays;		    /* comma-separated YYYY-MM-DD, Vietnam days without office hours */
+	long long notices_check_seconds;
+	long long notices_chunk_users;
 
 	long long risk_signature_gap_seconds;
 	long long risk_large_amount_vnd;

@@ -95,6 +95,16 @@ bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
+ * `alertd staff approver LOGIN on|off`: grant or take the permission to
+ * approve notices (staff.approver), audited staff.approver with the old and
+ * new value by actor (the OS user). Ends no session: the permission is read
+ * at every request. *changed false when it already had that value. False
+ * with err for an unknown or deactivated account or a database error.
+ */
+bool staff_accounts_set_approver(PGconn *conn, const char *login, bool on, const char *actor, bool *changed, char *err,
+				 size_t errlen) __attribute__((warn_unused_result));
+
+/*
  * Disable the active accounts whose last sign-in (or creation, if never
  * used) is more than days ago, ending their sessions; one audit row each
  * (actor "system"). *disabled is how many.

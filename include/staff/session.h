@@ -58,6 +58,7 @@ struct staff_principal {
 	bool password_temporary; /* first password or reset: change it */
 	bool password_expired;	 /* older than auth.password_max_age_days: change it */
 	bool totp_enrolled;
+	bool approver; /* staff.approver: may approve notices (read at every request) */
 };
 
 /* STAFF_NO_KEK: an enrolled account's second factor needs the KEK and none is configured (not counted). */

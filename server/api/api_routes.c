@@ -17,6 +17,7 @@
 #include "api/api_staff_coverage.h"
 #include "api/api_staff_worklist.h"
 #include "api/api_staff_mail.h"
+#include "api/api_staff_notices.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -92,6 +93,17 @@ static const struct route routes[] = {
 	{ "GET", "/v1/staff/escalations", api_staff_escalations, AUTH_STAFF_READ, ROUTE_DB },
 	{ "GET", "/v1/staff/escalations/count", api_staff_escalations_count, AUTH_STAFF_READ, ROUTE_DB },
 	{ "POST", "/v1/staff/escalations/{id}/ack", api_staff_escalation_ack, AUTH_STAFF, JSON_DB },
+	/* security notices (api_staff_notices.c): written by one, approved by another after a re-authentication */
+	{ "GET", "/v1/staff/notice-templates", api_staff_notice_templates, AUTH_STAFF_READ, ROUTE_DB },
+	{ "POST", "/v1/staff/notices/preview", api_staff_notice_preview, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/notices", api_staff_notice_create, AUTH_STAFF, JSON_DB },
+	{ "GET", "/v1/staff/notices", api_staff_notice_list, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}", api_staff_notice_get, AUTH_STAFF_READ, ROUTE_DB },
+	{ "POST", "/v1/staff/notices/{id}/approve", api_staff_notice_approve, AUTH_STAFF, JSON_DB },
+	{ "POST", "/v1/staff/notices/{id}/withdraw", api_staff_notice_withdraw, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report", api_staff_notice_report, AUTH_STAFF_READ, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report.csv", api_staff_notice_report_csv, AUTH_STAFF, ROUTE_DB },
+	{ "GET", "/v1/staff/notices/{id}/report.xlsx", api_staff_notice_report_xlsx, AUTH_STAFF, ROUTE_DB },
 };
 
 const struct route *api_routes(size_t *count)

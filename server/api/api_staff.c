@@ -69,9 +69,9 @@ static const char *next_step(const struct app *app, const struct staff_principal
 
 static json_t *principal_json(const struct app *app, const struct staff_principal *who)
 {
-	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:s?}", "login", who->login, "office", who->office, "role", who->role,
-			 "password_temporary", who->password_temporary, "password_expired", who->password_expired,
-			 "totp_enrolled", who->totp_enrolled, "next", next_step(app, who));
+	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:s?,s:b}", "login", who->login, "office", who->office, "role",
+			 who->role, "password_temporary", who->password_temporary, "password_expired", who->password_expired,
+			 "totp_enrolled", who->totp_enrolled, "next", next_step(app, who), "approver", who->approver);
 }
 
 /* Hand a renewed session over: its cookie, and csrf_token in out. */

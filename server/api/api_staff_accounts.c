@@ -40,12 +40,8 @@ bool api_staff_audit_denied(struct http_req *req, const char *action, const char
 	return conn && audit_write(conn, &e);
 }
 
-/*
- * Audit a refusal (action on target, reason) and answer it with code.
- * HTTP_FAILED when the audit row could not be written.
- */
-static enum http_outcome refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
-				const char *reason, enum problem_code code, const char *detail)
+enum http_outcome api_staff_refuse(struct http_req *req, struct http_resp *resp, const char *action, const char *target,
+				   const char *reason, enum problem_code code, const char *detail)
 {
 	if (!api_staff_audit_denied(req, action, target, reason))
 		return HTTP_FAILED;
@@ -58,8 +54,8 @@ enum http_outcome api_staff_activation_code(const struct app *app, struct http_r
 	const char *login = router_param(&req->match, "login");
 
 	if (!role_is(req, "operator", "admin"))
-		return refuse(req, resp, "activation.issue", login, "role", PROBLEM_ROLE_NOT_ALLOWED,
-			      "issuing activation codes needs the operator or admin role");
+		return api_staff_refuse(req, resp, "activation.issue", login, "role", PROBLEM_ROLE_NOT_ALLOWED,
+					"issuing activation codes needs the operator or admin role");
 	/* a code enrols a phone as that user: a step-up first, and a daily cap per account */
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
@@ -83,8 +79,8 @@ enum http_outcome api_staff_account_role(const struct app *app, struct http_req 
 
 	(void)app;
 	if (!role_is(req, "admin", NULL))
-		return refuse(req, resp, "staff.role", login, "role", PROBLEM_ROLE_NOT_ALLOWED,
-			      "changing roles needs the admin role");
+		return api_staff_refuse(req, resp, "staff.role", login, "role", PROBLEM_ROLE_NOT_ALLOWED,
+					"changing roles needs the admin role");
 	if (!staff_accounts_login_ok(login)) {
 		http_resp_problem(resp, req, PROBLEM_NOT_FOUND, NULL, NULL);
 		return HTTP_DONE;
@@ -103,8 +99,8 @@ enum http_outcome api_staff_account_role(const struct app *app, struct http_req 
 	}
 	json_decref(errors);
 	if (strcmp(login, req->staff.login) == 0)
-		return refuse(req, resp, "staff.role", login, "own_role", PROBLEM_OWN_ROLE,
-			      "another admin of your office (or above) must change your role");
+		return api_staff_refuse(req, resp, "staff.role", login, "own_role", PROBLEM_OWN_ROLE,
+					"another admin of your office (or above) must change your role");
 	enum http_outcome stale;
 	if (!staff_reauth_fresh_or_reply(app, req, resp, &stale))
 		return stale;

@@ -25,6 +25,8 @@ static const char staff_usage[] =
 	"                                 --totp also removes its TOTP enrolment and recovery codes\n"
 	"       alertd staff role LOGIN viewer|operator|admin\n"
 	"                                 change its role; ends its sessions (the new role applies at once)\n"
+	"       alertd staff approver LOGIN on|off\n"
+	"                                 grant or take the permission to approve notices (ends no session)\n"
 	"       alertd staff list\n"
 	"       alertd staff demo-totp LOGIN\n"
 	"                                 demo data set only (make run): a confirmed TOTP secret for an\n"
@@ -107,6 +109,7 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 	if (!((strcmp(verb, "add") == 0 && nargs >= 2 && cli_options(args, nargs, 2, add_names, add, 2)) ||
 	      (strcmp(verb, "deactivate") == 0 && nargs == 2) ||
 	      (strcmp(verb, "reset") == 0 && (nargs == 2 || clear_totp)) || (strcmp(verb, "role") == 0 && nargs == 3) ||
+	      (strcmp(verb, "approver") == 0 && nargs == 3 && (strcmp(args[2], "on") == 0 || strcmp(args[2], "off") == 0)) ||
 	      (strcmp(verb, "list") == 0 && nargs == 1) || (strcmp(verb, "demo-totp") == 0 && nargs == 2))) {
 		fputs(staff_usage, stderr);
 		return 2;
@@ -137,6 +140,12 @@ int cli_staff(const struct config *cfg, char **args, int nargs)
 			printf("deactivated staff account %s; its sessions are ended\n", args[1]);
 	} else if (strcmp(verb, "role") == 0) {
 		ok = change_role(conn, args[1], args[2], actor, err, sizeof(err));
+	} else if (strcmp(verb, "approver") == 0) {
+		bool on = strcmp(args[2], "on") == 0, changed = false;
+		ok = staff_accounts_set_approver(conn, args[1], on, actor, &changed, err, sizeof(err));
+		if (ok)
+			printf("staff account %s %s approve notices%s\n", args[1], on ? "may" : "may not",
+			       changed ? "" : " (unchanged)");
 	} else {
 		ok = staff_accounts_list(conn, stdout, err, sizeof(err));
 	}

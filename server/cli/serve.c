@@ -16,6 +16,8 @@
 #include "ingest/ingest.h"
 #include "core/log.h"
 #include "db/maintenance.h"
+#include "notices/notices.h"
+#include "notices/notices_worker.h"
 #include "core/metrics.h"
 #include "db/migrate.h"
 #include "http/ratelimit.h"
@@ -76,6 +78,8 @@ int serve_run(const struct config *cfg)
 	struct secrets_kek kek;
 	bool have_kek = false;
 	struct maintenance *upkeep = NULL;
+	struct notices_worker *notices = NULL;
+	char holidays[NOTICES_HOLIDAYS_MAX * 11 + 3];
 	unsigned char pseudonym_key[32];
 	struct dispatcher *dispatcher = NULL;
 	struct mail_workers *mail = NULL;
@@ -102,6 +106,13 @@ int serve_run(const struct config *cfg)
 
 	if (!schema_ready(cfg) || !load_kek(cfg, &kek, &have_kek))
 		goto out;
+	/* the notices options are lists the option table cannot check: refuse a bad one before serving */
+	if (!notices_domains_valid(cfg->notices_allowed_link_domains) ||
+	    !notices_holidays_array(cfg->notices_holidays, holidays, sizeof(holidays))) {
+		log_error("notices.allowed_link_domains must be comma-separated lower-case domains and notices.holidays "
+			  "comma-separated YYYY-MM-DD dates");
+		goto out;
+	}
 	app.metrics = metrics_new(app.nroutes);
 	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
 	app.ingest_limits =
@@ -132,7 +143,8 @@ int serve_run(const struct config *cfg)
 		       db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
 				   (int)cfg->database_connect_timeout_seconds, &app.db) &&
 		       ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) &&
-		       maintenance_start(cfg, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep);
+		       maintenance_start(cfg, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep) &&
+		       notices_worker_start(cfg, &notices);
 	sodium_memzero(pseudonym_key, sizeof(pseudonym_key));
 	if (!started) {
 		log_error("serve: out of memory or threads");
@@ -183,6 +195,7 @@ out:
 	dispatch_stop(dispatcher);
 	mail_workers_stop(mail);
 	maintenance_stop(upkeep);
+	notices_worker_stop(notices);
 	db_pool_free(app.db);
 	source_cache_free(app.sources);
 	ratelimit_free(app.ingest_limits);

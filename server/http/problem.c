@@ -36,6 +36,9 @@ static const struct problem_def defs[PROBLEM__COUNT] = {
 	[PROBLEM_LOOKUP_QUOTA_EXCEEDED] = { "lookup_quota_exceeded", 429, "Too many look-ups of personal data" },
 	[PROBLEM_ACTIVATION_QUOTA_EXCEEDED] = { "activation_quota_exceeded", 429, "Too many activation codes today" },
 	[PROBLEM_REMINDER_LIMIT_REACHED] = { "reminder_limit_reached", 429, "Too many reminder mails today" },
+	[PROBLEM_NOT_APPROVER] = { "not_approver", 403, "Approving notices needs the approver permission" },
+	[PROBLEM_OWN_NOTICE] = { "own_notice", 403, "You cannot approve your own notice" },
+	[PROBLEM_NOTICE_CHANGED] = { "notice_changed", 409, "This is not the text you were shown" },
 };
 
 const struct problem_def *problem_def(enum problem_code code)

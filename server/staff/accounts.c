@@ -273,7 +273,7 @@ bool staff_accounts_demo_totp(PGconn *conn, const struct secrets_kek *kek, const
 	return true;
 }
 
-enum list_col { L_LOGIN, L_OFFICE, L_ROLE, L_STATE, L_PASSWORD, L_TOTP, L_LAST_LOGIN, L__COUNT };
+enum list_col { L_LOGIN, L_OFFICE, L_ROLE, L_STATE, L_PASSWORD, L_TOTP, L_LAST_LOGIN, L_APPROVER, L__COUNT };
 
 bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 {
@@ -283,7 +283,8 @@ bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 		" CASE WHEN NOT s.active THEN s.disabled_reason WHEN s.locked_until > now() THEN 'locked' ELSE 'active' END,"
 		" CASE WHEN s.password_temporary THEN 'temporary' ELSE 'set' END,"
 		" CASE WHEN t.confirmed_at IS NOT NULL THEN 'enrolled' ELSE 'no' END,"
-		" coalesce(to_char(s.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
+		" coalesce(to_char(s.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'),"
+		" CASE WHEN s.approver THEN 'yes' ELSE 'no' END"
 		" FROM staff s LEFT JOIN staff_totp t ON t.staff_id = s.id ORDER BY s.username",
 		0, NULL, L__COUNT);
 
@@ -291,14 +292,53 @@ bool staff_accounts_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "database error (see log)");
 		return false;
 	}
-	fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %s\n", "LOGIN", "OFFICE", "ROLE", "STATE", "PASSWORD", "TOTP",
-		"LAST_LOGIN");
+	fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %-20s %s\n", "LOGIN", "OFFICE", "ROLE", "STATE", "PASSWORD", "TOTP",
+		"LAST_LOGIN", "APPROVER");
 	for (int r = 0; r < PQntuples(res); r++)
-		fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %s\n", PQgetvalue(res, r, L_LOGIN),
+		fprintf(out, "%-24s %-6s %-8s %-11s %-9s %-8s %-20s %s\n", PQgetvalue(res, r, L_LOGIN),
 			PQgetvalue(res, r, L_OFFICE), PQgetvalue(res, r, L_ROLE), PQgetvalue(res, r, L_STATE),
-			PQgetvalue(res, r, L_PASSWORD), PQgetvalue(res, r, L_TOTP), PQgetvalue(res, r, L_LAST_LOGIN));
+			PQgetvalue(res, r, L_PASSWORD), PQgetvalue(res, r, L_TOTP), PQgetvalue(res, r, L_LAST_LOGIN),
+			PQgetvalue(res, r, L_APPROVER));
 	PQclear(res);
 	return true;
+}
+
+enum approver_col { P_FOUND, P_GONE, P_CHANGED, P__COUNT };
+
+bool staff_accounts_set_approver(PGconn *conn, const char *login, bool on, const char *actor, bool *changed, char *err,
+				 size_t errlen)
+{
+	const char *params[3] = { login, on ? "true" : "false", actor };
+	PGresult *res = store_query(
+		conn, "staff approver",
+		"WITH t AS (SELECT id, approver, disabled_reason IS NOT DISTINCT FROM 'deactivated' AS gone"
+		"  FROM staff WHERE username = $1 FOR UPDATE),"
+		" s AS (UPDATE staff SET approver = $2::boolean FROM t"
+		"  WHERE staff.id = t.id AND NOT t.gone AND t.approver <> $2::boolean RETURNING staff.id),"
+		" a AS (INSERT INTO audit_log (actor_kind, actor_id, action, target, outcome, details)"
+		"  SELECT 'cli', $3, 'staff.approver', $1, 'ok', jsonb_build_object('from', t.approver, 'to', $2::boolean)"
+		"  FROM t WHERE NOT t.gone RETURNING id)"
+		" SELECT t.id IS NOT NULL, coalesce(t.gone, false), EXISTS (SELECT 1 FROM s)"
+		" FROM (SELECT 1) one LEFT JOIN t ON true",
+		3, params, P__COUNT);
+	bool ok = false;
+
+	if (!res) {
+		snprintf(err, errlen, "database error (see log)");
+		return false;
+	}
+	if (PQntuples(res) != 1)
+		snprintf(err, errlen, "database error (see log)");
+	else if (!store_bool(res, 0, P_FOUND))
+		snprintf(err, errlen, "no staff account '%.80s'", login);
+	else if (store_bool(res, 0, P_GONE))
+		snprintf(err, errlen, "staff account '%.80s' is deactivated; deactivation is final", login);
+	else {
+		*changed = store_bool(res, 0, P_CHANGED);
+		ok = true;
+	}
+	PQclear(res);
+	return ok;
 }
 
 bool staff_accounts_disable_inactive(PGconn *conn, long long days, long long *disabled)

@@ -143,6 +143,7 @@ enum signin_col {
 	S_OFFICE,
 	S_ROLE,
 	S_TEMP_EXPIRED,
+	S_APPROVER,
 	S__COUNT
 };
 
@@ -243,7 +244,7 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 			  " s.password_temporary, s.password_changed_at < now() - make_interval(days => $2::int),"
 			  " EXISTS (SELECT 1 FROM staff_totp t WHERE t.staff_id = s.id AND t.confirmed_at IS NOT NULL),"
 			  " coalesce(s.office_code, ''), s.role::text,"
-			  " s.password_temporary AND coalesce(s.temporary_until <= now(), true)"
+			  " s.password_temporary AND coalesce(s.temporary_until <= now(), true), s.approver"
 			  " FROM staff s WHERE s.username = $1 FOR UPDATE",
 			  2, p1, S__COUNT);
 	if (!res)
@@ -321,6 +322,7 @@ enum staff_result staff_session_signin(PGconn *conn, const struct config *cfg, c
 	w->password_temporary = store_bool(res, 0, S_TEMPORARY);
 	w->password_expired = store_bool(res, 0, S_EXPIRED);
 	w->totp_enrolled = store_bool(res, 0, S_TOTP);
+	w->approver = store_bool(res, 0, S_APPROVER);
 	snprintf(details, sizeof(details), "{\"factor\": \"%s\"}", reason ? reason : "password");
 	if (!audit(conn, login, "staff.signin", login, "ok", rq, details) || !db_commit(conn))
 		goto fail;
@@ -334,7 +336,7 @@ fail_noclear:
 	return STAFF_ERROR;
 }
 
-enum auth_col { A_ID, A_LOGIN, A_OFFICE, A_ROLE, A_CSRF, A_TEMPORARY, A_EXPIRED, A_TOTP, A__COUNT };
+enum auth_col { A_ID, A_LOGIN, A_OFFICE, A_ROLE, A_CSRF, A_TEMPORARY, A_EXPIRED, A_TOTP, A_APPROVER, A__COUNT };
 
 enum staff_result staff_session_authenticate(PGconn *conn, const struct config *cfg, const char *token, size_t len,
 					     struct staff_principal *who)
@@ -358,7 +360,7 @@ enum staff_result staff_session_authenticate(PGconn *conn, const struct config *
 		" AND ss.expires_at > now() AND ss.last_seen_at > now() - make_interval(secs => $2::int) AND s.active"
 		" RETURNING s.id, s.username, coalesce(s.office_code, ''), s.role::text, encode(ss.csrf_hash, 'hex'),"
 		" s.password_temporary, s.password_changed_at < now() - make_interval(days => $3::int),"
-		" EXISTS (SELECT 1 FROM staff_totp t WHERE t.staff_id = s.id AND t.confirmed_at IS NOT NULL)",
+		" EXISTS (SELECT 1 FROM staff_totp t WHERE t.staff_id = s.id AND t.confirmed_at IS NOT NULL), s.approver",
 		3, params, A__COUNT);
 	if (!res)
 		return STAFF_ERROR;
@@ -377,6 +379,7 @@ enum staff_result staff_session_authenticate(PGconn *conn, const struct config *
 	who->password_temporary = store_bool(res, 0, A_TEMPORARY);
 	who->password_expired = store_bool(res, 0, A_EXPIRED);
 	who->totp_enrolled = store_bool(res, 0, A_TOTP);
+	who->approver = store_bool(res, 0, A_APPROVER);
 	PQclear(res);
 	return ok ? STAFF_OK : STAFF_DENIED;
 }

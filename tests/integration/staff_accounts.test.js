@@ -76,8 +76,8 @@ test('staff add refuses a bad login, role or office, and a duplicate, with a cle
 test('staff list shows office, role, state, password state and TOTP, never a secret', () => {
   const r = cli(['staff', 'list']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^LOGIN\s+OFFICE\s+ROLE\s+STATE\s+PASSWORD\s+TOTP\s+LAST_LOGIN$/m);
-  assert.match(r.stdout, /^nguyen\.an\s+0011\s+operator\s+active\s+temporary\s+no\s+-$/m);
+  assert.match(r.stdout, /^LOGIN\s+OFFICE\s+ROLE\s+STATE\s+PASSWORD\s+TOTP\s+LAST_LOGIN\s+APPROVER$/m);
+  assert.match(r.stdout, /^nguyen\.an\s+0011\s+operator\s+active\s+temporary\s+no\s+-\s+no$/m);
   assert.doesNotMatch(r.stdout, /argon2/);
 });
 

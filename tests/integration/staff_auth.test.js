@@ -89,7 +89,7 @@ test('first sign-in: the cookie exactly, the CSRF token, and a temporary passwor
   assert.match(set[0], /^__Host-alertd_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
   assert.doesNotMatch(set[0], /Max-Age|Expires|Domain/i);
   assert.match(r.json.csrf_token, /^[A-Za-z0-9_-]{43}$/);
-  assert.deepEqual({ ...r.json, csrf_token: undefined }, { login: 'an.first', office: '0011', role: 'operator', password_temporary: true, password_expired: false, totp_enrolled: false, next: 'change_password', idle_timeout_seconds: 900, csrf_token: undefined });
+  assert.deepEqual({ ...r.json, csrf_token: undefined }, { login: 'an.first', office: '0011', role: 'operator', password_temporary: true, password_expired: false, totp_enrolled: false, next: 'change_password', approver: false, idle_timeout_seconds: 900, csrf_token: undefined });
   // only hashes are stored
   const token = set[0].split(';')[0].split('=')[1];
   assert.equal(h.psql(db, `SELECT count(*) FROM staff_sessions WHERE token_hash = sha256('${token}'::bytea) AND csrf_hash = sha256('${r.json.csrf_token}'::bytea)`), '1');

@@ -56,6 +56,14 @@ test.before(async () => {
   await h.staffReauth(srv, staff['op.b']);
   await h.staffReauth(srv, staff['adm.a']);
   await h.staffReauth(srv, staff['adm.central']);
+  // security notices: approvers of 0011 and of the centre; two pending notices of each region
+  for (const l of ['adm.a', 'adm.central']) assert.equal(h.runAlertd(['staff', 'approver', l, 'on', '--config', cfg]).code, 0);
+  const notice = (office, login) => q(`INSERT INTO notices (office_code, author_id, author, title_vi, body_vi, send_mode)
+    SELECT '${office}', id, username, 'Thông báo', 'Nội dung.', 'office_hours' FROM staff WHERE username = '${login}' RETURNING id || ' ' || text_sha256`).split(' ');
+  [NOTICE.own, NOTICE.ownHash] = notice('0011', 'op.a');
+  [NOTICE.other, NOTICE.otherHash] = notice('0021', 'op.b');
+  [NOTICE.own2] = notice('0011', 'op.a');
+  [NOTICE.other2] = notice('0021', 'op.b');
   keys.all = h.adminKey(cfg, 'region-1-all', '0011');
   keys.roster = h.adminKey(cfg, 'region-1-roster', '0011', 'roster');
   keys.read = h.adminKey(cfg, 'region-1-read', '0011', 'read');
@@ -75,6 +83,9 @@ test.after(async () => {
 // 0021's and for something that does not exist: the own request answers `own`, the other two the same 404. A route
 // added to api_routes.c under /v1/staff/ (other than the caller's own sign-in routes) must get a case here, or the
 // first test fails; a route declared AUTH_STAFF_READ is also asked with admin keys (read, not read, central).
+const NOTICE = {};
+const noticeBody = (office, preview) => (preview ? { target: { office } } : { title_vi: 'Thông báo kiểm thử', body_vi: 'Nội dung kiểm thử.', target: { office } });
+const at = (v) => (typeof v === 'function' ? v() : v);
 const CASES = [
   {
     route: 'POST /v1/staff/users/{login}/activation-code', who: 'op.a', own: 201,
@@ -142,10 +153,39 @@ const CASES = [
     get otherPath() { return `/v1/staff/escalations/${q("SELECT id FROM escalations WHERE unit_code = '1000002'")}/ack`; },
     unknownPath: '/v1/staff/escalations/999999/ack',
   },
+  // security notices: NOTICE.own of 0011 and NOTICE.other of 0021 (written in test.before); the target's office is in the body
+  ...['preview', ''].map((sub) => ({
+    route: `POST /v1/staff/notices${sub ? `/${sub}` : ''}`, who: 'op.a', own: sub ? 200 : 201,
+    ownPath: `/v1/staff/notices${sub ? `/${sub}` : ''}`, otherPath: `/v1/staff/notices${sub ? `/${sub}` : ''}`,
+    unknownPath: `/v1/staff/notices${sub ? `/${sub}` : ''}`,
+    ownBody: noticeBody('0111', sub), otherBody: noticeBody('0211', sub), unknownBody: noticeBody('9999', sub),
+  })),
+  {
+    route: 'GET /v1/staff/notices', who: 'view.a', own: 200,
+    ownPath: '/v1/staff/notices?office=0111', otherPath: '/v1/staff/notices?office=0211', unknownPath: '/v1/staff/notices?office=9999',
+  },
+  ...['', '/report', '/report.csv', '/report.xlsx'].map((sub) => ({
+    route: `GET /v1/staff/notices/{id}${sub}`, who: 'adm.a', own: 200,
+    ownPath: () => `/v1/staff/notices/${NOTICE.own}${sub}`, otherPath: () => `/v1/staff/notices/${NOTICE.other}${sub}`,
+    unknownPath: `/v1/staff/notices/999999${sub}`,
+  })),
+  {
+    route: 'POST /v1/staff/notices/{id}/approve', who: 'adm.a', own: 200,
+    ownPath: () => `/v1/staff/notices/${NOTICE.own}/approve`, otherPath: () => `/v1/staff/notices/${NOTICE.other}/approve`,
+    unknownPath: '/v1/staff/notices/999999/approve',
+    ownBody: () => ({ text_sha256: NOTICE.ownHash }), otherBody: () => ({ text_sha256: NOTICE.otherHash }),
+    unknownBody: () => ({ text_sha256: NOTICE.ownHash }),
+  },
+  {
+    // only the author withdraws: the central admin sees the other office's notice (403, not 404)
+    route: 'POST /v1/staff/notices/{id}/withdraw', who: 'op.a', own: 200, central: 403,
+    ownPath: () => `/v1/staff/notices/${NOTICE.own2}/withdraw`, otherPath: () => `/v1/staff/notices/${NOTICE.other2}/withdraw`,
+    unknownPath: '/v1/staff/notices/999999/withdraw',
+  },
 ];
-// the caller's own sign-in routes, and the audit log: admins only, scoped by who the actor is rather than by a
+// the caller's own sign-in routes, the notice templates (compiled-in text of no office), and the audit log: admins only, scoped by who the actor is rather than by a
 // path or office parameter (staff_data.test.js checks an admin sees only their subtree's staff)
-const OWN_SIGNIN = /^\/v1\/staff\/(session|password|me|reauth|totp\/.*|audit)$/;
+const OWN_SIGNIN = /^\/v1\/staff\/(session|password|me|reauth|totp\/.*|audit|notice-templates)$/;
 
 // route -> its auth kind, as api_routes.c declares it
 const AUTH = new Map([...fs.readFileSync(path.join(h.ROOT, 'server', 'api', 'api_routes.c'), 'utf8')
@@ -161,24 +201,23 @@ for (const c of CASES) {
   test(`${c.route}: another office's is 404 problem+json, as an unknown one is; the own office's works`, async () => {
     const s = staff[c.who];
     const [method] = c.route.split(' ');
-    // a route whose target is in the body (the bulk instructions' units) has a body per request
-    const other = await h.staffCall(srv, s, method, c.otherPath, c.otherBody ?? c.body);
+    const other = await h.staffCall(srv, s, method, at(c.otherPath), at(c.otherBody ?? c.body));
     h.assertProblem(assert, other, 404, 'not_found');
-    const unknown = await h.staffCall(srv, s, method, c.unknownPath, c.unknownBody ?? c.body);
+    const unknown = await h.staffCall(srv, s, method, at(c.unknownPath), at(c.unknownBody ?? c.body));
     h.assertProblem(assert, unknown, 404, 'not_found');
     assert.equal(unknown.json.detail, other.json.detail, 'the same answer for out of scope and unknown');
-    const own = await h.staffCall(srv, s, method, c.ownPath, c.ownBody ?? c.body);
+    const own = await h.staffCall(srv, s, method, at(c.ownPath), at(c.ownBody ?? c.body));
     assert.equal(own.status, c.own, own.body);
     // a central account reaches both
-    const central = await h.staffCall(srv, staff['adm.central'], method, c.otherPath, c.otherBody ?? c.body);
-    assert.equal(central.status, c.own, central.body);
+    const central = await h.staffCall(srv, staff['adm.central'], method, at(c.otherPath), at(c.otherBody ?? c.body));
+    assert.equal(central.status, c.central ?? c.own, central.body);
     if (AUTH.get(c.route) !== 'AUTH_STAFF_READ') return;
     // the staff read API also serves admin keys granted "read", scoped to the key's office
-    assert.equal((await keyCall(keys.read, method, c.ownPath)).status, c.own);
-    h.assertProblem(assert, await keyCall(keys.read, method, c.otherPath), 404, 'not_found');
-    assert.equal((await keyCall(keys.central, method, c.otherPath)).status, c.own);
-    h.assertProblem(assert, await keyCall(keys.roster, method, c.ownPath), 403, 'action_not_granted');
-    const none = await h.request(srv.url, method, c.ownPath);
+    assert.equal((await keyCall(keys.read, method, at(c.ownPath))).status, c.own);
+    h.assertProblem(assert, await keyCall(keys.read, method, at(c.otherPath)), 404, 'not_found');
+    assert.equal((await keyCall(keys.central, method, at(c.otherPath))).status, c.own);
+    h.assertProblem(assert, await keyCall(keys.roster, method, at(c.ownPath)), 403, 'action_not_granted');
+    const none = await h.request(srv.url, method, at(c.ownPath));
     h.assertProblem(assert, none, 401, 'unauthorized');
     assert.match(none.headers['www-authenticate'], /^Cookie realm="alertd-staff".*, Bearer realm="alertd"$/);
   });
