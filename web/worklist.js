@@ -262,7 +262,17 @@ function paintBadge() {
   if (badge.count > 0) a.append(h('span', { class: 'nav-badge', id: 'escalation-badge', 'aria-label': t('esc_badge_label', { n: badge.count }) }, String(badge.count)));
 }
 
+// A poll is a request, and every request renews the session's idle clock (auth.session_idle_seconds,
+// 900 s by default). So the badge polls only while someone uses the page: an unattended tab stops
+// after BADGE_IDLE_MS and the server ends its session at the idle timeout, as without the badge.
+const BADGE_IDLE_MS = 5 * 60 * 1000;
+let lastActivity = Date.now();
+for (const ev of ['keydown', 'pointerdown', 'wheel', 'touchstart']) {
+  window.addEventListener(ev, () => { lastActivity = Date.now(); }, { passive: true, capture: true });
+}
+
 async function refreshBadge() {
+  if (Date.now() - lastActivity > BADGE_IDLE_MS) return;
   try {
     badge.count = (await call('GET', '/v1/staff/escalations/count')).open;
   } catch (_) {
