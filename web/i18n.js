@@ -755,9 +755,9 @@ Object.assign(STRINGS.vi, {
   report_pending: 'Đang chờ gửi',
   report_failed: 'Gửi lỗi',
   report_emailed: 'E-mail thay thế',
-  mail_state_pending: 'chờ gửi',
-  mail_state_sent: 'đã gửi',
-  mail_state_failed: 'lỗi',
+  notice_mail_state_pending: 'chờ gửi',
+  notice_mail_state_sent: 'đã gửi',
+  notice_mail_state_failed: 'lỗi',
 });
 Object.assign(STRINGS.en, {
   notices_title: 'Security notices',
@@ -828,9 +828,9 @@ Object.assign(STRINGS.en, {
   report_pending: 'Waiting to be sent',
   report_failed: 'Failed',
   report_emailed: 'Fallback e-mails',
-  mail_state_pending: 'waiting',
-  mail_state_sent: 'sent',
-  mail_state_failed: 'failed',
+  notice_mail_state_pending: 'waiting',
+  notice_mail_state_sent: 'sent',
+  notice_mail_state_failed: 'failed',
 });
 
 // The eight risk rules (server/alerts/alertfmt.c titles, without "Warning:").

@@ -144,7 +144,7 @@ function reportTable(r) {
     line('report_failed', r.failed)];
   for (const [reason, n] of Object.entries(r.failed_by_reason || {})) rows.push(h('tr', {}, h('th', { scope: 'row', class: 'sub' }, `— ${reason}`), h('td', { class: 'num' }, fmtInt(n))));
   rows.push(line('report_emailed', r.emailed));
-  for (const [st, n] of Object.entries(r.emailed_by_state || {})) rows.push(h('tr', {}, h('th', { scope: 'row', class: 'sub' }, `— ${t(`mail_state_${st}`)}`), h('td', { class: 'num' }, fmtInt(n))));
+  for (const [st, n] of Object.entries(r.emailed_by_state || {})) rows.push(h('tr', {}, h('th', { scope: 'row', class: 'sub' }, `— ${t(`notice_mail_state_${st}`)}`), h('td', { class: 'num' }, fmtInt(n))));
   return table({ caption: t('report_title'), captionHidden: true, className: 'notice-report', head: [t('notice_measure'), { text: t('notice_count'), num: true }], rows });
 }
 
