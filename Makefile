@@ -171,6 +171,13 @@ test: deps
 	$(MAKE) all unit header-check
 	tests/run.sh
 
+# The production artefacts in deploy/, checked by real tools (systemd-analyze, nginx, shellcheck, promtool),
+# and the slow operational drills (failover to a synchronous standby, backup and restore): tests/deploy/run.sh.
+check-deploy:
+	deploy/install-deps.sh deploy
+	$(MAKE) all
+	tests/deploy/run.sh
+
 bench-ingest: deps
 	$(MAKE) SANITIZE= all build/loadgen
 	tests/bench/bench-ingest.sh

@@ -3,12 +3,13 @@
 # and test, and only those that are missing. A no-op when all are present.
 # Runs `apt-get update` once, before installing, and only if something is missing.
 #
-# usage: deploy/install-deps.sh [fuzz|run]
+# usage: deploy/install-deps.sh [fuzz|run|deploy]
 # `fuzz` (what `make fuzz` runs) adds the libFuzzer toolchain: clang 14, its
 # sanitizer and fuzzer runtimes and llvm-symbolizer; `make test` and `make run`
 # do not need them. `run` (what `make run` runs) adds oathtool, which computes
 # the demo staff account's TOTP codes (deploy/demo/load.sh); the tests compute
-# their own.
+# their own. `deploy` (what `make check-deploy` runs) adds the tools that check deploy/: nginx, systemd's
+# systemd-analyze, shellcheck and prometheus's promtool.
 set -euo pipefail
 
 packages=(
@@ -41,13 +42,16 @@ case "${1:-}" in
 run)
 	packages+=(oathtool)
 	;;
+deploy)
+	packages+=(nginx systemd shellcheck prometheus)
+	;;
 fuzz)
 	# make fuzz (tests/fuzz/): Debian 12's clang is clang-14; libFuzzer and the ASan/UBSan runtimes come with
 	# libclang-rt-14-dev; llvm brings llvm-symbolizer, for readable stack traces of what a harness finds
 	packages+=(clang libclang-rt-14-dev llvm)
 	;;
 *)
-	echo "usage: deploy/install-deps.sh [fuzz|run]" >&2
+	echo "usage: deploy/install-deps.sh [fuzz|run|deploy]" >&2
 	exit 2
 	;;
 esac
