@@ -1,3 +1,10 @@
+-- wal-per-event.sql - WAL and storage per event, for docs/scaling.md §2. Not alertd itself:
+-- statements of the same shape as ingest (events + event_keys), the fan-out (one alert per
+-- user, one push_outbox row per device) and dispatch (a claim update, an outcome update),
+-- set-based, with pg_current_wal_lsn() between the steps. It prints alerts, pushes and the
+-- WAL bytes per event of each step. After wal-per-event-fill.sql:
+--   psql -c CHECKPOINT && psql -v off=0 -v off_id=0 -f wal-per-event.sql
+--   psql -v off=100000 -v off_id=10000 -f wal-per-event.sql   (a second batch)
 \set N 10000
 SELECT pg_current_wal_lsn() AS l0 \gset
 INSERT INTO events (source_id, external_id, type, occurred_at, unit_code, office_code, payload, content_sha256)
