@@ -37,14 +37,14 @@ function backend() {
 
 // A request that matches no operation gets the router's answer, described in
 // the spec's info.description: 404 not_found, 405 method_not_allowed (with
-// Allow), 400 bad_request or 414 uri_too_long, as a Problem. Anything else is
+// Allow), 400 bad_request, 413 payload_too_large (the body cap, before routing) or 414 uri_too_long, as a Problem. Anything else is
 // a mismatch.
-const ROUTER = { 400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 414: 'uri_too_long' };
+const ROUTER = { 400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 414: 'uri_too_long' };
 function routerAnswer(a, method, p, res) {
   const type = String(res.headers['content-type'] || '').split(';')[0].trim();
   if (ROUTER[res.status] && (method === 'HEAD' || (type === 'application/problem+json' && res.json && res.json.code === ROUTER[res.status])))
     if (res.status !== 405 || res.headers.allow) return null;
-  return `no operation ${method} ${p} in docs/openapi.yaml (and not the router's 400/404/405/414 problem: ${res.status})`;
+  return `no operation ${method} ${p} in docs/openapi.yaml (and not the router's 400/404/405/413/414 problem: ${res.status})`;
 }
 
 // The documented response object for status, or undefined.
