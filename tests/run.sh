@@ -58,7 +58,8 @@ fi
 # only when missing or not the locked version; it drives Debian's /usr/bin/chromium and never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 # (the mail test's SMTP server, smtp-server and mailparser, is checked the same way)
-pkgs='["playwright-core", "smtp-server", "mailparser"]'
+# (and the API contract's tools: @redocly/cli lints docs/openapi.yaml, openapi-backend validates every response)
+pkgs='["playwright-core", "smtp-server", "mailparser", "@redocly/cli", "openapi-backend", "js-yaml"]'
 want=$(node -e "console.log($pkgs.map((p) => require('./tests/package-lock.json').packages['node_modules/' + p].version).join(' '))")
 have=$(node -e "console.log($pkgs.map((p) => { try { return require('./tests/node_modules/' + p + '/package.json').version } catch (e) { return '-' } }).join(' '))")
 if [ "$want" != "$have" ]; then
@@ -86,6 +87,10 @@ for f in tests/integration/*.test.js tests/mock/*.selftest.js; do
 	passed=$((passed + p))
 	failed=$((failed + fl))
 done
+
+# every response the integration tests received, checked against docs/openapi.yaml (tests/integration/spec_check.js)
+echo
+node tests/integration/spec_report.js "$ALERTD_TEST_TMP/spec-coverage.jsonl" || [ "${ALERTD_SPEC_STRICT:-0}" != 1 ] || failed=$((failed + 1))
 
 if [ "$passed" -eq 0 ]; then
 	echo "no tests ran"
