@@ -12,8 +12,9 @@
 # systemd-analyze, shellcheck and prometheus's promtool.
 set -euo pipefail
 
-packages=(
-	# build
+# What `make` needs to build alertd. deploy/Containerfile's build stage installs exactly these; tests/deploy/
+# check-container.sh compares the two lists, so keep this array's shape (one `build_packages=(` ... `)` block).
+build_packages=(
 	gcc make pkg-config libc6-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
 	libcsv-dev libutf8proc-dev
@@ -23,6 +24,9 @@ packages=(
 	liboath-dev libqrencode-dev
 	# staff exports: XLSX workbooks
 	libxlsxwriter-dev
+)
+packages=(
+	"${build_packages[@]}"
 	# run: a local PostgreSQL for `make run` and the tests
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling

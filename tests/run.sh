@@ -4,7 +4,7 @@
 # processes over real HTTP. Ends with "N passed, N failed" and exits
 # non-zero on any failure. SANITIZE=... selects the instrumented build.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . deploy/pgcluster.sh
 
 if [ -n "${SANITIZE:-}" ]; then build=build/sanitize; else build=build; fi
@@ -27,7 +27,7 @@ failed=0
 
 echo "== unit tests ($build/tests)"
 for t in "$build"/tests/test_*; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
+	if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 	out=$("$t" 2>&1)
 	code=$?
 	echo "$out" | grep -v '^ok - '

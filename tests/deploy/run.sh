@@ -6,7 +6,7 @@
 # its own scratch directory in $ALERTD_TEST_TMP and prints what it measured.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 export ALERTD_BIN="$PWD/build/alertd"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
