@@ -9,7 +9,7 @@
 # do not need them. `run` (what `make run` runs) adds oathtool, which computes
 # the demo staff account's TOTP codes (deploy/demo/load.sh); the tests compute
 # their own. `deploy` (what `make check-deploy` runs) adds the tools that check deploy/: nginx, systemd's
-# systemd-analyze, shellcheck and prometheus's promtool.
+# systemd-analyze, shellcheck, prometheus's promtool and python3-yaml (tests/deploy/check-compose.py).
 set -euo pipefail
 
 # What `make` needs to build alertd. deploy/Containerfile's build stage installs exactly these; tests/deploy/
@@ -47,7 +47,7 @@ run)
 	packages+=(oathtool)
 	;;
 deploy)
-	packages+=(nginx systemd shellcheck prometheus)
+	packages+=(nginx systemd shellcheck prometheus python3-yaml)
 	;;
 fuzz)
 	# make fuzz (tests/fuzz/): Debian 12's clang is clang-14; libFuzzer and the ASan/UBSan runtimes come with
