@@ -90,7 +90,7 @@ done
 
 # every response the integration tests received, checked against docs/openapi.yaml (tests/integration/spec_check.js)
 echo
-node tests/integration/spec_report.js "$ALERTD_TEST_TMP/spec-coverage.jsonl" || [ "${ALERTD_SPEC_STRICT:-0}" != 1 ] || failed=$((failed + 1))
+node tests/integration/spec_report.js "$ALERTD_TEST_TMP/spec-coverage.jsonl" || [ "${ALERTD_SPEC_STRICT:-1}" = 0 ] || failed=$((failed + 1))
 
 if [ "$passed" -eq 0 ]; then
 	echo "no tests ran"
