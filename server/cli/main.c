@@ -38,7 +38,7 @@ static const char usage[] =
 	"                    revoke NAME | list\n"
 	"  staff ...         treasury staff accounts: add LOGIN --office CODE --role viewer|operator|admin |\n"
 	"                    deactivate LOGIN | reset LOGIN [--totp] | role LOGIN ROLE | list |\n"
-	"                    demo-totp LOGIN (make run only)\n"
+	"                    approver LOGIN on|off | demo-totp LOGIN (make run only)\n"
 	"  coverage ...      staff coverage figures: refresh | snapshot DAY | target OFFICE PCT YYYY-MM-DD\n"
 	"  office duty-email CODE ADDR|--clear  the office's duty address for escalation e-mails\n"
 	"  activation-code LOGIN  issue a one-time code to activate the user's phone\n"
