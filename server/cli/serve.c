@@ -147,8 +147,8 @@ int serve_run(const struct config *cfg, const char *config_path, config_env_fn e
 		       db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
 				   (int)cfg->database_connect_timeout_seconds, &app.db) &&
 		       ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) &&
-		       maintenance_start(cfg, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep) &&
-		       notices_worker_start(cfg, &notices);
+		       maintenance_start(app.live, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep) &&
+		       notices_worker_start(app.live, &notices);
 	sodium_memzero(pseudonym_key, sizeof(pseudonym_key));
 	if (!started) {
 		log_error("serve: out of memory or threads");
@@ -180,7 +180,11 @@ int serve_run(const struct config *cfg, const char *config_path, config_env_fn e
 			break;
 		LOG_FIELDS(LOG_INFO, "reload: SIGHUP, reading the configuration again",
 			   LOG_S("file", config_path ? config_path : "(none: defaults and environment)"));
-		reload_config(app.live, config_path, env, &app);
+		if (reload_config(app.live, config_path, env, &app)) {
+			/* threads that sleep a whole interval take the new snapshot now */
+			maintenance_wake(upkeep);
+			notices_worker_wake(notices);
+		}
 	}
 	{
 		LOG_FIELDS(LOG_INFO, "shutting down", LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),

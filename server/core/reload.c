@@ -11,9 +11,13 @@
  *   (struct config_live). An HTTP handler (notices.allowed_link_domains)
  *   takes a reference per request; each push dispatcher thread swaps its
  *   reference at the start of each loop pass (push.max_attempts,
- *   retry_*_seconds, max_age_seconds, poll and record intervals). A thread
- *   never sees a snapshot change under it, and a snapshot is freed when the
- *   last reference goes.
+ *   retry_*_seconds, max_age_seconds, poll and record intervals), and so do
+ *   the maintenance thread (events.maintenance_interval_seconds,
+ *   coverage.refresh_seconds, escalation.check_seconds and after_minutes)
+ *   and the notices thread (notices.check_seconds), which serve.c wakes
+ *   after a reload so a new interval counts from the job's last start. A
+ *   thread never sees a snapshot change under it, and a snapshot is freed
+ *   when the last reference goes.
  * - A new snapshot is the freshly loaded and fully validated file, with
  *   every restart-only option set back to the running value, so those
  *   fields always describe what runs; their changes are logged by name.

@@ -65,7 +65,7 @@ test.before(async () => {
   await mock.control('POST', '/config', { apns_token_update_limit: false });
   srv = await h.startServer({
     db,
-    config: { ...h.ingestConfig(db, kek, { admin: { requests_per_ip_per_minute: 100 }, coverage: { refresh_seconds: 10 } }), ...mock.config() },
+    config: { ...h.ingestConfig(db, kek, { admin: { requests_per_ip_per_minute: 100 }, coverage: { refresh_seconds: 10 }, events: { maintenance_interval_seconds: 3600 } }), ...mock.config() },
   });
   author = await h.staffReady(srv, srv.config, 'tac.gia', '0011', 'operator');
 });
@@ -126,6 +126,17 @@ test('the notices link allow-list changed by SIGHUP applies to the next request'
   assert.match(line.applied, /(^|,)notices\.allowed_link_domains(,|$)/);
   const ok = await h.staffCall(srv, author, 'POST', '/v1/staff/notices', draft);
   assert.equal(ok.status, 201, ok.body);
+});
+
+test('a worker interval changed by SIGHUP counts from the job\'s last start, not after the old interval', async () => {
+  const runs = () => Number(q("SELECT COALESCE((SELECT runs FROM job_runs WHERE job = 'maintenance'), 0)"));
+  await h.eventually(() => runs() === 1, 15000, 100); // the start-up run; the next is an hour away
+  setOption(srv.config, 'events', 'maintenance_interval_seconds', 10);
+  const line = await sighup();
+  assert.match(line.applied, /(^|,)events\.maintenance_interval_seconds(,|$)/);
+  await h.eventually(() => runs() >= 2, 30000, 200);
+  setOption(srv.config, 'events', 'maintenance_interval_seconds', 3600);
+  await sighup();
 });
 
 test('restart-only changes are named in the log, values never, and not applied', async () => {
