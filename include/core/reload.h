@@ -1,6 +1,6 @@
 /*
- * reload.h - SIGHUP configuration reload: the live, reference-counted
- * configuration snapshot and the reload itself.
+ * reload.h - the live configuration for SIGHUP reload: reference-counted,
+ * immutable snapshots (the reload itself: cli/serve_reload.h).
  *
  * A snapshot is an immutable struct config. The current one is published
  * under a mutex; a thread that honours reloadable options takes a reference
@@ -17,7 +17,6 @@
 #include <stdbool.h>
 
 struct config_live;
-struct app;
 
 /* A live configuration starting with a deep copy of startup. NULL when out of memory. */
 struct config_live *config_live_new(const struct config *startup);
@@ -30,17 +29,22 @@ const struct config *config_live_acquire(struct config_live *live);
 
 void config_live_release(struct config_live *live, const struct config *cfg);
 
-/*
- * Re-read the file at path (may be NULL) with the environment env, validate
- * it fully and, if it is good, publish a snapshot with the reloadable
- * options changed and apply them to the logger and app's rate limiters.
- * Changed restart-only options are logged by name and not applied. Values
- * are never logged. On a bad file an error is logged, nothing changes and
- * false is returned.
- */
-bool reload_config(struct config_live *live, const char *path, config_env_fn env, struct app *app);
+/* The steps of a reload (cli/serve_reload.c), in order. */
 
-/* Apply cfg's rate limits to app's limiters (startup and every reload). */
-void reload_apply_limits(struct app *app, const struct config *cfg);
+/* An empty configuration to fill with config_load() and publish. NULL when out of memory. */
+struct config *config_live_blank(void);
+
+/* Whether option o differs between next and cur. */
+bool config_live_differs(const struct config *next, const struct config *cur, const struct config_option *o);
+
+/* Set next's o back to cur's value (a restart-only option); *changed says whether it differed. False: out of memory. */
+bool config_live_restore(struct config *next, const struct config *cur, const struct config_option *o, bool *changed)
+	__attribute__((warn_unused_result));
+
+/* Make next (from config_live_blank) the current snapshot; live owns it from now on. */
+void config_live_publish(struct config_live *live, struct config *next);
+
+/* Free next (from config_live_blank) instead of publishing it. NULL is ignored. */
+void config_live_discard(struct config *next);
 
 #endif

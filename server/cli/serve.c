@@ -4,7 +4,7 @@
  * Signals are blocked before any thread exists and collected with
  * sigwait() here, so no handler code ever runs in signal context and no
  * global flag is shared with worker threads. SIGHUP reloads the
- * configuration here, in the main thread (core/reload.h).
+ * configuration here, in the main thread (cli/serve_reload.c).
  */
 #include "cli/serve.h"
 #include "api/api_routes.h"
@@ -26,6 +26,7 @@
 #include "ingest/sources.h"
 #include "core/tokens.h"
 #include "core/reload.h"
+#include "cli/serve_reload.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -180,7 +181,7 @@ int serve_run(const struct config *cfg, const char *config_path, config_env_fn e
 			break;
 		LOG_FIELDS(LOG_INFO, "reload: SIGHUP, reading the configuration again",
 			   LOG_S("file", config_path ? config_path : "(none: defaults and environment)"));
-		if (reload_config(app.live, config_path, env, &app)) {
+		if (serve_reload(app.live, config_path, env, &app)) {
 			/* threads that sleep a whole interval take the new snapshot now */
 			maintenance_wake(upkeep);
 			notices_worker_wake(notices);

@@ -1,5 +1,6 @@
 /*
- * reload.c - SIGHUP configuration reload.
+ * reload.c - the live configuration: reference-counted, immutable snapshots
+ * for SIGHUP reload (the reload itself is cli/serve_reload.c).
  *
  * Design (the least invasive one that is correct with threads):
  * - Options that one subsystem holds in its own state are applied through
@@ -21,13 +22,9 @@
  * - A new snapshot is the freshly loaded and fully validated file, with
  *   every restart-only option set back to the running value, so those
  *   fields always describe what runs; their changes are logged by name.
- * Only the main thread (serve.c, on SIGHUP) calls reload_config().
+ * Only the main thread (cli/serve_reload.c, on SIGHUP) publishes.
  */
 #include "core/reload.h"
-#include "core/app.h"
-#include "core/log.h"
-#include "http/ratelimit.h"
-#include "notices/notices.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -150,102 +147,35 @@ void config_live_release(struct config_live *live, const struct config *cfg)
 		snapshot_free(s);
 }
 
-/* Publish s (its one reference passes to live); the previous snapshot goes when its readers are done. */
-static void publish(struct config_live *live, struct snapshot *s)
+bool config_live_differs(const struct config *next, const struct config *cur, const struct config_option *o)
 {
+	return !option_equal(cur, next, o);
+}
+
+bool config_live_restore(struct config *next, const struct config *cur, const struct config_option *o, bool *changed)
+{
+	*changed = !option_equal(cur, next, o);
+	return !*changed || option_copy(next, cur, o);
+}
+
+struct config *config_live_blank(void)
+{
+	return calloc(1, sizeof(struct snapshot));
+}
+
+void config_live_discard(struct config *next)
+{
+	snapshot_free((struct snapshot *)next);
+}
+
+void config_live_publish(struct config_live *live, struct config *next)
+{
+	struct snapshot *s = (struct snapshot *)next;
+
+	s->refs = 1;
 	pthread_mutex_lock(&live->lock);
 	struct snapshot *old = live->current;
 	live->current = s;
 	pthread_mutex_unlock(&live->lock);
 	config_live_release(live, &old->cfg);
-}
-
-static void rate_per_minute(struct ratelimit *rl, long long per_minute)
-{
-	ratelimit_set(rl, (double)per_minute / 60.0, (double)per_minute);
-}
-
-void reload_apply_limits(struct app *app, const struct config *cfg)
-{
-	ratelimit_set(app->ingest_limits, (double)cfg->ingest_rate_limit_per_second, (double)cfg->ingest_rate_limit_burst);
-	rate_per_minute(app->activation_by_ip, cfg->app_activation_per_ip_per_minute);
-	rate_per_minute(app->activation_by_login, cfg->app_activation_per_login_per_minute);
-	rate_per_minute(app->activation_global, cfg->app_activation_global_per_minute);
-	rate_per_minute(app->admin_by_ip, cfg->admin_requests_per_ip_per_minute);
-	rate_per_minute(app->staff_signin_by_ip, cfg->auth_signin_per_ip_per_minute);
-}
-
-/* Append "section.key" to a comma-separated list, cut (with "...") if it does not fit. */
-static void list_add(char *list, size_t len, const struct config_option *o)
-{
-	size_t used = strlen(list);
-	int w = snprintf(list + used, len - used, "%s%s.%s", used ? "," : "", o->section, o->key);
-
-	if (w < 0 || (size_t)w >= len - used)
-		snprintf(list + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
-}
-
-bool reload_config(struct config_live *live, const char *path, config_env_fn env, struct app *app)
-{
-	char err[1024], applied[2048] = "", restart[2048] = "", holidays[NOTICES_HOLIDAYS_MAX * 11 + 3];
-	size_t n, napplied = 0, nrestart = 0;
-	const struct config_option *opts = config_options(&n);
-	struct snapshot *next = calloc(1, sizeof(*next));
-	const struct config *cur = NULL;
-
-	if (!next) {
-		log_error("reload: out of memory; the configuration is unchanged");
-		return false;
-	}
-	/* config_load frees what it filled on failure */
-	if (!config_load(&next->cfg, path, env, err, sizeof(err))) {
-		/* err names the option and, unless it is secret, the value: as at startup */
-		LOG_FIELDS(LOG_ERROR, "reload: configuration refused, the running configuration is unchanged",
-			   LOG_S("error", err));
-		free(next);
-		return false;
-	}
-	if (!notices_domains_valid(next->cfg.notices_allowed_link_domains) ||
-	    !notices_holidays_array(next->cfg.notices_holidays, holidays, sizeof(holidays))) {
-		LOG_FIELDS(LOG_ERROR, "reload: configuration refused, the running configuration is unchanged",
-			   LOG_S("error", "notices.allowed_link_domains must be comma-separated lower-case domains and "
-					  "notices.holidays comma-separated YYYY-MM-DD dates"));
-		goto fail;
-	}
-	cur = config_live_acquire(live);
-	for (size_t i = 0; i < n; i++) {
-		const struct config_option *o = &opts[i];
-		if (option_equal(cur, &next->cfg, o))
-			continue;
-		if (o->restart) {
-			/* by name only: the value may be a secret (database.url) */
-			char name[160];
-			snprintf(name, sizeof(name), "%s.%s", o->section, o->key);
-			LOG_FIELDS(LOG_WARN, "reload: restart required, not applied", LOG_S("option", name));
-			list_add(restart, sizeof(restart), o);
-			nrestart++;
-			if (!option_copy(&next->cfg, cur, o)) {
-				log_error("reload: out of memory; the configuration is unchanged");
-				goto fail;
-			}
-		} else {
-			list_add(applied, sizeof(applied), o);
-			napplied++;
-		}
-	}
-	config_live_release(live, cur);
-	cur = NULL;
-	next->refs = 1;
-	const struct config *c = &next->cfg;
-	log_set(c->log_level, c->log_format);
-	reload_apply_limits(app, c);
-	publish(live, next);
-	LOG_FIELDS(LOG_INFO, "reload: configuration reloaded", LOG_I("applied_count", (long long)napplied),
-		   LOG_S("applied", applied), LOG_I("restart_required_count", (long long)nrestart),
-		   LOG_S("restart_required", restart));
-	return true;
-fail:
-	config_live_release(live, cur);
-	snapshot_free(next);
-	return false;
 }
