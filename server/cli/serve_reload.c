@@ -98,13 +98,17 @@ bool serve_reload(struct config_live *live, const char *path, config_env_fn env,
 			nrestart++;
 		}
 	}
+	/* the summary at the more verbose of the two levels, so a reload to "error" still says it happened */
+	enum log_level quiet = next->log_level, verbose = cur->log_level < quiet ? cur->log_level : quiet;
+	enum log_format format = next->log_format;
 	config_live_release(live, cur);
-	log_set(next->log_level, next->log_format);
 	serve_reload_limits(app, next);
+	log_set(verbose, format);
 	config_live_publish(live, next);
 	LOG_FIELDS(LOG_INFO, "reload: configuration reloaded", LOG_I("applied_count", (long long)napplied),
 		   LOG_S("applied", applied), LOG_I("restart_required_count", (long long)nrestart),
 		   LOG_S("restart_required", restart));
+	log_set(quiet, format);
 	return true;
 fail:
 	config_live_release(live, cur);

@@ -246,4 +246,15 @@ test('log level and format changed by SIGHUP apply in every thread', async () =>
   await h.eventually(() => /reload: configuration reloaded .*applied=log\.format/.test(srv.logs().slice(before)), 15000, 50);
   const text = srv.logs().slice(before).split('\n').filter((l) => l.includes('reload: configuration reloaded'));
   assert.ok(text.length === 1 && !text[0].startsWith('{'), text.join('\n'));
+  // to warn: the summary still says so, and the info lines stop (a SIGHUP line would be info)
+  const mark = srv.logs().length;
+  setOption(srv.config, 'log', 'level', 'warn');
+  srv.proc.kill('SIGHUP');
+  await h.eventually(() => /reload: configuration reloaded .*applied=log\.level/.test(srv.logs().slice(mark)), 15000, 50);
+  const cut = srv.logs().length;
+  srv.proc.kill('SIGHUP');
+  // the file still differs in restart-only options (the test above): the reload warns about them, at warn
+  await h.eventually(() => /warn +reload: restart required, not applied option=database\.url/.test(srv.logs().slice(cut)), 15000, 50);
+  const infos = srv.logs().slice(cut).split('\n').filter((l) => / info /.test(l));
+  assert.deepEqual(infos, [], 'info lines after the level went to warn');
 });
