@@ -21,8 +21,11 @@ struct source_cache;
 struct ratelimit;
 struct ingest_writer;
 
+struct config_live;
+
 struct app {
 	const struct config *cfg;
+	struct config_live *live; /* reloadable options (core/reload.h): take a snapshot per request */
 	struct db_pool *db;
 	struct metrics *metrics;
 	const struct route *routes;

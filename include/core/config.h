@@ -3,7 +3,9 @@
  * ALERTD_<SECTION>_<KEY> environment overrides.
  *
  * A struct config is filled once at startup and then treated as immutable:
- * every thread receives it by const pointer.
+ * every thread receives it by const pointer. A reload (SIGHUP) builds a new
+ * one and publishes it as a snapshot (core/reload.h); options marked
+ * restart keep their startup values in it.
  */
 #ifndef ALERTD_CONFIG_H
 #define ALERTD_CONFIG_H
@@ -170,7 +172,7 @@ struct config_option {
 	long long min, max;	    /* CONFIG_INT bounds; CONFIG_STRING max length */
 	const char *def;	    /* default, in the same text form a file uses */
 	const char *const *choices; /* CONFIG_ENUM, CONFIG_BOOL: NULL-terminated; index is stored */
-	bool restart;		    /* a change needs a restart (all do today) */
+	bool restart;		    /* false: SIGHUP applies a change at once (core/reload.h) */
 	bool secret;		    /* never echo the value in messages */
 	const char *doc;
 	size_t offset; /* into struct config */

@@ -1,8 +1,9 @@
 /*
  * log.h - structured logging to stderr (JSON lines or text).
  *
- * The level and format are set once by log_init() before any thread starts
- * and are read-only afterwards, so handler threads may log without locks.
+ * The level and format are set by log_init() at startup and may change with
+ * log_set() on a configuration reload; both are atomics, so threads log
+ * without locks.
  * Callers must never pass secrets, tokens or request bodies as fields.
  */
 #ifndef ALERTD_LOG_H
@@ -27,6 +28,9 @@ struct log_field {
 
 /* Set level and format; call once at startup before threads exist. */
 void log_init(enum log_level level, enum log_format format);
+
+/* Change level and format while threads run (configuration reload). */
+void log_set(enum log_level level, enum log_format format);
 
 bool log_enabled(enum log_level level);
 

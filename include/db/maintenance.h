@@ -16,6 +16,7 @@
 
 struct config;
 struct maintenance;
+struct config_live;
 struct metrics;
 
 struct maintenance_report {
@@ -53,10 +54,17 @@ bool maintenance_coverage_refresh(PGconn *conn, const struct config *cfg, bool t
  * then every escalation.check_seconds; what retention changed is counted
  * in metrics. collapse_key (for rerouted events' alerts, see fanout.h; NULL:
  * none) is borrowed and must outlive the thread; pseudonym_key (NULL
- * without a KEK) is copied.
+ * without a KEK) is copied. The thread reads its options from a snapshot of
+ * live (core/reload.h) taken at each pass; live must outlive it.
  */
-bool maintenance_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+bool maintenance_start(struct config_live *live, struct metrics *metrics, const unsigned char *collapse_key,
 		       const unsigned char *pseudonym_key, struct maintenance **out) __attribute__((warn_unused_result));
+
+/*
+ * After a reload: the thread takes the new snapshot of live now and times
+ * each job's next start by its new interval from its last start.
+ */
+void maintenance_wake(struct maintenance *m);
 
 /* Wake and join the thread; returns promptly even mid-interval. */
 void maintenance_stop(struct maintenance *m);

@@ -45,6 +45,12 @@ struct ratelimit *ratelimit_new(double rate, double burst, const struct clock_so
 void ratelimit_free(struct ratelimit *rl);
 
 /*
+ * Change rate and burst while threads take tokens (configuration reload).
+ * Buckets keep their tokens, cut to the new burst; NULL rl is ignored.
+ */
+void ratelimit_set(struct ratelimit *rl, double rate, double burst);
+
+/*
  * Take n tokens for key now. Returns true when granted. When
  * refused, *retry_after_s is the whole number of seconds (at least 1) after
  * which the request would be granted. Requests larger than the burst are

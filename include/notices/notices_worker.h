@@ -15,6 +15,7 @@
 
 struct config;
 struct notices_worker;
+struct config_live;
 
 /*
  * Materialise due notices on conn until none is due or max_chunks chunks
@@ -24,8 +25,15 @@ struct notices_worker;
 bool notices_worker_run(PGconn *conn, const struct config *cfg, int max_chunks, long long *chunks, long long *users)
 	__attribute__((warn_unused_result));
 
-/* Start the thread (cfg borrowed, must outlive it). False when it could not be started. */
-bool notices_worker_start(const struct config *cfg, struct notices_worker **out) __attribute__((warn_unused_result));
+/*
+ * Start the thread; it reads its options from a snapshot of live
+ * (core/reload.h) taken at each pass; live must outlive it. False when it
+ * could not be started.
+ */
+bool notices_worker_start(struct config_live *live, struct notices_worker **out) __attribute__((warn_unused_result));
+
+/* After a reload: look for due notices now and wait the new notices.check_seconds from then. */
+void notices_worker_wake(struct notices_worker *w);
 
 /* Wake and join the thread; returns promptly even mid-interval; NULL is ignored. */
 void notices_worker_stop(struct notices_worker *w);

@@ -18,10 +18,15 @@
 struct config;
 struct metrics;
 struct dispatcher;
+struct config_live;
 
-/* Start push.workers threads. instance names this process in leased_by. */
-bool dispatch_start(const struct config *cfg, struct metrics *metrics, const char *instance, struct dispatcher **out)
-	__attribute__((warn_unused_result));
+/*
+ * Start push.workers threads. instance names this process in leased_by.
+ * Each thread reads the reloadable push options from live (core/reload.h),
+ * which must outlive the dispatcher.
+ */
+bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics, const char *instance,
+		    struct dispatcher **out) __attribute__((warn_unused_result));
 
 /* Stop claiming, finish the batches in hand, join the threads, free d. */
 void dispatch_stop(struct dispatcher *d);

@@ -65,6 +65,9 @@ struct dispatch_pipe;
 /* A pipeline holding at most capacity rows (push.max_in_flight). NULL when out of memory. */
 struct dispatch_pipe *dispatch_pipe_new(const struct dispatch_ctx *ctx, size_t capacity);
 
+/* The configuration p reads from now on (a reload); called by p's own thread between steps. */
+void dispatch_pipe_set_config(struct dispatch_pipe *p, const struct config *cfg);
+
 /* Free p and the rows it holds (their leases run out; they are claimed again). */
 void dispatch_pipe_free(struct dispatch_pipe *p);
 

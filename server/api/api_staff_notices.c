@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/reload.h"
 #include "db/audit.h"
 #include "http/validate.h"
 #include "ingest/event.h"
@@ -271,8 +272,12 @@ static bool parse_text(const struct app *app, json_t *body, struct notice_draft 
 			continue;
 		}
 		const char *s = *slots[i];
-		if (!notices_text_ok(s, strlen(s), title ? NOTICES_TITLE_MAX : NOTICES_BODY_MAX, !title,
-				     app->cfg->notices_allowed_link_domains, msg, sizeof(msg)))
+		/* the allow-list is reloadable (SIGHUP): this request reads one snapshot of it */
+		const struct config *live = config_live_acquire(app->live);
+		bool text_ok = notices_text_ok(s, strlen(s), title ? NOTICES_TITLE_MAX : NOTICES_BODY_MAX, !title,
+					       live->notices_allowed_link_domains, msg, sizeof(msg));
+		config_live_release(app->live, live);
+		if (!text_ok)
 			ok &= validate_error(errors, fields[i], msg);
 	}
 	if ((d->title_en == NULL) != (d->body_en == NULL))

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "alertd: libcurl failed to initialise\n");
 		rc = 1;
 	} else {
-		rc = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&cfg) : serve_run(&cfg);
+		rc = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&cfg) : serve_run(&cfg, config_path, env_lookup);
 		curl_global_cleanup();
 	}
 	config_free(&cfg);

@@ -3,7 +3,8 @@
  *
  * Signals are blocked before any thread exists and collected with
  * sigwait() here, so no handler code ever runs in signal context and no
- * global flag is shared with worker threads.
+ * global flag is shared with worker threads. SIGHUP reloads the
+ * configuration here, in the main thread (cli/serve_reload.c).
  */
 #include "cli/serve.h"
 #include "api/api_routes.h"
@@ -24,6 +25,8 @@
 #include "core/secrets.h"
 #include "ingest/sources.h"
 #include "core/tokens.h"
+#include "core/reload.h"
+#include "cli/serve_reload.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -72,7 +75,7 @@ static bool load_kek(const struct config *cfg, struct secrets_kek *kek, bool *ha
 	return true;
 }
 
-int serve_run(const struct config *cfg)
+int serve_run(const struct config *cfg, const char *config_path, config_env_fn env)
 {
 	struct app app;
 	struct secrets_kek kek;
@@ -101,6 +104,7 @@ int serve_run(const struct config *cfg)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -113,6 +117,7 @@ int serve_run(const struct config *cfg)
 			  "comma-separated YYYY-MM-DD dates");
 		goto out;
 	}
+	app.live = config_live_new(cfg);
 	app.metrics = metrics_new(app.nroutes);
 	app.sources = source_cache_new(have_kek ? &kek : NULL, (int)cfg->ingest_secret_cache_seconds);
 	app.ingest_limits =
@@ -138,13 +143,13 @@ int serve_run(const struct config *cfg)
 	}
 	const unsigned char *collapse_key = app.collapse_key_set ? app.collapse_key : NULL;
 	sodium_memzero(&kek, sizeof(kek));
-	bool started = app.metrics && app.sources && app.ingest_limits && app.activation_by_ip &&
+	bool started = app.live && app.metrics && app.sources && app.ingest_limits && app.activation_by_ip &&
 		       app.activation_by_login && app.activation_global && app.admin_by_ip && app.staff_signin_by_ip &&
 		       db_pool_new(cfg->database_url, (int)cfg->database_pool_size,
 				   (int)cfg->database_connect_timeout_seconds, &app.db) &&
 		       ingest_writer_start(cfg, app.metrics, collapse_key, &app.ingest) &&
-		       maintenance_start(cfg, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep) &&
-		       notices_worker_start(cfg, &notices);
+		       maintenance_start(app.live, app.metrics, collapse_key, have_kek ? pseudonym_key : NULL, &upkeep) &&
+		       notices_worker_start(app.live, &notices);
 	sodium_memzero(pseudonym_key, sizeof(pseudonym_key));
 	if (!started) {
 		log_error("serve: out of memory or threads");
@@ -152,7 +157,7 @@ int serve_run(const struct config *cfg)
 	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
-	if (!dispatch_start(cfg, app.metrics, instance, &dispatcher)) {
+	if (!dispatch_start(cfg, app.live, app.metrics, instance, &dispatcher)) {
 		log_error("serve: the push dispatcher did not start (see the message above)");
 		goto out;
 	}
@@ -169,8 +174,19 @@ int serve_run(const struct config *cfg)
 		LOG_FIELDS(LOG_INFO, "alertd serving", LOG_S("listen", cfg->http_listen),
 			   LOG_I("threads", cfg->http_threads), LOG_I("pool_size", cfg->database_pool_size));
 	}
-	while (sigwait(&stop_signals, &sig) != 0)
-		;
+	for (;;) {
+		if (sigwait(&stop_signals, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		LOG_FIELDS(LOG_INFO, "reload: SIGHUP, reading the configuration again",
+			   LOG_S("file", config_path ? config_path : "(none: defaults and environment)"));
+		if (serve_reload(app.live, config_path, env, &app)) {
+			/* threads that sleep a whole interval take the new snapshot now */
+			maintenance_wake(upkeep);
+			notices_worker_wake(notices);
+		}
+	}
 	{
 		LOG_FIELDS(LOG_INFO, "shutting down", LOG_S("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
 			   LOG_I("grace_seconds", cfg->http_shutdown_grace_seconds));
@@ -208,5 +224,6 @@ out:
 	sodium_memzero(app.code_key, sizeof(app.code_key));
 	sodium_memzero(app.collapse_key, sizeof(app.collapse_key));
 	metrics_free(app.metrics);
+	config_live_free(app.live);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/log.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,21 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Written once by log_init() before threads start; read-only afterwards. */
-static enum log_level min_level = LOG_INFO;
-static enum log_format out_format = LOG_FORMAT_JSON;
+/* Set by log_init() at startup and log_set() on a reload (SIGHUP): atomics, read by every thread. */
+static _Atomic int min_level = LOG_INFO;
+static _Atomic int out_format = LOG_FORMAT_JSON;
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
 void log_init(enum log_level level, enum log_format format)
 {
-	min_level = level;
-	out_format = format;
+	atomic_store(&min_level, (int)level);
+	atomic_store(&out_format, (int)format);
+}
+
+void log_set(enum log_level level, enum log_format format)
+{
+	log_init(level, format);
 }
 
 bool log_enabled(enum log_level level)
 {
-	return level >= min_level;
+	return (int)level >= atomic_load(&min_level);
 }
 
 static void format_time(char *buf, size_t len)
@@ -147,7 +153,7 @@ void log_fields(enum log_level level, const char *msg, const struct log_field *f
 	if (!log_enabled(level))
 		return;
 	format_time(ts, sizeof(ts));
-	if (out_format == LOG_FORMAT_JSON)
+	if (atomic_load(&out_format) == LOG_FORMAT_JSON)
 		emit_json(level, ts, msg, fields, n);
 	else
 		emit_text(level, ts, msg, fields, n);

@@ -9,6 +9,7 @@
 #include "db/maintenance.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/reload.h"
 #include "db/db.h"
 #include "alerts/fanout.h"
 #include "core/log.h"
@@ -39,7 +40,9 @@ struct maintenance {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
-	const struct config *cfg;
+	bool reloaded;			   /* maintenance_wake(): the intervals may have changed */
+	struct config_live *live;	   /* the thread takes a snapshot per pass (core/reload.h) */
+	const struct config *cfg;	   /* that snapshot; only the maintenance thread reads it */
 	const unsigned char *collapse_key; /* borrowed; NULL: none */
 	struct metrics *metrics;
 	unsigned char key[32]; /* the pseudonym key, when key_set */
@@ -284,53 +287,93 @@ static void refresh_coverage(const struct maintenance *m)
 	PQfinish(conn);
 }
 
+/* start + seconds, as a CLOCK_MONOTONIC deadline */
+static struct timespec after(const struct timespec *start, long long seconds)
+{
+	struct timespec t = *start;
+
+	t.tv_sec += (time_t)seconds;
+	return t;
+}
+
+/* The snapshot for this pass: the intervals and escalation.after_minutes are reloadable. */
+static void renew_config(struct maintenance *m)
+{
+	const struct config *next = config_live_acquire(m->live);
+
+	config_live_release(m->live, m->cfg);
+	m->cfg = next;
+}
+
 static void *maintenance_main(void *arg)
 {
 	struct maintenance *m = arg;
-	struct timespec next_run, next_coverage, next_escalation;
+	struct timespec next_run, next_coverage, next_escalation, last_run, last_coverage, last_escalation;
 
 	/* all at start-up, then each on its own interval */
 	clock_mono_deadline(&next_run, 0);
 	clock_mono_deadline(&next_coverage, 0);
 	clock_mono_deadline(&next_escalation, 0);
-	for (;;) {
+	last_run = last_coverage = last_escalation = next_run;
+	for (bool first = true;; first = false) {
 		struct timespec now;
+		renew_config(m);
+		/* after a reload, each job is due its (new) interval after its last start */
+		next_escalation = after(&last_escalation, m->cfg->escalation_check_seconds);
+		next_coverage = after(&last_coverage, m->cfg->coverage_refresh_seconds);
+		next_run = after(&last_run, m->cfg->events_maintenance_interval_seconds);
 		clock_mono_deadline(&now, 0);
-		if (!mono_before(&now, &next_escalation)) {
+		if (!mono_before(&now, &next_escalation) || first) {
+			last_escalation = now;
 			escalation_tick(m->cfg, m->metrics);
-			clock_mono_deadline(&next_escalation, m->cfg->escalation_check_seconds * 1000000LL);
+			next_escalation = after(&now, m->cfg->escalation_check_seconds);
 		}
-		if (!mono_before(&now, &next_coverage)) {
+		if (!mono_before(&now, &next_coverage) || first) {
+			last_coverage = now;
 			refresh_coverage(m);
-			clock_mono_deadline(&next_coverage, m->cfg->coverage_refresh_seconds * 1000000LL);
+			next_coverage = after(&now, m->cfg->coverage_refresh_seconds);
 		}
-		if (!mono_before(&now, &next_run)) {
+		if (!mono_before(&now, &next_run) || first) {
+			last_run = now;
 			run(m);
-			clock_mono_deadline(&next_run, m->cfg->events_maintenance_interval_seconds * 1000000LL);
+			next_run = after(&now, m->cfg->events_maintenance_interval_seconds);
 		}
 		const struct timespec *until = mono_before(&next_coverage, &next_run) ? &next_coverage : &next_run;
 		if (mono_before(&next_escalation, until))
 			until = &next_escalation;
 		pthread_mutex_lock(&m->lock);
-		while (!m->stopping)
+		while (!m->stopping && !m->reloaded)
 			if (pthread_cond_timedwait(&m->wake, &m->lock, until) == ETIMEDOUT)
 				break;
 		bool stop = m->stopping;
+		m->reloaded = false;
 		pthread_mutex_unlock(&m->lock);
 		if (stop)
 			return NULL;
 	}
 }
 
-bool maintenance_start(const struct config *cfg, struct metrics *metrics, const unsigned char *collapse_key,
+void maintenance_wake(struct maintenance *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->reloaded = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool maintenance_start(struct config_live *live, struct metrics *metrics, const unsigned char *collapse_key,
 		       const unsigned char *pseudonym_key, struct maintenance **out)
 {
 	struct maintenance *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return false;
-	m->cfg = cfg;
+	m->live = live;
+	m->cfg = config_live_acquire(live);
 	if (!clock_cond_init(&m->wake)) {
+		config_live_release(live, m->cfg);
 		free(m);
 		return false;
 	}
@@ -342,6 +385,7 @@ bool maintenance_start(const struct config *cfg, struct metrics *metrics, const 
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	if (pthread_create(&m->thread, NULL, maintenance_main, m) != 0) {
+		config_live_release(live, m->cfg);
 		pthread_mutex_destroy(&m->lock);
 		pthread_cond_destroy(&m->wake);
 		free(m);
@@ -362,6 +406,7 @@ void maintenance_stop(struct maintenance *m)
 	pthread_join(m->thread, NULL);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wake);
+	config_live_release(m->live, m->cfg);
 	sodium_memzero(m->key, sizeof(m->key));
 	free(m);
 }

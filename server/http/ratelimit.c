@@ -130,14 +130,29 @@ static struct bucket *find(struct ratelimit *rl, int64_t key, int64_t now_us)
 	return b;
 }
 
+void ratelimit_set(struct ratelimit *rl, double rate, double burst)
+{
+	if (!rl)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	rl->rate = rate;
+	rl->burst = burst;
+	if (rl->spill.tokens > burst)
+		rl->spill.tokens = burst;
+	for (size_t i = 0; i < RATELIMIT_SLOTS; i++)
+		if (rl->slots[i].tokens > burst)
+			rl->slots[i].tokens = burst;
+	pthread_mutex_unlock(&rl->lock);
+}
+
 bool ratelimit_take(struct ratelimit *rl, int64_t key, double n, int *retry_after_s)
 {
 	int64_t now_us = rl->clock->mono_us(rl->clock->arg);
 	bool ok;
 
+	pthread_mutex_lock(&rl->lock);
 	if (n > rl->burst)
 		n = rl->burst;
-	pthread_mutex_lock(&rl->lock);
 	struct bucket *b = find(rl, key, now_us);
 	ok = b->tokens >= n;
 	if (ok) {

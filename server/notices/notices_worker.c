@@ -6,6 +6,7 @@
  * 100,000-user notice never holds up a shutdown for more than one chunk.
  */
 #include "notices/notices_worker.h"
+#include "core/reload.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -19,7 +20,9 @@
 #include <string.h>
 
 struct notices_worker {
-	const struct config *cfg;
+	struct config_live *live; /* notices.check_seconds is reloadable: a snapshot per pass (core/reload.h) */
+	const struct config *cfg; /* that snapshot; only the worker thread reads it */
+	bool reloaded;		  /* notices_worker_wake() */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -100,6 +103,9 @@ static void *worker_main(void *arg)
 	PGconn *conn = NULL;
 
 	for (;;) {
+		const struct config *snap = config_live_acquire(w->live);
+		config_live_release(w->live, w->cfg);
+		w->cfg = snap;
 		if (!conn || db_broken(conn)) {
 			if (conn)
 				PQfinish(conn);
@@ -120,10 +126,11 @@ static void *worker_main(void *arg)
 		struct timespec until;
 		clock_mono_deadline(&until, w->cfg->notices_check_seconds * 1000000LL);
 		pthread_mutex_lock(&w->lock);
-		while (!w->stopping)
+		while (!w->stopping && !w->reloaded)
 			if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
 				break;
 		bool stop = w->stopping;
+		w->reloaded = false;
 		pthread_mutex_unlock(&w->lock);
 		if (stop)
 			break;
@@ -133,19 +140,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-bool notices_worker_start(const struct config *cfg, struct notices_worker **out)
+bool notices_worker_start(struct config_live *live, struct notices_worker **out)
 {
 	struct notices_worker *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return false;
-	w->cfg = cfg;
+	w->live = live;
+	w->cfg = config_live_acquire(live);
 	if (!clock_cond_init(&w->wake)) {
+		config_live_release(live, w->cfg);
 		free(w);
 		return false;
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		config_live_release(live, w->cfg);
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->wake);
 		free(w);
@@ -166,5 +176,16 @@ void notices_worker_stop(struct notices_worker *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
+	config_live_release(w->live, w->cfg);
 	free(w);
+}
+
+void notices_worker_wake(struct notices_worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->reloaded = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
 }

@@ -16,6 +16,7 @@
  * Rows may be due after a notification, a full claim, or the poll interval.
  */
 #include "push/dispatch.h"
+#include "core/reload.h"
 #include "core/clock.h"
 #include "push/dispatch_pipe.h"
 #include "core/config.h"
@@ -44,6 +45,7 @@ enum db_busy { DB_IDLE, DB_CLAIM, DB_RECORD };
 
 struct worker {
 	struct dispatcher *d;
+	const struct config *cfg; /* this thread's snapshot (core/reload.h), renewed each loop pass */
 	pthread_t thread;
 	bool started;
 	unsigned index;
@@ -68,7 +70,8 @@ struct worker {
 };
 
 struct dispatcher {
-	const struct config *cfg;
+	const struct config *cfg; /* at startup; the workers read their snapshot of live */
+	struct config_live *live;
 	struct metrics *metrics;
 	struct push_creds *creds; /* NULL with the log provider */
 	char providers[16];	  /* text[] literal of the providers this instance sends */
@@ -175,7 +178,7 @@ static void drop_connection(struct worker *w, const char *why)
  */
 static bool connect_and_listen(struct worker *w)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 
 	w->conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 	if (!w->conn) {
@@ -210,7 +213,7 @@ static bool send_prepared(struct worker *w, int which, const char *const *params
 /* Claim as many due rows as the pipeline has room for (at most push.batch_size). */
 static void send_claim(struct worker *w, size_t limit)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 	char limit_text[24], lease[24];
 
 	snprintf(limit_text, sizeof(limit_text), "%zu", limit);
@@ -262,7 +265,7 @@ static void send_record(struct worker *w)
 /* A claim's result: its rows join the pipeline (which owns res from here). */
 static void claimed(struct worker *w, PGresult *res)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 	size_t n = (size_t)PQntuples(res);
 
 	/* room for the last send to time out, and for recording, before the lease ends */
@@ -402,7 +405,7 @@ static void sample_outbox(struct worker *w)
 /* How many rows to claim now, if any: rows may be due and there is room for a worthwhile claim. */
 static size_t claim_wanted(struct worker *w, double now)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 
 	if (now >= w->next_poll_at) {
 		w->more_due = true;
@@ -420,7 +423,7 @@ static size_t claim_wanted(struct worker *w, double now)
 /* With the connection idle: record, or claim, or nothing. */
 static void next_query(struct worker *w, double now, bool stop)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 	double oldest;
 	size_t ready = dispatch_pipe_outcomes_ready(w->pipe, &oldest);
 	size_t held = dispatch_pipe_held(w->pipe);
@@ -446,7 +449,7 @@ static void next_query(struct worker *w, double now, bool stop)
 /* How long the pipeline may wait for an answer before this worker has something to do. */
 static int wait_ms(struct worker *w, double now)
 {
-	const struct config *cfg = w->d->cfg;
+	const struct config *cfg = w->cfg;
 	double until = now + 1.0, oldest;
 
 	if (!w->conn)
@@ -464,11 +467,26 @@ static int wait_ms(struct worker *w, double now)
 	return ms <= 0 ? 0 : ms >= 1000 ? 1000 : (int)ms + 1;
 }
 
+/* The push tuning options are reloadable: take the current snapshot between two passes, never within one. */
+static void renew_config(struct worker *w)
+{
+	const struct config *next = config_live_acquire(w->d->live);
+
+	if (next == w->cfg) {
+		config_live_release(w->d->live, next);
+		return;
+	}
+	config_live_release(w->d->live, w->cfg);
+	w->cfg = next;
+	dispatch_pipe_set_config(w->pipe, next);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
 	for (;;) {
+		renew_config(w);
 		bool stop = stopping(w->d);
 		double now = clock_mono_seconds();
 		if (!w->conn && now >= w->reconnect_at && !connect_and_listen(w) && stop) {
@@ -538,7 +556,8 @@ static bool choose_providers(struct dispatcher *d)
 	return true;
 }
 
-bool dispatch_start(const struct config *cfg, struct metrics *metrics, const char *instance, struct dispatcher **out)
+bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics, const char *instance,
+		    struct dispatcher **out)
 {
 	struct dispatcher *d;
 
@@ -547,6 +566,7 @@ bool dispatch_start(const struct config *cfg, struct metrics *metrics, const cha
 	if (!d)
 		return false;
 	d->cfg = cfg;
+	d->live = live;
 	d->metrics = metrics;
 	d->wake_pipe[0] = d->wake_pipe[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
@@ -560,10 +580,11 @@ bool dispatch_start(const struct config *cfg, struct metrics *metrics, const cha
 		struct worker *w = &d->workers[i];
 		w->d = d;
 		w->index = (unsigned)i;
+		w->cfg = config_live_acquire(live);
 		snprintf(w->lease_owner, sizeof(w->lease_owner), "%.100s/%u", instance, (unsigned)i);
 		if (cfg->push_provider == CONFIG_PUSH_LIVE && !(w->client = push_client_new(cfg)))
 			goto fail;
-		struct dispatch_ctx ctx = { .cfg = cfg, .metrics = metrics, .creds = d->creds, .client = w->client };
+		struct dispatch_ctx ctx = { .cfg = w->cfg, .metrics = metrics, .creds = d->creds, .client = w->client };
 		if (!(w->pipe = dispatch_pipe_new(&ctx, (size_t)cfg->push_max_in_flight)))
 			goto fail;
 	}
@@ -597,6 +618,7 @@ void dispatch_stop(struct dispatcher *d)
 		push_client_free(d->workers[i].client);
 		dispatch_pipe_free(d->workers[i].pipe);
 		free(d->workers[i].recording);
+		config_live_release(d->live, d->workers[i].cfg);
 	}
 	if (d->wake_pipe[0] >= 0)
 		close(d->wake_pipe[0]);

@@ -301,6 +301,11 @@ static void compact_order(struct dispatch_pipe *p)
 	p->n_order = k;
 }
 
+void dispatch_pipe_set_config(struct dispatch_pipe *p, const struct config *cfg)
+{
+	p->ctx.cfg = cfg;
+}
+
 struct dispatch_pipe *dispatch_pipe_new(const struct dispatch_ctx *ctx, size_t capacity)
 {
 	struct dispatch_pipe *p = calloc(1, sizeof(*p));
