@@ -167,7 +167,15 @@ test('kill -9 of the primary under ingest load: alertd moves to the promoted sta
   pgAs('pg_ctl', ['-D', `${STANDBY}/data`, '-w', '-t', '60', 'promote']);
   const tPromote = Date.now();
   // carry on until alertd has answered 2xx a good while after the promotion
-  await h.eventually(() => answers.filter((a) => a.status === 202 && a.t > tPromote + 3000).length >= 100, 60000, 50);
+  const statuses = () => JSON.stringify(answers.reduce((m, a) => { m[a.status] = (m[a.status] || 0) + 1; return m; }, {}));
+  console.log(`killed primary ${pm}, promoted after ${tPromote - tKill} ms; answers so far ${statuses()}`);
+  try {
+    await h.eventually(() => answers.filter((a) => a.status === 202 && a.t > tPromote + 3000).length >= 100, 60000, 50);
+  } catch (e) {
+    running = false;
+    await Promise.all(workers);
+    throw new Error(`alertd did not carry on after the promotion: answers ${statuses()}\n${srv.logs().slice(-3000)}`);
+  }
   running = false;
   await Promise.all(workers);
 
