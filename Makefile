@@ -29,7 +29,7 @@ LDFLAGS := -pthread $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 # Sources are grouped by subsystem (server/<subsystem>/*.c, see docs/architecture.md);
 # every .c file is picked up, main.c alone is left out of what the unit tests link.
 SERVER_SRCS := $(filter-out server/cli/main.c,$(wildcard server/*/*.c))
-SERVER_OBJS := $(SERVER_SRCS:server/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/web_assets.o
+SERVER_OBJS := $(SERVER_SRCS:server/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/web_assets.o $(BUILD)/obj/api_spec_data.o
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 # The staff dashboard's files (web/), served from the binary (include/api/api_pages.h).
 WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
@@ -65,6 +65,16 @@ $(BUILD)/gen/web_assets.c: $(BUILD)/embed_web $(WEB_FILES) | $(BUILD)/gen
 	$(BUILD)/embed_web $@ $(WEB_FILES)
 
 $(BUILD)/obj/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+# docs/openapi.yaml is compiled in as well: GET /openapi.yaml serves the spec this binary was built with.
+$(BUILD)/embed_spec: tools/embed_spec.c | $(BUILD)/obj
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/api_spec_data.c: $(BUILD)/embed_spec docs/openapi.yaml | $(BUILD)/gen
+	$(BUILD)/embed_spec $@ docs/openapi.yaml
+
+$(BUILD)/obj/api_spec_data.o: $(BUILD)/gen/api_spec_data.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 
 # Unit tests link against an archive of the server objects, so each test
@@ -104,7 +114,7 @@ comma := ,
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wvla -Wstrict-prototypes -pthread \
 	-MMD -MP -Iinclude $(FUZZ_SAN)
-FUZZ_OBJS := $(SERVER_SRCS:server/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/migrations_data.o $(FUZZ_BUILD)/obj/web_assets.o
+FUZZ_OBJS := $(SERVER_SRCS:server/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/migrations_data.o $(FUZZ_BUILD)/obj/web_assets.o $(FUZZ_BUILD)/obj/api_spec_data.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(FUZZ_BUILD)/obj/%.o: server/%.c
@@ -131,6 +141,18 @@ $(FUZZ_BUILD)/gen/web_assets.c: $(FUZZ_BUILD)/embed_web $(WEB_FILES)
 	$(FUZZ_BUILD)/embed_web $@ $(WEB_FILES)
 
 $(FUZZ_BUILD)/obj/web_assets.o: $(FUZZ_BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
+
+$(FUZZ_BUILD)/embed_spec: tools/embed_spec.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(FUZZ_BUILD)/gen/api_spec_data.c: $(FUZZ_BUILD)/embed_spec docs/openapi.yaml
+	@mkdir -p $(dir $@)
+	$(FUZZ_BUILD)/embed_spec $@ docs/openapi.yaml
+
+$(FUZZ_BUILD)/obj/api_spec_data.o: $(FUZZ_BUILD)/gen/api_spec_data.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -I$(PG_INCLUDE) -c -o $@ $<
 

@@ -9,11 +9,12 @@
 # do not need them. `run` (what `make run` runs) adds oathtool, which computes
 # the demo staff account's TOTP codes (deploy/demo/load.sh); the tests compute
 # their own. `deploy` (what `make check-deploy` runs) adds the tools that check deploy/: nginx, systemd's
-# systemd-analyze, shellcheck and prometheus's promtool.
+# systemd-analyze, shellcheck, prometheus's promtool and python3-yaml (tests/deploy/check-compose.py).
 set -euo pipefail
 
-packages=(
-	# build
+# What `make` needs to build alertd. deploy/Containerfile's build stage installs exactly these; tests/deploy/
+# check-container.sh compares the two lists, so keep this array's shape (one `build_packages=(` ... `)` block).
+build_packages=(
 	gcc make pkg-config libc6-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
 	libcsv-dev libutf8proc-dev
@@ -23,6 +24,9 @@ packages=(
 	liboath-dev libqrencode-dev
 	# staff exports: XLSX workbooks
 	libxlsxwriter-dev
+)
+packages=(
+	"${build_packages[@]}"
 	# run: a local PostgreSQL for `make run` and the tests
 	postgresql
 	# test: integration tests (node:test), HTTP client, TLS tooling
@@ -43,7 +47,7 @@ run)
 	packages+=(oathtool)
 	;;
 deploy)
-	packages+=(nginx systemd shellcheck prometheus)
+	packages+=(nginx systemd shellcheck prometheus python3-yaml)
 	;;
 fuzz)
 	# make fuzz (tests/fuzz/): Debian 12's clang is clang-14; libFuzzer and the ASan/UBSan runtimes come with

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # pgcluster.sh - sourced by run-local.sh, tests/run.sh and the benchmarks:
 # a private PostgreSQL cluster in a directory, reachable only through a unix
 # socket inside that directory (no TCP port is opened, so it cannot clash
@@ -9,7 +10,7 @@ pg_bindir() {
 	local d
 	d=$(pg_config --bindir 2>/dev/null || true)
 	if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
 	echo "pgcluster: cannot find initdb (is the postgresql package installed?)" >&2
 	return 1

@@ -4,7 +4,7 @@
 # processes over real HTTP. Ends with "N passed, N failed" and exits
 # non-zero on any failure. SANITIZE=... selects the instrumented build.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . deploy/pgcluster.sh
 
 if [ -n "${SANITIZE:-}" ]; then build=build/sanitize; else build=build; fi
@@ -27,7 +27,7 @@ failed=0
 
 echo "== unit tests ($build/tests)"
 for t in "$build"/tests/test_*; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
+	if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 	out=$("$t" 2>&1)
 	code=$?
 	echo "$out" | grep -v '^ok - '
@@ -58,7 +58,8 @@ fi
 # only when missing or not the locked version; it drives Debian's /usr/bin/chromium and never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 # (the mail test's SMTP server, smtp-server and mailparser, is checked the same way)
-pkgs='["playwright-core", "smtp-server", "mailparser"]'
+# (and the API contract's tools: @redocly/cli lints docs/openapi.yaml, openapi-backend validates every response)
+pkgs='["playwright-core", "smtp-server", "mailparser", "@redocly/cli", "openapi-backend", "js-yaml"]'
 want=$(node -e "console.log($pkgs.map((p) => require('./tests/package-lock.json').packages['node_modules/' + p].version).join(' '))")
 have=$(node -e "console.log($pkgs.map((p) => { try { return require('./tests/node_modules/' + p + '/package.json').version } catch (e) { return '-' } }).join(' '))")
 if [ "$want" != "$have" ]; then
@@ -86,6 +87,10 @@ for f in tests/integration/*.test.js tests/mock/*.selftest.js; do
 	passed=$((passed + p))
 	failed=$((failed + fl))
 done
+
+# every response the integration tests received, checked against docs/openapi.yaml (tests/integration/spec_check.js)
+echo
+node tests/integration/spec_report.js "$ALERTD_TEST_TMP/spec-coverage.jsonl" || [ "${ALERTD_SPEC_STRICT:-0}" != 1 ] || failed=$((failed + 1))
 
 if [ "$passed" -eq 0 ]; then
 	echo "no tests ran"

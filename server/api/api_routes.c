@@ -18,6 +18,7 @@
 #include "api/api_staff_worklist.h"
 #include "api/api_staff_mail.h"
 #include "api/api_staff_notices.h"
+#include "api/api_spec.h"
 
 #define JSON_DB (ROUTE_JSON | ROUTE_DB)
 
@@ -26,6 +27,8 @@ static const struct route routes[] = {
 	{ "GET", "/healthz", api_healthz, AUTH_NONE, 0 },
 	{ "GET", "/readyz", api_readyz, AUTH_NONE, 0 },
 	{ "GET", "/metrics", api_metrics, AUTH_METRICS, 0 },
+	/* the spec: no secrets, but authenticated like /metrics (every route but the health checks is) */
+	{ "GET", "/openapi.yaml", api_spec_get, AUTH_METRICS, 0 },
 	/*
 	 * Ingest answers once the writer's transaction is done, without holding a
 	 * pooled connection while suspended. A single event is parsed after the

@@ -162,16 +162,41 @@ static void report_retention(struct metrics *metrics, const struct retention_cou
 		   LOG_I(retention_rule_name(RETENTION_AUDIT), c->rows[RETENTION_AUDIT]));
 }
 
+/*
+ * Claims this period's maintenance run for this instance (job_runs, 0026):
+ * true when no instance started one in the last 90% of the interval (the
+ * margin lets a timer that fires a little early still run). One statement,
+ * so the row lock serialises instances that wake together. False on a
+ * database error too (db_exec logs it): the next interval tries again.
+ */
+static bool maintenance_claim_period(PGconn *conn, long long interval_seconds)
+{
+	char secs[24];
+	const char *p[1] = { secs };
+
+	snprintf(secs, sizeof(secs), "%lld", interval_seconds * 9 / 10);
+	PGresult *res = db_exec(conn,
+				"INSERT INTO job_runs (job, last_started_at) VALUES ('maintenance', now()) "
+				"ON CONFLICT (job) DO UPDATE SET last_started_at = now(), runs = job_runs.runs + 1 "
+				"WHERE job_runs.last_started_at <= now() - make_interval(secs => $1::int) RETURNING runs",
+				1, p);
+	bool due = res && PQntuples(res) == 1; /* NULL: db_exec logged the error */
+	PQclear(res);
+	return due;
+}
+
 static void run(const struct maintenance *m)
 {
 	const struct config *cfg = m->cfg;
 	char err[512];
-	struct maintenance_report rep;
+	struct maintenance_report rep = { .skipped = true };
 	PGconn *conn = db_connect(cfg->database_url, (int)cfg->database_connect_timeout_seconds);
 
 	if (!conn)
 		return; /* logged by db_connect; the next interval tries again */
-	bool ok = maintenance_run_once(conn, cfg, m->key_set ? m->key : NULL, &rep, err, sizeof(err));
+	/* once per period across all instances, not once per instance; `alertd maintenance` always runs */
+	bool ok = !maintenance_claim_period(conn, cfg->events_maintenance_interval_seconds) ||
+		  maintenance_run_once(conn, cfg, m->key_set ? m->key : NULL, &rep, err, sizeof(err));
 	if (!ok)
 		log_error("%s", err);
 	if (!rep.skipped) {

@@ -199,7 +199,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "nan" || v == "") print "n
 say ""
 say "GET routes: $N requests each from $CONC keep-alive connections after 5 warm-up requests (ms; CPU per request in ms)"
 printf '%-48s %5s %6s %7s %7s %7s %7s %8s %9s %7s  %s\n' route ok non2xx p50 p95 p99 max bytes cpu-alertd cpu-pg "target (p95)"
-while IFS=$'\t' read -r p n ok bad p50 p95 p99 max bytes ca cp; do
+while IFS=$'\t' read -r p _n ok bad p50 p95 p99 max bytes ca cp; do
 	target=100 # the coverage API and the unit search alike (issue 12)
 	if [ "$p" = /v1/staff/me ]; then
 		result="(baseline: the session check; no target)"

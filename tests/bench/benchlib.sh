@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # benchlib.sh - sourced by the benchmarks (bench-push.sh, bench-coverage.sh): what they share.
 
 # bench_whole_numbers NAME VAR...: each VAR must hold a whole number; else say which (as BENCH_VAR) and exit 2.

@@ -11,7 +11,7 @@
 # The committed seeds (tests/fuzz/corpus/NAME/) are only read: what a run
 # discovers goes to build/fuzz/corpus/NAME/, which later runs start from.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 seconds=${1:-10}
 shift || true
@@ -21,7 +21,12 @@ case "$seconds" in '' | *[!0-9]*)
 	;;
 esac
 if [ $# -eq 0 ]; then
-	set -- $(for f in tests/fuzz/fuzz_*.c; do n=${f#tests/fuzz/fuzz_}; echo "${n%.c}"; done)
+	names=()
+	for f in tests/fuzz/fuzz_*.c; do
+		n=${f#tests/fuzz/fuzz_}
+		names+=("${n%.c}")
+	done
+	set -- "${names[@]}"
 fi
 
 build=build/fuzz

@@ -22,19 +22,11 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('./harness');
 
-let chromium;
-try {
-  ({ chromium } = require('../node_modules/playwright-core'));
-} catch (e) {
-  throw new Error('playwright-core is missing: tests/run.sh installs it with `npm ci` in tests/ (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)');
-}
+const browser = require('./browser');
 
-const CHROMIUM = process.env.ALERTD_TEST_CHROMIUM || '/usr/bin/chromium';
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 const TEMP_REFUSED = 'Password1!'; // cracklib: "it is based on a dictionary word"
 const NEW_PASSWORD = 'Kh0-bac!Tr9vx';
-const OUT = process.env.ALERTD_TEST_SCREENSHOTS ||
-  (process.env.ALERTD_TEST_TMP ? path.join(process.env.ALERTD_TEST_TMP, 'screenshots') : path.join(h.ROOT, 'tests', 'output'));
 
 let db, kek, srv, context, page, cdpLog = [];
 const state = { recovery: [], secret: null, coverage: false };
@@ -123,13 +115,7 @@ async function noInlineCode(p) {
   });
 }
 
-async function shot(p, name) {
-  fs.mkdirSync(OUT, { recursive: true });
-  const file = path.join(OUT, `${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
-  assert.ok(fs.statSync(file).size > 10000, `${file} looks empty`);
-  return file;
-}
+const shot = browser.shot;
 
 // Screenshots at 1280 px and on a tablet, 768 px (the same tab: the CSRF token is per tab, in sessionStorage);
 // no CSP violation so far.
@@ -157,23 +143,7 @@ test.before(async () => {
   h.migrate(db);
   seed();
   srv = await h.startServer({ db, config: h.ingestConfig(db, kek, { auth: { signin_per_ip_per_minute: 10000 } }) });
-  const userDataDir = fs.mkdtempSync(path.join(h.TMP, 'chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample });
-    });
-  });
+  context = await browser.launch({ acceptDownloads: true });
   page = await newPage(1280);
 });
 

@@ -11,30 +11,14 @@
 // else tests/output/).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const h = require('./harness');
 
-let chromium;
-try {
-  ({ chromium } = require('../node_modules/playwright-core'));
-} catch (e) {
-  throw new Error('playwright-core is missing: tests/run.sh installs it with `npm ci` in tests/ (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)');
-}
-
-const CHROMIUM = process.env.ALERTD_TEST_CHROMIUM || '/usr/bin/chromium';
-const OUT = process.env.ALERTD_TEST_SCREENSHOTS ||
-  (process.env.ALERTD_TEST_TMP ? path.join(process.env.ALERTD_TEST_TMP, 'screenshots') : path.join(h.ROOT, 'tests', 'output'));
+const browser = require('./browser');
 
 let db, kek, srv, context, page;
 const errors = [];
 
-async function shot(name) {
-  fs.mkdirSync(OUT, { recursive: true });
-  const file = path.join(OUT, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  assert.ok(fs.statSync(file).size > 10000, `${file} looks empty`);
-}
+const shot = (name) => browser.shot(page, name);
 
 // Sign in through the page with the password and one of the account's recovery codes (a TOTP code of the
 // step staffReady just used would be a replay).
@@ -61,20 +45,7 @@ test.before(async () => {
       SELECT 'u' || b.code || '.' || n, b.code, 'Người dùng ' || n FROM budget_units b, generate_series(1, 2) n;
     INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'tok-' || dvctt_login FROM users WHERE dvctt_login <> 'u1000001.2';`);
   srv = await h.startServer({ db, config: { ...h.ingestConfig(db, kek, { auth: { signin_per_ip_per_minute: 10000 } }), push: { provider: 'log' }, notices: { check_seconds: 1 } } });
-  const userDataDir = fs.mkdtempSync(path.join(h.TMP, 'chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI }));
-  });
+  context = await browser.launch();
   page = await context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
 });
@@ -149,6 +120,6 @@ test('compose a notice, preview its reach, approve it as a second staff member w
   assert.equal(await page.textContent('#notice-report h2'), 'Delivery report');
   await page.setViewportSize({ width: 768, height: 1024 });
   await shot('notices-report-768');
-  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+  assert.deepEqual(await browser.cspViolations(page), []);
   assert.deepEqual(errors, []);
 });

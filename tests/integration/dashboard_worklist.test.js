@@ -11,19 +11,9 @@
 // tests/output/ (as dashboard.test.js).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const h = require('./harness');
 
-let chromium;
-try {
-  ({ chromium } = require('../node_modules/playwright-core'));
-} catch (e) {
-  throw new Error('playwright-core is missing: tests/run.sh installs it with `npm ci` in tests/ (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)');
-}
-const CHROMIUM = process.env.ALERTD_TEST_CHROMIUM || '/usr/bin/chromium';
-const OUT = process.env.ALERTD_TEST_SCREENSHOTS ||
-  (process.env.ALERTD_TEST_TMP ? path.join(process.env.ALERTD_TEST_TMP, 'screenshots') : path.join(h.ROOT, 'tests', 'output'));
+const browser = require('./browser');
 
 let db, kek, srv, cfg, context, page, op;
 const errors = [];
@@ -31,13 +21,7 @@ const errors = [];
 function q(sql) {
   return h.psql(db, sql);
 }
-async function shot(name) {
-  fs.mkdirSync(OUT, { recursive: true });
-  const file = path.join(OUT, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  assert.ok(fs.statSync(file).size > 10000, `${file} looks empty`);
-  return file;
-}
+const shot = (name) => browser.shot(page, name);
 async function clean() {
   const bad = await page.evaluate(() => {
     const out = [...(window.__cspViolations || []).map((v) => `csp: ${v.directive} ${v.blocked}`)];
@@ -89,20 +73,7 @@ test.before(async () => {
   q("UPDATE alerts SET created_at = created_at - interval '4 minutes' WHERE unit_code = '4000003'");
   await h.eventually(() => q('SELECT count(*) FROM escalations') === '1', 10000);
 
-  const userDataDir = fs.mkdtempSync(path.join(h.TMP, 'chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (ev) => window.__cspViolations.push({ directive: ev.violatedDirective, blocked: ev.blockedURI }));
-  });
+  context = await browser.launch();
   page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text());

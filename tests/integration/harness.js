@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
+const specCheck = require('./spec_check');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.ALERTD_BIN || path.join(ROOT, 'build', 'alertd');
@@ -81,7 +82,15 @@ function sleep(ms) {
 }
 
 // Raw HTTP/1.1 request. Resolves { status, headers, body, json }.
-function request(base, method, urlPath, { headers = {}, body, agent = false } = {}) {
+// Every response is checked against docs/openapi.yaml (spec_check.js) unless
+// the call passes { spec: false }: only for requests that are not API operations.
+async function request(base, method, urlPath, opts = {}) {
+  const res = await rawRequest(base, method, urlPath, opts);
+  if (opts.spec !== false) await specCheck.check(method, urlPath, res);
+  return res;
+}
+
+function rawRequest(base, method, urlPath, { headers = {}, body, agent = false } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(base); // the path is sent as given, unnormalised
     const req = http.request(
@@ -336,7 +345,8 @@ async function startMock() {
   });
   const controlUrl = line[2];
   const control = async (method, p, body) => {
-    const r = await request(controlUrl, method, p, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    // the mock's control API is not alertd's: not checked against its spec
+    const r = await request(controlUrl, method, p, body === undefined ? { spec: false } : { spec: false, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) throw new Error(`mock control ${method} ${p}: ${r.status} ${r.body}`);
     return JSON.parse(r.body);
   };

@@ -9,24 +9,14 @@
 // where dashboard.test.js puts its own ($ALERTD_TEST_SCREENSHOTS, ...).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const h = require('./harness');
 const { createPki, startSmtp, smtpConfig } = require('./smtp');
-const { chromium } = require('../node_modules/playwright-core');
+const browser = require('./browser');
 
-const CHROMIUM = process.env.ALERTD_TEST_CHROMIUM || '/usr/bin/chromium';
-const OUT = process.env.ALERTD_TEST_SCREENSHOTS ||
-  (process.env.ALERTD_TEST_TMP ? path.join(process.env.ALERTD_TEST_TMP, 'screenshots') : path.join(h.ROOT, 'tests', 'output'));
 const PASS = 'smtp-dash-Pa55';
 let db, kek, srv, smtp, context, page, op;
 
-async function shot(name) {
-  fs.mkdirSync(OUT, { recursive: true });
-  const file = path.join(OUT, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  assert.ok(fs.statSync(file).size > 10000, `${file} looks empty`);
-}
+const shot = (name) => browser.shot(page, name);
 
 test.before(async () => {
   db = h.createDatabase('maildash');
@@ -46,23 +36,8 @@ test.before(async () => {
   const config = h.ingestConfig(db, kek, smtpConfig(smtp, pki, PASS));
   srv = await h.startServer({ db, config });
   op = await h.staffReady(srv, h.writeConfig(config), 'op.dash', '0111', 'operator');
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(h.TMP, 'chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-  });
-  // the session made over HTTP: its cookie, and its CSRF token where the dashboard keeps it (this tab's sessionStorage)
-  const [name, value] = op.cookie.split('=');
-  // a __Host- cookie: Secure, path /, no Domain attribute (Chromium counts 127.0.0.1 as a secure origin)
-  await context.addCookies([{ name, value, domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Strict' }]);
-  await context.addInitScript((csrf) => {
-    sessionStorage.setItem('alertd.csrf', csrf);
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective));
-  }, op.csrf);
+  context = await browser.launch();
+  await browser.adoptSession(context, op);
   page = context.pages()[0] || await context.newPage();
   page.on('dialog', (d) => d.accept());
 });
@@ -91,7 +66,7 @@ test('unit page: send a reminder, then the unit\'s mails with their outcomes', a
   assert.match(text, /Đã gửi/);
   assert.ok(!text.includes('holder1@leloi.edu.vn'), 'addresses are masked');
   await shot('mail-unit-1280');
-  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+  assert.deepEqual(await browser.cspViolations(page), []);
 });
 
 test('units list: select units, issue codes and e-mail the instructions behind re-authentication', async () => {
@@ -111,5 +86,5 @@ test('units list: select units, issue codes and e-mail the instructions behind r
   assert.match(report, /1000002: 1 người nhận thư \(holder2\)/);
   await h.eventually(() => smtp.to('holder2@anbinh.gov.vn').some((m) => /Mã kích hoạt/.test(m.parsed.subject)));
   await shot('mail-bulk-1280');
-  assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+  assert.deepEqual(await browser.cspViolations(page), []);
 });
