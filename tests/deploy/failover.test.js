@@ -234,3 +234,36 @@ test('kill -9 of the primary under ingest load: alertd moves to the promoted sta
   assert.ok(u503.every((a) => a.code === 'database_unavailable'), 'every 503 is database_unavailable');
   assert.deepEqual(other, [], 'no answer other than 2xx and 503');
 });
+
+// A COMMIT whose wait for the synchronous standby is cancelled (here by
+// pg_cancel_backend; in production by statement_timeout) is answered
+// "COMMIT" with only a WARNING: committed locally, perhaps not replicated.
+// alertd must not acknowledge such an event with a 2xx (a failover could
+// lose it): 503 with Retry-After, and the client's retry is stored once.
+test('a commit whose wait for the synchronous standby is cancelled is not acknowledged', async () => {
+  // runs after the drill: the promoted server is the primary now
+  psqlAt(STANDBY, 'postgres', "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (absent_standby)'");
+  psqlAt(STANDBY, 'postgres', 'SELECT pg_reload_conf()');
+  const ev = h.balanceEvent();
+  try {
+    const pending = h.postSigned(srv, 'tabmis', secret, ev);
+    let cancelled = '';
+    await h.eventually(() => {
+      cancelled = psqlAt(STANDBY, 'postgres', `SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+        WHERE datname = '${db}' AND wait_event = 'SyncRep'`);
+      return cancelled !== '0';
+    }, 20000, 100);
+    const r = await pending;
+    console.log(`cancelled synchronous-replication wait: answered ${r.status}, Retry-After ${r.headers['retry-after']}`);
+    assert.equal(r.status, 503, 'not acknowledged');
+    assert.match(String(r.headers['retry-after']), /^[1-9][0-9]*$/);
+    assert.match(srv.logs(), /COMMIT answered with a warning/);
+  } finally {
+    psqlAt(STANDBY, 'postgres', "ALTER SYSTEM SET synchronous_standby_names = ''");
+    psqlAt(STANDBY, 'postgres', 'SELECT pg_reload_conf()');
+  }
+  // the client retries the same event: acknowledged now, stored once
+  const again = await h.postSigned(srv, 'tabmis', secret, ev);
+  assert.ok(again.status >= 200 && again.status < 300, `retry answered ${again.status}`);
+  assert.equal(psqlAt(STANDBY, db, `SELECT count(*) FROM events WHERE external_id = '${ev.id}'`), '1');
+});
