@@ -87,6 +87,14 @@ bool db_run(PGconn *conn, const char *sql, int nparams, const char *const *param
  */
 bool db_begin(PGconn *conn) __attribute__((warn_unused_result));
 bool db_commit(PGconn *conn) __attribute__((warn_unused_result));
+/*
+ * db_commit() that also tells why it returned false: *uncertain is true when
+ * the server committed locally but a WARNING during COMMIT (a cancelled wait
+ * for synchronous replication) means the work may not be on the standby, so
+ * it is not durable across a failover; the caller must not acknowledge it as
+ * done (503: retry; ingest is idempotent). db_commit() treats that as false.
+ */
+bool db_commit_checked(PGconn *conn, bool *uncertain) __attribute__((warn_unused_result));
 void db_rollback(PGconn *conn);
 
 /* True when the connection is unusable (server gone, socket closed). */

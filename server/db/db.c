@@ -290,15 +290,56 @@ bool db_begin(PGconn *conn)
 	return db_run(conn, "BEGIN", 0, NULL);
 }
 
-bool db_commit(PGconn *conn)
+/* Notice receiver for the time of one COMMIT: flags a WARNING, and logs it as on_notice would. */
+static void watch_commit_notice(void *arg, const PGresult *res)
 {
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
+	msg[strcspn(msg, "\n")] = '\0';
+	if (severity && strcmp(severity, "WARNING") == 0) {
+		*(bool *)arg = true;
+		LOG_FIELDS(LOG_ERROR, "database: COMMIT answered with a warning", LOG_S("notice", msg));
+	} else {
+		LOG_FIELDS(LOG_DEBUG, "database notice", LOG_S("notice", msg));
+	}
+}
+
+bool db_commit_checked(PGconn *conn, bool *uncertain)
+{
+	bool warned = false;
+
+	/*
+	 * With synchronous replication a COMMIT waits until the standby has the
+	 * WAL. If that wait is cancelled (statement_timeout, which alertd always
+	 * sets, or pg_cancel_backend) PostgreSQL still answers "COMMIT", with
+	 * only a WARNING ("canceling wait for synchronous replication ...: the
+	 * transaction has already committed locally, but might not have been
+	 * replicated"). Taken as success, alertd would acknowledge work that a
+	 * failover can lose - exactly what synchronous replication is there to
+	 * prevent. COMMIT itself raises no other warning, so any WARNING while
+	 * it runs (by severity, not by message text, which lc_messages
+	 * translates) makes the outcome uncertain. libpq's default receiver,
+	 * put back afterwards, ignores its argument and calls on_notice.
+	 */
+	PQnoticeReceiver previous = PQsetNoticeReceiver(conn, watch_commit_notice, &warned);
 	PGresult *res = db_exec(conn, "COMMIT", 0, NULL);
+	PQsetNoticeReceiver(conn, previous, NULL);
 	bool committed = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 
 	if (res && !committed)
 		log_warn("database: COMMIT answered %s: the transaction had failed", PQcmdStatus(res));
 	PQclear(res);
-	return committed;
+	*uncertain = warned && committed;
+	return committed && !warned;
+}
+
+bool db_commit(PGconn *conn)
+{
+	bool uncertain;
+
+	return db_commit_checked(conn, &uncertain);
 }
 
 void db_rollback(PGconn *conn)

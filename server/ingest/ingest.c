@@ -283,8 +283,10 @@ static enum batch_outcome store(struct writer_thread *t, struct ingest_job *firs
 		goto rollback;
 	}
 	/* the connection was sound when COMMIT went out: if it breaks now, the commit may have happened */
-	if (!db_commit(t->conn)) {
-		outcome = db_broken(t->conn) ? BATCH_UNKNOWN : BATCH_FAILED;
+	bool uncertain = false;
+	if (!db_commit_checked(t->conn, &uncertain)) {
+		/* committed locally but perhaps not replicated: as unknown as a broken connection */
+		outcome = db_broken(t->conn) || uncertain ? BATCH_UNKNOWN : BATCH_FAILED;
 		goto rollback;
 	}
 	outcome = BATCH_OK;
