@@ -22,8 +22,10 @@ function mailRows(items) {
 // The unit page's section: its mails, and for an operator or admin the reminder button.
 export function unitMailSection(code, { canSend, withReauth, explain }) {
   const out = h('div', { id: 'mail-msg', 'aria-live': 'polite', tabindex: '-1' });
-  const list = h('div', { id: 'mail-list' }, h('p', { class: 'muted' }, t('loading')));
+  // aria-busy tells assistive technology (and the tests) when the list is being fetched
+  const list = h('div', { id: 'mail-list', 'aria-busy': 'true' }, h('p', { class: 'muted' }, t('loading')));
   async function load() {
+    list.setAttribute('aria-busy', 'true');
     try {
       const r = await call('GET', `/v1/staff/units/${encodeURIComponent(code)}/mail`);
       clear(list).append(r.items.length
@@ -34,6 +36,8 @@ export function unitMailSection(code, { canSend, withReauth, explain }) {
     } catch (e) {
       const m = explain(e);
       clear(list).append(m || '');
+    } finally {
+      list.setAttribute('aria-busy', 'false');
     }
   }
   let button = null;

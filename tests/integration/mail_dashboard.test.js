@@ -51,6 +51,8 @@ test.after(async () => {
 test('unit page: send a reminder, then the unit\'s mails with their outcomes', async () => {
   await page.goto(`${srv.url}/staff/#/units/1000001`);
   await page.waitForSelector('#send-reminder');
+  // the button is drawn before the unit's mails arrive: wait for the list itself
+  await page.waitForSelector('#mail-list[aria-busy="false"]');
   assert.match(await page.textContent('#mail-list'), /Chưa có thư nào/);
   await page.click('#send-reminder');
   await page.waitForSelector('#mail-msg .msg-ok');
