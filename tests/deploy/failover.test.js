@@ -9,14 +9,13 @@
 // Prints the outage clients saw (503s with Retry-After, first/last, span)
 // and any other non-2xx answer.
 //
-// The clusters are this test's own (not the shared one of tests/run.sh); as
-// root (CI) PostgreSQL runs as the `postgres` user, as deploy/pgcluster.sh does.
+// The clusters are this test's own (not the shared one of tests/run.sh),
+// made by pgnode.js.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 
 const TMP = process.env.ALERTD_TEST_TMP || fs.mkdtempSync('/tmp/alertd-failover-');
 const PRIMARY = path.join(TMP, 'primary');
@@ -25,50 +24,11 @@ const STANDBY = path.join(TMP, 'standby');
 process.env.ALERTD_TEST_PGDIR = PRIMARY;
 const h = require('../integration/harness');
 
-const ROOT_USER = process.getuid() === 0;
-const BINDIR = (() => {
-  try {
-    const d = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-    if (fs.existsSync(path.join(d, 'initdb'))) return d;
-  } catch (_) { /* fall through */ }
-  const base = '/usr/lib/postgresql';
-  const v = fs.readdirSync(base).sort((a, b) => Number(b) - Number(a))[0];
-  return path.join(base, v, 'bin');
-})();
-
-// Run a PostgreSQL program as the cluster's OS user.
-function pgAs(prog, args) {
-  const bin = path.join(BINDIR, prog);
-  const [cmd, argv] = ROOT_USER ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
-  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+const pg = require('./pgnode');
+const { pgAs, pgStart, postmasterPid, childPids } = pg;
 
 function psqlAt(dir, db, sql) {
-  const port = dir === PRIMARY ? p1 : p2;
-  return execFileSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', `${dir}/run`, '-p', String(port), '-U', 'alertd', '-d', db, '-c', sql],
-    { encoding: 'utf8' }).trim();
-}
-
-function prepareDir(dir) {
-  fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
-  if (ROOT_USER) execFileSync('chown', ['-R', 'postgres:', dir]);
-  fs.chmodSync(dir, 0o700);
-}
-
-function pgStart(dir) {
-  pgAs('pg_ctl', ['-D', `${dir}/data`, '-l', `${dir}/postgres.log`, '-w', '-t', '60', 'start']);
-}
-
-function postmasterPid(dir) {
-  return Number(fs.readFileSync(`${dir}/data/postmaster.pid`, 'utf8').split('\n')[0]);
-}
-
-function childPids(pid) {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
-  } catch (_) {
-    return [];
-  }
+  return pg.psqlAt(dir, dir === PRIMARY ? p1 : p2, db, sql);
 }
 
 let p1, p2, db, kek, mock, srv, secret;
@@ -79,21 +39,13 @@ test.before(async () => {
   p2 = await h.freePort();
   // the harness's psql and `alertd migrate` reach the primary's socket with this port
   process.env.PGPORT = String(p1);
-  prepareDir(PRIMARY);
-  prepareDir(STANDBY);
-  // trust is limited to loopback and the 0700 socket directory of a throwaway cluster
-  pgAs('initdb', ['-D', `${PRIMARY}/data`, '-U', 'alertd', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  fs.appendFileSync(`${PRIMARY}/data/postgresql.conf`, `
-listen_addresses = '127.0.0.1'
-port = ${p1}
-unix_socket_directories = '${PRIMARY}/run'
-max_connections = 100
+  pg.initdb(PRIMARY, p1, `
 wal_level = replica
 max_wal_senders = 5
 synchronous_standby_names = 'FIRST 1 (standby1)'
 synchronous_commit = on
-fsync = on
 `);
+  pg.prepareDir(STANDBY);
   pgStart(PRIMARY);
   pgAs('pg_basebackup', ['-h', '127.0.0.1', '-p', String(p1), '-U', 'alertd', '-D', `${STANDBY}/data`, '-R', '-X', 'stream', '-c', 'fast']);
   fs.appendFileSync(`${STANDBY}/data/postgresql.auto.conf`, `
@@ -108,12 +60,7 @@ primary_conninfo = 'host=127.0.0.1 port=${p1} user=alertd application_name=stand
   db = h.createDatabase('failover');
   kek = h.createKek();
   h.migrate(db);
-  h.psql(db, `INSERT INTO offices (code, name, level) VALUES ('0011', 'KBNN khu vực I', 1);
-    INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011');
-    INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('c.acct', '1000001', 'Phạm Thu Hà');
-    INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', 'fcm-failover-1' FROM users;`);
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
-  assert.ok(secret, 'source add');
+  secret = h.seedOnePhone(db, kek, 'fcm-failover-1');
   mock = await h.startMock();
   const url = `host=127.0.0.1,127.0.0.1 port=${p1},${p2} dbname=${db} user=alertd target_session_attrs=read-write`;
   srv = await h.startServer({
@@ -132,9 +79,7 @@ test.after(async () => {
   for (const pid of orphans) {
     try { process.kill(pid, 'SIGKILL'); } catch (_) { /* already gone */ }
   }
-  for (const dir of [STANDBY, PRIMARY]) {
-    try { pgAs('pg_ctl', ['-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop']); } catch (_) { /* not running */ }
-  }
+  for (const dir of [STANDBY, PRIMARY]) pg.pgStop(dir, 'immediate');
 });
 
 test('kill -9 of the primary under ingest load: alertd moves to the promoted standby, nothing acknowledged is lost, every alert is delivered', async () => {

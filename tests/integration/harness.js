@@ -321,7 +321,20 @@ function voucherEvent(overrides = {}) {
   };
 }
 
-Object.assign(module.exports, { createKek, ingestConfig, sourceCmd, sign, nowSeconds, postSigned, balanceEvent, voucherEvent });
+// One office, one unit (1000001, the events' default), one user with one
+// Android phone whose FCM token is `pushToken`, and an ingest source
+// `tabmis` for that office; returns the source's secret.
+function seedOnePhone(db, kek, pushToken) {
+  psql(db, `INSERT INTO offices (code, name, level) VALUES ('0011', 'KBNN khu vực I', 1);
+    INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011');
+    INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('c.acct', '1000001', 'Phạm Thu Hà');
+    INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', '${pushToken}' FROM users;`);
+  const { secret, stderr } = sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']);
+  if (!secret) throw new Error(`source add failed: ${stderr}`);
+  return secret;
+}
+
+Object.assign(module.exports, { createKek, ingestConfig, sourceCmd, sign, nowSeconds, postSigned, balanceEvent, voucherEvent, seedOnePhone });
 
 // ---------------------------------------------------------------- push mock
 
