@@ -19,14 +19,17 @@ struct config;
 struct metrics;
 struct dispatcher;
 struct config_live;
+struct secrets_kek;
 
 /*
  * Start push.workers threads. instance names this process in leased_by.
  * Each thread reads the reloadable push options from live (core/reload.h),
- * which must outlive the dispatcher.
+ * which must outlive the dispatcher. kek (copied; NULL without
+ * secrets.key_file) seals the APNs provider token the instances share.
  */
-bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics, const char *instance,
-		    struct dispatcher **out) __attribute__((warn_unused_result));
+bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics,
+		    const struct secrets_kek *kek, const char *instance, struct dispatcher **out)
+	__attribute__((warn_unused_result));
 
 /* Stop claiming, finish the batches in hand, join the threads, free d. */
 void dispatch_stop(struct dispatcher *d);

@@ -6,11 +6,14 @@
  *   grant signed with the service account's RSA key), cached and renewed
  *   five minutes before it expires or when FCM refuses it. One thread fetches
  *   while the others wait for its result: no thundering herd.
- * - APNs: the ES256 provider token, signed at most once per
+ * - APNs: the ES256 provider token, renewed once per
  *   apns.token_refresh_minutes (20-50 min; Apple refuses renewals more often
  *   than every 20 and tokens older than 60), or when Apple calls it expired.
+ *   All instances on the database share one (apns_shared.h), so the team's
+ *   token is renewed once per period, not once per instance.
  *
- * Tokens live only in memory: they are caches of what the key files give.
+ * The FCM token lives only in memory; the APNs token is cached in memory and
+ * stored only sealed under the KEK.
  */
 #ifndef ALERTD_PUSH_CREDS_H
 #define ALERTD_PUSH_CREDS_H
@@ -23,6 +26,7 @@
 struct config;
 struct metrics;
 struct push_creds;
+struct secrets_kek;
 
 #define PUSH_TOKEN_MAX 2048 /* longest access or provider token kept */
 
@@ -30,10 +34,12 @@ struct push_creds;
  * Load the key files the configuration names (fcm.credentials_file,
  * apns.key_file); a provider with no file configured is simply off. False
  * with err (naming the file and the problem, never key material) when a
- * configured file cannot be used. The caller frees *out with push_creds_free.
+ * configured file cannot be used. kek (copied; NULL when secrets.key_file is
+ * not set) seals the shared APNs token; without it each instance signs its
+ * own. The caller frees *out with push_creds_free.
  */
-bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct push_creds **out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+bool push_creds_new(const struct config *cfg, struct metrics *metrics, const struct secrets_kek *kek,
+		    struct push_creds **out, char *err, size_t errlen) __attribute__((warn_unused_result));
 void push_creds_free(struct push_creds *pc);
 
 /* Is this provider configured? */

@@ -157,7 +157,7 @@ int serve_run(const struct config *cfg, const char *config_path, config_env_fn e
 	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
-	if (!dispatch_start(cfg, app.live, app.metrics, instance, &dispatcher)) {
+	if (!dispatch_start(cfg, app.live, app.metrics, app.kek_set ? &app.kek : NULL, instance, &dispatcher)) {
 		log_error("serve: the push dispatcher did not start (see the message above)");
 		goto out;
 	}

@@ -66,7 +66,8 @@ static const struct config_option options[] = {
 	{ "metrics", "token_sha256", CONFIG_SHA256_HEX, 0, 0, "", NULL, true, false,
 	  "Hex SHA-256 of the bearer token /metrics accepts; empty refuses every scrape.", OFF(metrics_token_sha256) },
 	{ "secrets", "key_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
-	  "File with the 32-byte key that encrypts ingest secrets at rest (mode 0600); empty refuses all ingest.",
+	  "File with the 32-byte key that encrypts secrets at rest (ingest secrets, staff TOTP, sealed mails, the "
+	  "shared APNs token; mode 0600); empty refuses all ingest.",
 	  OFF(secrets_key_file) },
 	{ "ingest", "timestamp_tolerance_seconds", CONFIG_INT, 1, 3600, "300", NULL, true, false,
 	  "Reject signed requests whose webhook-timestamp is further than this from now.",
@@ -246,7 +247,8 @@ static const struct config_option options[] = {
 	{ "apns", "endpoint", CONFIG_STRING, 0, 1024, "", NULL, true, false,
 	  "Base URL of the APNs provider API (https); empty: Apple's production or sandbox server.", OFF(apns_endpoint) },
 	{ "apns", "token_refresh_minutes", CONFIG_INT, 20, 50, "40", NULL, true, false,
-	  "Sign a new provider token after this many minutes (Apple: not more often than 20, not older than 60).",
+	  "Renew the provider token after this many minutes (Apple: not more often than 20, not older than 60); "
+	  "the instances on one database share one, sealed under secrets.key_file.",
 	  OFF(apns_token_refresh_minutes) },
 	{ "events", "retention_months", CONFIG_INT, 0, 240, "24", NULL, true, false,
 	  "Drop monthly event partitions older than this many months; 0 keeps events forever.", OFF(events_retention_months) },

@@ -528,7 +528,7 @@ static void *worker_main(void *arg)
 }
 
 /* Which providers this instance sends, as a text[] literal for claim(). */
-static bool choose_providers(struct dispatcher *d)
+static bool choose_providers(struct dispatcher *d, const struct secrets_kek *kek)
 {
 	const struct config *cfg = d->cfg;
 	char err[512];
@@ -539,7 +539,7 @@ static bool choose_providers(struct dispatcher *d)
 	}
 	if (!push_global_init())
 		return false;
-	if (!push_creds_new(cfg, d->metrics, &d->creds, err, sizeof(err))) {
+	if (!push_creds_new(cfg, d->metrics, kek, &d->creds, err, sizeof(err))) {
 		log_error("push: %s", err);
 		return false;
 	}
@@ -556,8 +556,8 @@ static bool choose_providers(struct dispatcher *d)
 	return true;
 }
 
-bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics, const char *instance,
-		    struct dispatcher **out)
+bool dispatch_start(const struct config *cfg, struct config_live *live, struct metrics *metrics,
+		    const struct secrets_kek *kek, const char *instance, struct dispatcher **out)
 {
 	struct dispatcher *d;
 
@@ -570,7 +570,7 @@ bool dispatch_start(const struct config *cfg, struct config_live *live, struct m
 	d->metrics = metrics;
 	d->wake_pipe[0] = d->wake_pipe[1] = -1;
 	pthread_mutex_init(&d->lock, NULL);
-	if (pipe(d->wake_pipe) != 0 || !choose_providers(d))
+	if (pipe(d->wake_pipe) != 0 || !choose_providers(d, kek))
 		goto fail;
 	d->nworkers = (size_t)cfg->push_workers;
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));

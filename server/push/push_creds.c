@@ -3,12 +3,14 @@
  * by the dispatcher threads (see push_creds.h).
  */
 #include "push/push_creds.h"
+#include "push/apns_shared.h"
 #include "core/fileio.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/secrets.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -25,6 +27,8 @@
 #define RENEW_BEFORE_EXPIRY 300 /* seconds: renew an access token this long before it expires */
 #define FAILED_FETCH_PAUSE 5	/* seconds between attempts while the token endpoint fails */
 #define MAX_TOKEN_RESPONSE 16384
+#define APNS_MAX_AGE (55 * 60) /* seconds: Apple refuses a provider token older than 60 minutes */
+#define APNS_DB_RETRY 60       /* seconds: while the shared token cannot be read, ask again this often */
 
 struct cached_token {
 	char value[PUSH_TOKEN_MAX];
@@ -44,6 +48,9 @@ struct push_creds {
 	struct jwt_key *fcm_key, *apns_key;
 	char *fcm_url;
 	struct cached_token fcm, apns;
+	struct secrets_kek kek; /* seals the shared APNs token (apns_shared.h) */
+	bool kek_set;
+	long long apns_iat, apns_refused_iat; /* the cached APNs token's iat; the last one Apple refused */
 };
 
 static long long now_s(void)
@@ -87,7 +94,8 @@ static bool endpoint_ok(const char *url, bool required)
 	return strncmp(url, "https://", 8) == 0 && n > 8 && url[n - 1] != '/';
 }
 
-bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct push_creds **out, char *err, size_t errlen)
+bool push_creds_new(const struct config *cfg, struct metrics *metrics, const struct secrets_kek *kek,
+		    struct push_creds **out, char *err, size_t errlen)
 {
 	struct push_creds *pc = calloc(1, sizeof(*pc));
 
@@ -99,6 +107,10 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 	}
 	pc->cfg = cfg;
 	pc->metrics = metrics;
+	if (kek) {
+		pc->kek = *kek;
+		pc->kek_set = true;
+	}
 	pthread_mutex_init(&pc->lock, NULL);
 	if (!endpoint_ok(cfg->fcm_endpoint, true) || !endpoint_ok(cfg->apns_endpoint, false)) {
 		snprintf(err, errlen,
@@ -146,6 +158,9 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, struct pu
 			goto fail;
 		}
 		pc->apns_on = true;
+		if (!pc->kek_set)
+			log_warn("push: secrets.key_file is not set: this instance signs an APNs provider token of its own "
+				 "instead of sharing one through the database (docs/scaling.md §3)");
 	}
 	*out = pc;
 	return true;
@@ -164,6 +179,7 @@ void push_creds_free(struct push_creds *pc)
 	free(pc->fcm_url);
 	sodium_memzero(&pc->fcm, sizeof(pc->fcm));
 	sodium_memzero(&pc->apns, sizeof(pc->apns));
+	sodium_memzero(&pc->kek, sizeof(pc->kek));
 	pthread_cond_destroy(&pc->fetched);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
@@ -325,6 +341,73 @@ static bool fcm_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned 
 	return ok;
 }
 
+/*
+ * A new APNs token into pc->apns, with the lock held (the database call
+ * takes a few milliseconds a few times an hour; the other dispatcher threads
+ * wait for its result rather than sign tokens of their own). The shared one
+ * first; while the database cannot give it, the cached token is kept if
+ * Apple still accepts its age, else this instance signs one of its own, as
+ * an instance without a KEK always does.
+ */
+static bool renew_apns(struct push_creds *pc, long long now)
+{
+	const struct config *cfg = pc->cfg;
+	struct cached_token *t = &pc->apns;
+	long long refresh = cfg->apns_token_refresh_minutes * 60, iat = 0, valid_for = 0;
+	bool signed_here = false;
+	char fresh[PUSH_TOKEN_MAX];
+	struct apns_shared_req r = {
+		.conninfo = cfg->database_url,
+		.connect_timeout_seconds = (int)cfg->database_connect_timeout_seconds,
+		.kek = &pc->kek,
+		.key = pc->apns_key,
+		.key_id = cfg->apns_key_id,
+		.team_id = cfg->apns_team_id,
+		.refresh_seconds = refresh,
+		.refused_iat = pc->apns_refused_iat,
+	};
+
+	if (pc->kek_set && apns_shared_token(&r, fresh, &iat, &valid_for, &signed_here)) {
+		if (signed_here) {
+			metrics_push_token(pc->metrics, PUSH_APNS, true);
+			log_info("push: signed a new APNs provider token (key id %s, iat %lld), shared through the database",
+				 cfg->apns_key_id, iat);
+		}
+	} else if (t->value[0] && pc->apns_iat != pc->apns_refused_iat && now - pc->apns_iat < APNS_MAX_AGE) {
+		log_warn("push: the shared APNs provider token could not be read: keeping the current one (iat %lld) "
+			 "and asking again in %d s",
+			 pc->apns_iat, APNS_DB_RETRY);
+		t->expires_at = now + APNS_DB_RETRY;
+		return true;
+	} else {
+		char *jwt = jwt_apns_token(pc->apns_key, cfg->apns_key_id, cfg->apns_team_id, now);
+		bool ok = jwt && strlen(jwt) < PUSH_TOKEN_MAX;
+		metrics_push_token(pc->metrics, PUSH_APNS, ok);
+		if (ok) {
+			snprintf(fresh, sizeof(fresh), "%s", jwt);
+			iat = now;
+			valid_for = refresh;
+			if (pc->kek_set)
+				log_warn("push: signed an APNs provider token for this instance only (iat %lld): the "
+					 "shared one could not be read",
+					 iat);
+		} else {
+			log_error("push: could not sign the APNs provider token");
+		}
+		if (jwt)
+			sodium_memzero(jwt, strlen(jwt));
+		free(jwt);
+		if (!ok)
+			return false;
+	}
+	memcpy(t->value, fresh, PUSH_TOKEN_MAX);
+	sodium_memzero(fresh, sizeof(fresh));
+	t->expires_at = now + valid_for;
+	t->gen++;
+	pc->apns_iat = iat;
+	return true;
+}
+
 static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned *gen)
 {
 	struct cached_token *t = &pc->apns;
@@ -332,20 +415,8 @@ static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned
 
 	pthread_mutex_lock(&pc->lock);
 	long long now = now_s();
-	if (!t->value[0] || now >= t->expires_at) {
-		/* signing is local and quick, so it is done under the lock: one new token, not one per thread */
-		char *jwt = jwt_apns_token(pc->apns_key, pc->cfg->apns_key_id, pc->cfg->apns_team_id, now);
-		ok = jwt && strlen(jwt) < PUSH_TOKEN_MAX;
-		metrics_push_token(pc->metrics, PUSH_APNS, ok);
-		if (ok) {
-			snprintf(t->value, PUSH_TOKEN_MAX, "%s", jwt);
-			t->expires_at = now + pc->cfg->apns_token_refresh_minutes * 60;
-			t->gen++;
-		} else {
-			log_error("push: could not sign the APNs provider token");
-		}
-		free(jwt);
-	}
+	if (!t->value[0] || now >= t->expires_at)
+		ok = renew_apns(pc, now);
 	if (ok) {
 		memcpy(out, t->value, PUSH_TOKEN_MAX);
 		*gen = t->gen;
@@ -372,6 +443,9 @@ void push_creds_refused(struct push_creds *pc, enum push_provider p, unsigned ge
 	if (t->gen == gen && t->value[0]) {
 		sodium_memzero(t->value, sizeof(t->value));
 		t->expires_at = 0;
+		/* the shared row may still hold it: the next renewal must replace it, not reuse it */
+		if (p == PUSH_APNS)
+			pc->apns_refused_iat = pc->apns_iat;
 	}
 	pthread_mutex_unlock(&pc->lock);
 }

@@ -92,8 +92,9 @@ test.before(async () => {
      INSERT INTO devices (user_id, platform, push_token) SELECT id, 'ios', '${tokens.acctIos}' FROM users WHERE dvctt_login = 'c.acct';`);
   secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
   mock = await h.startMock();
-  // Each alertd start signs its own APNs provider token; the mock (stricter than Apple, which
-  // counts per connection) refuses a new one within 20 minutes across all connections.
+  // A restart reuses the APNs provider token shared through the database, but the
+  // ExpiredProviderToken test below needs a second one within 20 minutes, which the mock
+  // (stricter than Apple, which counts per connection) would refuse.
   await mock.control('POST', '/config', { apns_token_update_limit: false });
   srv = await h.startServer({ db, config: config() });
 });

@@ -1,0 +1,137 @@
+/*
+ * apns_shared.c - the APNs provider token shared through the database (see
+ * apns_shared.h).
+ *
+ * The row for (team, key) is inserted if absent, then locked FOR UPDATE:
+ * two instances renewing at once queue on that lock, and the second finds
+ * the first one's fresh token. The token is stored only sealed (secretbox
+ * under the KEK, hex in and out of SQL); nothing here logs it.
+ */
+#include "push/apns_shared.h"
+#include "core/jwt.h"
+#include "core/log.h"
+#include "core/secrets.h"
+#include "db/db.h"
+
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEX_TOKEN_MAX (2 * (PUSH_TOKEN_MAX + crypto_secretbox_MACBYTES) + 1)
+
+static const char LOCK_SQL[] =
+	"SELECT coalesce(extract(epoch FROM issued_at)::bigint, 0), extract(epoch FROM now() - issued_at)::bigint,"
+	" encode(nonce, 'hex'), encode(token_sealed, 'hex')"
+	" FROM apns_provider_tokens WHERE team_id = $1 AND key_id = $2 FOR UPDATE";
+
+/* Open the stored token (hex nonce and ciphertext) into out; false if it does not open under kek. */
+static bool open_stored(const struct secrets_kek *kek, const char *nonce_hex, const char *ct_hex, char out[PUSH_TOKEN_MAX])
+{
+	unsigned char nonce[SECRETS_NONCE_BYTES];
+	unsigned char *ct = NULL;
+	size_t nlen = 0, ctlen = 0, len = 0;
+	size_t cap = strlen(ct_hex) / 2 + 1;
+	bool ok = false;
+
+	if (cap > PUSH_TOKEN_MAX + crypto_secretbox_MACBYTES || !(ct = malloc(cap)))
+		return false;
+	if (sodium_hex2bin(nonce, sizeof(nonce), nonce_hex, strlen(nonce_hex), NULL, &nlen, NULL) != 0 ||
+	    nlen != sizeof(nonce) || sodium_hex2bin(ct, cap, ct_hex, strlen(ct_hex), NULL, &ctlen, NULL) != 0)
+		goto out;
+	/* one byte kept for the NUL */
+	if (!secrets_open(kek, ct, ctlen, nonce, (unsigned char *)out, PUSH_TOKEN_MAX - 1, &len) || len == 0)
+		goto out;
+	out[len] = '\0';
+	ok = true;
+out:
+	free(ct);
+	return ok;
+}
+
+/* Sign a token with iat, seal it and store it in the locked row. */
+static bool sign_and_store(PGconn *conn, const struct apns_shared_req *r, long long iat, char out[PUSH_TOKEN_MAX])
+{
+	char *jwt = jwt_apns_token(r->key, r->key_id, r->team_id, iat);
+	unsigned char nonce[SECRETS_NONCE_BYTES], *ct = NULL;
+	size_t ctlen = 0;
+	char nonce_hex[2 * SECRETS_NONCE_BYTES + 1], iat_text[24];
+	char *ct_hex = NULL;
+	bool ok = false;
+
+	if (!jwt || strlen(jwt) >= PUSH_TOKEN_MAX) {
+		log_error("push: could not sign the APNs provider token");
+		goto out;
+	}
+	if (!secrets_seal(r->kek, (const unsigned char *)jwt, strlen(jwt), &ct, &ctlen, nonce))
+		goto out;
+	if (!(ct_hex = malloc(2 * ctlen + 1)))
+		goto out;
+	sodium_bin2hex(ct_hex, 2 * ctlen + 1, ct, ctlen);
+	sodium_bin2hex(nonce_hex, sizeof(nonce_hex), nonce, sizeof(nonce));
+	snprintf(iat_text, sizeof(iat_text), "%lld", iat);
+	const char *params[5] = { r->team_id, r->key_id, iat_text, nonce_hex, ct_hex };
+	if (!db_run(conn,
+		    "UPDATE apns_provider_tokens SET issued_at = to_timestamp($3::bigint), nonce = decode($4, 'hex'),"
+		    " token_sealed = decode($5, 'hex'), renewals = renewals + 1 WHERE team_id = $1 AND key_id = $2",
+		    5, params))
+		goto out;
+	snprintf(out, PUSH_TOKEN_MAX, "%s", jwt);
+	ok = true;
+out:
+	if (jwt)
+		sodium_memzero(jwt, strlen(jwt));
+	free(jwt);
+	free(ct);
+	free(ct_hex);
+	return ok;
+}
+
+bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX], long long *iat, long long *valid_for,
+		       bool *signed_here)
+{
+	const char *keys[2] = { r->team_id, r->key_id };
+	PGresult *res = NULL;
+	bool ok = false;
+
+	*signed_here = false;
+	if (!r->kek)
+		return false;
+	PGconn *conn = db_connect(r->conninfo, r->connect_timeout_seconds);
+	if (!conn)
+		return false;
+	if (!db_begin(conn) ||
+	    !db_run(conn, "INSERT INTO apns_provider_tokens (team_id, key_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, keys) ||
+	    !(res = db_exec(conn, LOCK_SQL, 2, keys)) || PQntuples(res) != 1)
+		goto out;
+	long long stored_iat = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	long long age = PQgetisnull(res, 0, 1) ? -1 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if (stored_iat > 0 && age >= 0 && age < r->refresh_seconds && stored_iat != r->refused_iat &&
+	    open_stored(r->kek, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), out)) {
+		*iat = stored_iat;
+		*valid_for = r->refresh_seconds - age;
+	} else {
+		if (stored_iat > 0 && age >= 0 && age < r->refresh_seconds && stored_iat != r->refused_iat)
+			log_warn("push: the shared APNs provider token does not open under this KEK: signing a new one");
+		long long now = (long long)time(NULL);
+		/* a renewal after a refusal in the same second must still carry a new iat */
+		*iat = now > r->refused_iat ? now : r->refused_iat + 1;
+		if (!sign_and_store(conn, r, *iat, out))
+			goto out;
+		*valid_for = r->refresh_seconds;
+		*signed_here = true;
+	}
+	if (!db_commit(conn)) {
+		sodium_memzero(out, PUSH_TOKEN_MAX);
+		goto out;
+	}
+	ok = true;
+out:
+	PQclear(res);
+	if (!ok)
+		db_rollback(conn);
+	PQfinish(conn);
+	return ok;
+}
