@@ -5,8 +5,8 @@ matter: a Deployment whose pods run as user 10001 with a read-only root
 filesystem, no privilege escalation and no capabilities, with liveness on
 /healthz and readiness on /readyz, resource requests and limits, a grace
 period above alertd's shutdown grace; a PodDisruptionBudget and a Service
-that select those pods; every ALERTD_* variable an alertd option. It is not
-a validation against the Kubernetes API schema."""
+that select those pods; every ALERTD_* variable an alertd option. The
+validation against the Kubernetes API schemas is k8s-schema.test.js."""
 import os
 import re
 import subprocess
