@@ -56,11 +56,7 @@ test.before(async () => {
   db = h.createDatabase('reload');
   kek = h.createKek();
   h.migrate(db);
-  q(`INSERT INTO offices (code, name, level) VALUES ('0011', 'KBNN khu vực I', 1);
-     INSERT INTO budget_units (code, name, office_code) VALUES ('1000001', 'Trường THCS Nguyễn Du', '0011');
-     INSERT INTO users (dvctt_login, unit_code, full_name) VALUES ('c.acct', '1000001', 'Phạm Thu Hà');
-     INSERT INTO devices (user_id, platform, push_token) SELECT id, 'android', '${TOKEN}' FROM users WHERE dvctt_login = 'c.acct';`);
-  secret = h.sourceCmd(db, kek, ['add', 'tabmis', '--office', '0011']).secret;
+  secret = h.seedOnePhone(db, kek, TOKEN);
   mock = await h.startMock();
   await mock.control('POST', '/config', { apns_token_update_limit: false });
   srv = await h.startServer({
