@@ -58,10 +58,24 @@ async function problemOf(res) {
   }
 }
 
-// JSON of a call; throws ApiError on anything but 2xx (204 gives null).
+// A GET answered after the page moved on: the address (hash) changed while it was in flight.
+// Pages render when their data arrives, so a slow answer for the page left behind would
+// otherwise be drawn over the page now asked for: one unit's data under another's address.
+export class StaleResponse extends Error {
+  constructor() {
+    super('the page changed while this answer was on its way');
+    this.name = 'StaleResponse';
+  }
+}
+
+// JSON of a call; throws ApiError on anything but 2xx (204 gives null), and StaleResponse for a
+// GET whose page is no longer the one shown.
 export async function call(method, path, body) {
+  const hash = location.hash;
   const res = await send(method, path, body);
-  if (res.ok) return res.status === 204 ? null : res.json();
+  const json = res.ok && res.status !== 204 ? await res.json() : null;
+  if (method === 'GET' && location.hash !== hash) throw new StaleResponse();
+  if (res.ok) return json;
   throw new ApiError(res.status, await problemOf(res), Number(res.headers.get('Retry-After')) || 0);
 }
 

@@ -6,7 +6,7 @@
 // 401 goes to sign-in, 403 password_change_required and
 // totp_enrolment_required to those steps, 403 reauth_required asks for the
 // password and a code again, 404 says "not found or not in your offices".
-import { call, download, query, setCsrf, hasSession, ApiError } from './api.js';
+import { call, download, query, setCsrf, hasSession, ApiError, StaleResponse } from './api.js';
 import { h, clear, table } from './dom.js';
 import { trendChart, statusBar } from './chart.js';
 import { pageWorklist, pageWorklistItem, pageWorklistPrint, pageEscalations, escalationBadge } from './worklist.js';
@@ -58,6 +58,7 @@ function fieldErrors(e) {
 
 // What an API error means to the person: navigates for 401 and the required steps, else a message node.
 function explain(e) {
+  if (e instanceof StaleResponse) return null; // the page it was for is gone: nothing to say
   if (!(e instanceof ApiError)) return message('error', t('error', { s: e.message, id: '-' }));
   if (e.status === 401 || e.code === 'csrf_failed') {
     setCsrf(null);
