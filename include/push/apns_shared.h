@@ -32,16 +32,21 @@ struct apns_shared_req {
 
 /*
  * Get the shared token, in one transaction on a connection of its own
- * (opened and closed here: a renewal happens a few times an hour). The
- * stored token is reused when the database's clock says it is younger
- * than refresh_seconds and its iat is not refused_iat; otherwise a new one
- * is signed now (its iat after refused_iat), sealed and stored.
+ * (opened and closed here: a renewal happens a few times an hour; the lock
+ * wait is bounded at 5 s and each statement at 10 s). Called without any
+ * lock of the caller held. The stored token is reused when it is younger
+ * than refresh_seconds by the database's clock and its iat is not
+ * refused_iat; otherwise (none yet, too old, refused, or sealed under
+ * another KEK: logged at error) a new one is signed with the database's
+ * clock as iat (after refused_iat), sealed and stored.
  *
  * On success out holds the token, *iat its iat, *valid_for how many more
  * seconds to reuse it (by the database's clock, so instances whose clocks
  * differ a little still agree on when it is due), and *signed_here whether
- * this call made it. False when the database or the KEK cannot be used
- * (logged, without the token): the caller signs one of its own.
+ * this call made it. A token signed here whose COMMIT failed is still
+ * returned (logged): it is valid, only not shared. False, with out
+ * undefined, when there is no KEK or the database cannot be used (logged by
+ * the db layer): the caller decides what to send with.
  */
 bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX], long long *iat, long long *valid_for,
 		       bool *signed_here) __attribute__((warn_unused_result));

@@ -4,8 +4,11 @@
  *
  * The row for (team, key) is inserted if absent, then locked FOR UPDATE:
  * two instances renewing at once queue on that lock, and the second finds
- * the first one's fresh token. The token is stored only sealed (secretbox
- * under the KEK, hex in and out of SQL); nothing here logs it.
+ * the first one's fresh token. Ages and a new token's iat come from the
+ * database's clock read after the lock is held, so a wait on the lock or an
+ * instance whose clock is ahead cannot make a fresh token look old. The
+ * token is stored only sealed (secretbox under the KEK, hex in and out of
+ * SQL); nothing here logs it.
  */
 #include "push/apns_shared.h"
 #include "core/jwt.h"
@@ -18,16 +21,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define HEX_TOKEN_MAX (2 * (PUSH_TOKEN_MAX + crypto_secretbox_MACBYTES) + 1)
+/*
+ * A peer that froze while holding the row's lock must not stall this
+ * instance's iOS pushes: the lock wait and each statement are bounded, and
+ * the server ends a session left idle inside its transaction.
+ */
+static const char SESSION_SQL[] = "SET idle_in_transaction_session_timeout = '10s'";
+static const char LOCK_LIMIT_SQL[] = "SET LOCAL lock_timeout = '5s'";
+static const char STATEMENT_LIMIT_SQL[] = "SET LOCAL statement_timeout = '10s'";
+static const char LOCK_SQL[] = "SELECT coalesce(extract(epoch FROM issued_at)::bigint, 0), encode(nonce, 'hex'),"
+			       " encode(token_sealed, 'hex')"
+			       " FROM apns_provider_tokens WHERE team_id = $1 AND key_id = $2 FOR UPDATE";
+#define CLOCK_SKEW_TOLERATED 60 /* seconds: a stored iat this far ahead of the database's clock is still taken */
 
-static const char LOCK_SQL[] =
-	"SELECT coalesce(extract(epoch FROM issued_at)::bigint, 0), extract(epoch FROM now() - issued_at)::bigint,"
-	" encode(nonce, 'hex'), encode(token_sealed, 'hex')"
-	" FROM apns_provider_tokens WHERE team_id = $1 AND key_id = $2 FOR UPDATE";
+/* A compact JWS: base64url characters and exactly two dots. */
+static bool jws_shape_ok(const char *s)
+{
+	int dots = 0;
 
-/* Open the stored token (hex nonce and ciphertext) into out; false if it does not open under kek. */
+	for (; *s; s++) {
+		if (*s == '.')
+			dots++;
+		else if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+			   *s == '-' || *s == '_'))
+			return false;
+	}
+	return dots == 2;
+}
+
+/*
+ * Open the stored token (hex nonce and ciphertext) into out. False if it
+ * does not open under kek or is not shaped like a JWT (it goes into an HTTP
+ * header); out is then wiped.
+ */
 static bool open_stored(const struct secrets_kek *kek, const char *nonce_hex, const char *ct_hex, char out[PUSH_TOKEN_MAX])
 {
 	unsigned char nonce[SECRETS_NONCE_BYTES];
@@ -45,13 +72,15 @@ static bool open_stored(const struct secrets_kek *kek, const char *nonce_hex, co
 	if (!secrets_open(kek, ct, ctlen, nonce, (unsigned char *)out, PUSH_TOKEN_MAX - 1, &len) || len == 0)
 		goto out;
 	out[len] = '\0';
-	ok = true;
+	ok = jws_shape_ok(out);
 out:
+	if (!ok)
+		sodium_memzero(out, PUSH_TOKEN_MAX);
 	free(ct);
 	return ok;
 }
 
-/* Sign a token with iat, seal it and store it in the locked row. */
+/* Sign a token with iat into out, seal it and store it in the locked row. */
 static bool sign_and_store(PGconn *conn, const struct apns_shared_req *r, long long iat, char out[PUSH_TOKEN_MAX])
 {
 	char *jwt = jwt_apns_token(r->key, r->key_id, r->team_id, iat);
@@ -89,6 +118,16 @@ out:
 	return ok;
 }
 
+/* The database's clock now, in whole seconds; 0 on failure (logged by db_exec). */
+static long long db_clock(PGconn *conn)
+{
+	PGresult *res = db_exec(conn, "SELECT extract(epoch FROM clock_timestamp())::bigint", 0, NULL);
+	long long now = res && PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+
+	PQclear(res);
+	return now;
+}
+
 bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX], long long *iat, long long *valid_for,
 		       bool *signed_here)
 {
@@ -102,20 +141,26 @@ bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX]
 	PGconn *conn = db_connect(r->conninfo, r->connect_timeout_seconds);
 	if (!conn)
 		return false;
-	if (!db_begin(conn) ||
+	if (!db_run(conn, SESSION_SQL, 0, NULL) || !db_begin(conn) || !db_run(conn, LOCK_LIMIT_SQL, 0, NULL) ||
+	    !db_run(conn, STATEMENT_LIMIT_SQL, 0, NULL) ||
 	    !db_run(conn, "INSERT INTO apns_provider_tokens (team_id, key_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, keys) ||
 	    !(res = db_exec(conn, LOCK_SQL, 2, keys)) || PQntuples(res) != 1)
 		goto out;
+	long long now = db_clock(conn);
+	if (now <= 0)
+		goto out;
 	long long stored_iat = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	long long age = PQgetisnull(res, 0, 1) ? -1 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	if (stored_iat > 0 && age >= 0 && age < r->refresh_seconds && stored_iat != r->refused_iat &&
-	    open_stored(r->kek, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), out)) {
+	long long age = now - stored_iat;
+	if (age < 0 && age >= -CLOCK_SKEW_TOLERATED)
+		age = 0;
+	bool reusable = stored_iat > 0 && age >= 0 && age < r->refresh_seconds && stored_iat != r->refused_iat;
+	if (reusable && open_stored(r->kek, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), out)) {
 		*iat = stored_iat;
 		*valid_for = r->refresh_seconds - age;
 	} else {
-		if (stored_iat > 0 && age >= 0 && age < r->refresh_seconds && stored_iat != r->refused_iat)
-			log_warn("push: the shared APNs provider token does not open under this KEK: signing a new one");
-		long long now = (long long)time(NULL);
+		if (reusable)
+			log_error("push: the shared APNs provider token does not open under this instance's "
+				  "secrets.key_file: signing a new one (do all instances use the same key file?)");
 		/* a renewal after a refusal in the same second must still carry a new iat */
 		*iat = now > r->refused_iat ? now : r->refused_iat + 1;
 		if (!sign_and_store(conn, r, *iat, out))
@@ -123,11 +168,10 @@ bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX]
 		*valid_for = r->refresh_seconds;
 		*signed_here = true;
 	}
-	if (!db_commit(conn)) {
-		sodium_memzero(out, PUSH_TOKEN_MAX);
-		goto out;
-	}
 	ok = true;
+	/* the token is good whatever COMMIT says: a new one would only be one more renewal for Apple */
+	if (!db_commit(conn) && *signed_here)
+		log_warn("push: the new APNs provider token may not be stored: the other instances may sign their own");
 out:
 	PQclear(res);
 	if (!ok)

@@ -51,6 +51,8 @@ struct push_creds {
 	struct secrets_kek kek; /* seals the shared APNs token (apns_shared.h) */
 	bool kek_set;
 	long long apns_iat, apns_refused_iat; /* the cached APNs token's iat; the last one Apple refused */
+	bool apns_renewing;		      /* one thread is renewing the APNs token */
+	pthread_cond_t apns_renewed;
 };
 
 static long long now_s(void)
@@ -66,6 +68,17 @@ static bool valid_project_id(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
 			return false;
 	return true;
+}
+
+/* Apple's key and team identifiers (10 characters today): letters and digits, at most 64 (migration 0027). */
+static bool apple_id_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9')))
+			return false;
+	return n >= 1 && n <= 64;
 }
 
 /*
@@ -101,6 +114,12 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, const str
 
 	*out = NULL;
 	if (!pc || !clock_cond_init(&pc->fetched)) {
+		free(pc);
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (!clock_cond_init(&pc->apns_renewed)) {
+		pthread_cond_destroy(&pc->fetched);
 		free(pc);
 		snprintf(err, errlen, "out of memory");
 		return false;
@@ -157,6 +176,10 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, const str
 			snprintf(err, errlen, "apns.key_file is set: apns.key_id, apns.team_id and apns.topic are needed too");
 			goto fail;
 		}
+		if (!apple_id_ok(cfg->apns_key_id) || !apple_id_ok(cfg->apns_team_id)) {
+			snprintf(err, errlen, "apns.key_id and apns.team_id must be Apple's identifiers: letters and digits");
+			goto fail;
+		}
 		pc->apns_on = true;
 		if (!pc->kek_set)
 			log_warn("push: secrets.key_file is not set: this instance signs an APNs provider token of its own "
@@ -181,6 +204,7 @@ void push_creds_free(struct push_creds *pc)
 	sodium_memzero(&pc->apns, sizeof(pc->apns));
 	sodium_memzero(&pc->kek, sizeof(pc->kek));
 	pthread_cond_destroy(&pc->fetched);
+	pthread_cond_destroy(&pc->apns_renewed);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
 }
@@ -341,85 +365,123 @@ static bool fcm_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned 
 	return ok;
 }
 
+/* Take a token into pc->apns; with the lock held. */
+static void apns_take(struct push_creds *pc, const char token[PUSH_TOKEN_MAX], long long iat, long long expires_at)
+{
+	struct cached_token *t = &pc->apns;
+
+	memcpy(t->value, token, PUSH_TOKEN_MAX);
+	t->expires_at = expires_at;
+	t->gen++;
+	pc->apns_iat = iat;
+}
+
 /*
- * A new APNs token into pc->apns, with the lock held (the database call
- * takes a few milliseconds a few times an hour; the other dispatcher threads
- * wait for its result rather than sign tokens of their own). The shared one
- * first; while the database cannot give it, the cached token is kept if
- * Apple still accepts its age, else this instance signs one of its own, as
- * an instance without a KEK always does.
+ * No shared token could be had; with the lock held. Keep the cached one
+ * while Apple still accepts its age and ask the database again in a minute;
+ * with none usable, sign one for this instance (as an instance without a KEK
+ * always does), its iat after a refused one. False when signing failed.
  */
-static bool renew_apns(struct push_creds *pc, long long now)
+static bool apns_fallback(struct push_creds *pc)
 {
 	const struct config *cfg = pc->cfg;
 	struct cached_token *t = &pc->apns;
-	long long refresh = cfg->apns_token_refresh_minutes * 60, iat = 0, valid_for = 0;
-	bool signed_here = false;
-	char fresh[PUSH_TOKEN_MAX];
-	struct apns_shared_req r = {
-		.conninfo = cfg->database_url,
-		.connect_timeout_seconds = (int)cfg->database_connect_timeout_seconds,
-		.kek = &pc->kek,
-		.key = pc->apns_key,
-		.key_id = cfg->apns_key_id,
-		.team_id = cfg->apns_team_id,
-		.refresh_seconds = refresh,
-		.refused_iat = pc->apns_refused_iat,
-	};
+	long long now = now_s();
 
-	if (pc->kek_set && apns_shared_token(&r, fresh, &iat, &valid_for, &signed_here)) {
-		if (signed_here) {
-			metrics_push_token(pc->metrics, PUSH_APNS, true);
-			log_info("push: signed a new APNs provider token (key id %s, iat %lld), shared through the database",
-				 cfg->apns_key_id, iat);
-		}
-	} else if (t->value[0] && pc->apns_iat != pc->apns_refused_iat && now - pc->apns_iat < APNS_MAX_AGE) {
+	if (t->value[0] && pc->apns_iat != pc->apns_refused_iat && now - pc->apns_iat < APNS_MAX_AGE) {
 		log_warn("push: the shared APNs provider token could not be read: keeping the current one (iat %lld) "
 			 "and asking again in %d s",
 			 pc->apns_iat, APNS_DB_RETRY);
 		t->expires_at = now + APNS_DB_RETRY;
 		return true;
-	} else {
-		char *jwt = jwt_apns_token(pc->apns_key, cfg->apns_key_id, cfg->apns_team_id, now);
-		bool ok = jwt && strlen(jwt) < PUSH_TOKEN_MAX;
-		metrics_push_token(pc->metrics, PUSH_APNS, ok);
-		if (ok) {
-			snprintf(fresh, sizeof(fresh), "%s", jwt);
-			iat = now;
-			valid_for = refresh;
-			if (pc->kek_set)
-				log_warn("push: signed an APNs provider token for this instance only (iat %lld): the "
-					 "shared one could not be read",
-					 iat);
-		} else {
-			log_error("push: could not sign the APNs provider token");
-		}
-		if (jwt)
-			sodium_memzero(jwt, strlen(jwt));
-		free(jwt);
-		if (!ok)
-			return false;
 	}
-	memcpy(t->value, fresh, PUSH_TOKEN_MAX);
-	sodium_memzero(fresh, sizeof(fresh));
-	t->expires_at = now + valid_for;
-	t->gen++;
-	pc->apns_iat = iat;
-	return true;
+	long long iat = now > pc->apns_refused_iat ? now : pc->apns_refused_iat + 1;
+	char *jwt = jwt_apns_token(pc->apns_key, cfg->apns_key_id, cfg->apns_team_id, iat);
+	bool ok = jwt && strlen(jwt) < PUSH_TOKEN_MAX;
+	metrics_push_token(pc->metrics, PUSH_APNS, ok);
+	if (ok) {
+		char fresh[PUSH_TOKEN_MAX];
+		snprintf(fresh, sizeof(fresh), "%s", jwt);
+		/* with a KEK, ask the database again soon, to join the shared token */
+		apns_take(pc, fresh, iat, now + (pc->kek_set ? APNS_DB_RETRY : cfg->apns_token_refresh_minutes * 60));
+		sodium_memzero(fresh, sizeof(fresh));
+		if (pc->kek_set)
+			log_warn("push: signed an APNs provider token for this instance only (iat %lld): the shared one "
+				 "could not be read",
+				 iat);
+	} else {
+		log_error("push: could not sign the APNs provider token");
+	}
+	if (jwt)
+		sodium_memzero(jwt, strlen(jwt));
+	free(jwt);
+	return ok;
 }
 
+/*
+ * The APNs token. One thread renews it at a time, outside the lock (the
+ * database call may wait on a peer's row lock: FCM and the threads that
+ * still hold a token Apple accepts go on meanwhile); a thread with no usable
+ * token waits for the renewal's result.
+ */
 static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned *gen)
 {
+	const struct config *cfg = pc->cfg;
 	struct cached_token *t = &pc->apns;
-	bool ok = true;
+	bool ok = false;
 
 	pthread_mutex_lock(&pc->lock);
-	long long now = now_s();
-	if (!t->value[0] || now >= t->expires_at)
-		ok = renew_apns(pc, now);
-	if (ok) {
-		memcpy(out, t->value, PUSH_TOKEN_MAX);
-		*gen = t->gen;
+	for (;;) {
+		long long now = now_s();
+		bool fresh = t->value[0] && now < t->expires_at;
+		bool acceptable = t->value[0] && now - pc->apns_iat < APNS_MAX_AGE;
+		if (fresh || (pc->apns_renewing && acceptable)) {
+			memcpy(out, t->value, PUSH_TOKEN_MAX);
+			*gen = t->gen;
+			ok = true;
+			break;
+		}
+		if (pc->apns_renewing) {
+			struct timespec until;
+			clock_mono_deadline(&until, (cfg->database_connect_timeout_seconds + 20) * 1000000LL);
+			if (pthread_cond_timedwait(&pc->apns_renewed, &pc->lock, &until) != 0)
+				break;
+			continue;
+		}
+		pc->apns_renewing = true;
+		struct apns_shared_req r = {
+			.conninfo = cfg->database_url,
+			.connect_timeout_seconds = (int)cfg->database_connect_timeout_seconds,
+			.kek = &pc->kek,
+			.key = pc->apns_key,
+			.key_id = cfg->apns_key_id,
+			.team_id = cfg->apns_team_id,
+			.refresh_seconds = cfg->apns_token_refresh_minutes * 60,
+			.refused_iat = pc->apns_refused_iat,
+		};
+		pthread_mutex_unlock(&pc->lock);
+		char token[PUSH_TOKEN_MAX];
+		long long iat = 0, valid_for = 0;
+		bool signed_here = false;
+		bool shared = pc->kek_set && apns_shared_token(&r, token, &iat, &valid_for, &signed_here);
+		pthread_mutex_lock(&pc->lock);
+		pc->apns_renewing = false;
+		bool renewed = shared;
+		if (shared) {
+			apns_take(pc, token, iat, now_s() + valid_for);
+			if (signed_here) {
+				metrics_push_token(pc->metrics, PUSH_APNS, true);
+				log_info("push: signed a new APNs provider token (key id %s, iat %lld), shared through the "
+					 "database",
+					 cfg->apns_key_id, iat);
+			}
+		} else {
+			renewed = apns_fallback(pc);
+		}
+		sodium_memzero(token, sizeof(token));
+		pthread_cond_broadcast(&pc->apns_renewed);
+		if (!renewed)
+			break;
 	}
 	pthread_mutex_unlock(&pc->lock);
 	return ok;

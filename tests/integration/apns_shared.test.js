@@ -11,6 +11,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
 const h = require('./harness');
 
 const USERS = 4;
@@ -59,17 +60,40 @@ test.after(async () => {
 const signedLines = () => srvs.map((s) => (s.logs().match(/signed a new APNs provider token[^"]*shared through the database/g) || []).length);
 const unsent = () => h.psql(db, "SELECT count(*) FROM push_outbox WHERE state <> 'sent'");
 
-// Ingest EVENTS events round-robin through the instances and wait until every push is sent.
+// Ingest EVENTS events round-robin through the instances, all at once, and wait until every push is sent.
 async function ingestAndDeliver() {
-  for (let i = 0; i < EVENTS; i++) {
-    const r = await h.postSigned(srvs[i % srvs.length], 'tabmis', secret, h.balanceEvent());
-    assert.equal(r.status, 202, r.body);
-  }
+  const rs = await Promise.all(Array.from({ length: EVENTS }, (_, i) => h.postSigned(srvs[i % srvs.length], 'tabmis', secret, h.balanceEvent())));
+  for (const r of rs) assert.equal(r.status, 202, r.body);
   await h.eventually(() => unsent() === '0', 30000, 200);
 }
 
-test('three instances sign one provider token between them: no TooManyProviderTokenUpdates, stored only sealed', async () => {
+// Hold the token row's lock from another session for `ms`, as an instance renewing would;
+// resolves when the holder has committed. Reports how many sessions queued on it.
+async function holdRowLock(ms) {
+  const { team_id: team, key_id: key } = mock.apns;
+  h.psql(db, `INSERT INTO apns_provider_tokens (team_id, key_id) VALUES ('${team}', '${key}') ON CONFLICT DO NOTHING`);
+  const holder = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', `${h.PGDIR}/run`, '-U', 'alertd', '-d', db, '-c',
+    `BEGIN; SELECT 1 FROM apns_provider_tokens FOR UPDATE; SELECT pg_sleep(${ms / 1000}); COMMIT;`], { stdio: 'ignore' });
+  const done = new Promise((resolve) => holder.on('exit', resolve));
+  let queued = 0;
+  const watch = (async () => {
+    for (let i = 0; i < ms / 100; i++) {
+      const n = Number(h.psql(db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+        AND wait_event_type = 'Lock' AND query LIKE '%apns_provider_tokens%'`));
+      queued = Math.max(queued, n);
+      await h.sleep(100);
+    }
+  })();
+  await h.sleep(300); // the holder has the lock before anything needs a token
+  return { done: Promise.all([done, watch]).then(([code]) => ({ code, queued })) };
+}
+
+test('three instances queued on the token row sign one provider token between them: no TooManyProviderTokenUpdates, stored only sealed', async () => {
+  const lock = await holdRowLock(3000);
   await ingestAndDeliver();
+  const { code, queued } = await lock.done;
+  assert.equal(code, 0, 'the lock holder ran');
+  assert.ok(queued >= 2, `instances queued on the row lock: ${queued}`);
   const reqs = await mock.requests('apns');
   const ok = reqs.filter((r) => r.status === 200);
   assert.ok(ok.length >= EVENTS * USERS, `${ok.length} APNs pushes accepted`);
@@ -78,7 +102,8 @@ test('three instances sign one provider token between them: no TooManyProviderTo
   const iats = new Set(reqs.filter((r) => r.jwt).map((r) => r.jwt.claims.iat));
   const refusals = reqs.filter((r) => r.status !== 200).map((r) => `${r.status} ${JSON.stringify(r.response || r.body)}`);
   console.log(`apns shared token: ${reqs.length} APNs requests, ${ok.length} accepted, distinct iat ${iats.size}, ` +
-    `sent per instance ${JSON.stringify(sentBy)}, signed per instance ${JSON.stringify(signedBy)}, refusals ${refusals.length}`);
+    `sent per instance ${JSON.stringify(sentBy)}, signed per instance ${JSON.stringify(signedBy)}, refusals ${refusals.length}, ` +
+    `sessions queued on the row lock ${queued}`);
   assert.deepEqual(refusals, [], 'Apple (the mock) refused nothing');
   assert.equal(iats.size, 1, 'one token for the team');
   assert.equal(signedLines().reduce((a, b) => a + b, 0), 1, 'one instance signed it (log)');
@@ -110,4 +135,20 @@ test('a token Apple calls expired is replaced once and the push sent again', asy
   const newIat = reqs.filter((r) => r.status === 200 && r.jwt && r.jwt.claims.iat === Number(row[1])).length;
   assert.ok(newIat >= 1, 'the resend went out with the new token');
   assert.equal(signedLines().reduce((a, b) => a + b, 0), 2);
+});
+
+test('a stored token sealed under another KEK is not used: logged as an error, replaced, pushes go on', async () => {
+  const renewals = Number(h.psql(db, 'SELECT renewals FROM apns_provider_tokens'));
+  // fresh by its issued_at, but its bytes do not open under the instances' KEK
+  h.psql(db, `UPDATE apns_provider_tokens SET token_sealed = decode('${crypto.randomBytes(220).toString('hex')}', 'hex'),
+    nonce = decode('${crypto.randomBytes(24).toString('hex')}', 'hex'), issued_at = now()`);
+  // a refusal makes the instance that gets it read the row again
+  await mock.control('POST', '/faults', { api: 'apns', response: 'ExpiredProviderToken', times: 1 });
+  await ingestAndDeliver();
+  assert.equal(Number(h.psql(db, 'SELECT renewals FROM apns_provider_tokens')), renewals + 1);
+  assert.equal(srvs.filter((s) => /does not open under this instance's secrets\.key_file/.test(s.logs())).length, 1);
+  const reqs = await mock.requests('apns');
+  const after = reqs.slice(reqs.findIndex((r) => r.fault === 'ExpiredProviderToken') + 1);
+  const iat = Number(h.psql(db, 'SELECT extract(epoch FROM issued_at)::bigint FROM apns_provider_tokens'));
+  assert.ok(after.some((r) => r.status === 200 && r.jwt.claims.iat === iat), 'the resend went out with the replacement');
 });
