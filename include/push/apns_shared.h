@@ -32,8 +32,10 @@ struct apns_shared_req {
 
 /*
  * Get the shared token, in one transaction on a connection of its own
- * (opened and closed here: a renewal happens a few times an hour; the lock
- * wait is bounded at 5 s and each statement at 10 s). Called without any
+ * (opened and closed here: a renewal happens a few times an hour; inside
+ * the transaction the lock wait is bounded at 5 s, each statement at 10 s
+ * and idling at 10 s; connecting by database.connect_timeout_seconds per
+ * host). Called without any
  * lock of the caller held. The stored token is reused when it is younger
  * than refresh_seconds by the database's clock and its iat is not
  * refused_iat; otherwise (none yet, too old, refused, or sealed under
@@ -44,9 +46,11 @@ struct apns_shared_req {
  * seconds to reuse it (by the database's clock, so instances whose clocks
  * differ a little still agree on when it is due), and *signed_here whether
  * this call made it. A token signed here whose COMMIT failed is still
- * returned (logged): it is valid, only not shared. False, with out
- * undefined, when there is no KEK or the database cannot be used (logged by
- * the db layer): the caller decides what to send with.
+ * returned (logged) with *valid_for one minute: it is valid, only not
+ * shared. A stored token is reused only if its header and claims name this
+ * row (kid, iss, iat = issued_at). False, with out wiped or undefined, when
+ * there is no KEK, the database cannot be used (logged by the db layer) or
+ * signing or sealing failed: the caller decides what to send with.
  */
 bool apns_shared_token(const struct apns_shared_req *r, char out[PUSH_TOKEN_MAX], long long *iat, long long *valid_for,
 		       bool *signed_here) __attribute__((warn_unused_result));

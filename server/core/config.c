@@ -237,9 +237,9 @@ static const struct config_option options[] = {
 	{ "apns", "key_file", CONFIG_STRING, 0, 4096, "", NULL, true, false,
 	  "APNs token-signing key (.p8); empty: iOS rows are not sent (they wait).", OFF(apns_key_file) },
 	{ "apns", "key_id", CONFIG_STRING, 0, 64, "", NULL, true, false,
-	  "The .p8 key's 10-character Key ID (the provider token's kid).", OFF(apns_key_id) },
+	  "The .p8 key's 10-character Key ID (the provider token's kid; letters and digits).", OFF(apns_key_id) },
 	{ "apns", "team_id", CONFIG_STRING, 0, 64, "", NULL, true, false,
-	  "The Apple developer Team ID (the provider token's iss).", OFF(apns_team_id) },
+	  "The Apple developer Team ID (the provider token's iss; letters and digits).", OFF(apns_team_id) },
 	{ "apns", "topic", CONFIG_STRING, 0, 255, "", NULL, true, false, "The app's bundle id, sent as apns-topic.",
 	  OFF(apns_topic) },
 	{ "apns", "sandbox", CONFIG_BOOL, 0, 0, "off", on_off, true, false,
@@ -642,6 +642,15 @@ static bool load_env(struct config *cfg, config_env_fn env, char *err, size_t er
 	return true;
 }
 
+/* Only ASCII letters and digits (the empty string too). */
+static bool letters_digits(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
 bool config_load(struct config *cfg, const char *path, config_env_fn env, char *err, size_t errlen)
 {
 	if (!config_defaults(cfg, err, errlen))
@@ -654,6 +663,11 @@ bool config_load(struct config *cfg, const char *path, config_env_fn env, char *
 	if (cfg->retention_audit_personal_days > 0 && cfg->retention_audit_personal_days < CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS) {
 		snprintf(err, errlen, "retention.audit_personal_days: must be 0 (never) or at least %d, got %lld",
 			 CONFIG_AUDIT_PSEUDONYMISE_MIN_DAYS, cfg->retention_audit_personal_days);
+		goto fail;
+	}
+	/* Apple's ids are letters and digits; the shared token's row (migration 0027) refuses anything else */
+	if (!letters_digits(cfg->apns_key_id) || !letters_digits(cfg->apns_team_id)) {
+		snprintf(err, errlen, "apns.key_id and apns.team_id: Apple's identifiers are letters and digits only");
 		goto fail;
 	}
 	/* a send must end within its lease, or another instance could send the row again meanwhile */

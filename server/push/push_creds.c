@@ -52,6 +52,7 @@ struct push_creds {
 	bool kek_set;
 	long long apns_iat, apns_refused_iat; /* the cached APNs token's iat; the last one Apple refused */
 	bool apns_renewing;		      /* one thread is renewing the APNs token */
+	long long apns_pause_until;	      /* no renewal before this after signing failed */
 	pthread_cond_t apns_renewed;
 };
 
@@ -68,17 +69,6 @@ static bool valid_project_id(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
 			return false;
 	return true;
-}
-
-/* Apple's key and team identifiers (10 characters today): letters and digits, at most 64 (migration 0027). */
-static bool apple_id_ok(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9')))
-			return false;
-	return n >= 1 && n <= 64;
 }
 
 /*
@@ -174,10 +164,6 @@ bool push_creds_new(const struct config *cfg, struct metrics *metrics, const str
 		}
 		if (!cfg->apns_key_id[0] || !cfg->apns_team_id[0] || !cfg->apns_topic[0]) {
 			snprintf(err, errlen, "apns.key_file is set: apns.key_id, apns.team_id and apns.topic are needed too");
-			goto fail;
-		}
-		if (!apple_id_ok(cfg->apns_key_id) || !apple_id_ok(cfg->apns_team_id)) {
-			snprintf(err, errlen, "apns.key_id and apns.team_id must be Apple's identifiers: letters and digits");
 			goto fail;
 		}
 		pc->apns_on = true;
@@ -388,7 +374,7 @@ static bool apns_fallback(struct push_creds *pc)
 	struct cached_token *t = &pc->apns;
 	long long now = now_s();
 
-	if (t->value[0] && pc->apns_iat != pc->apns_refused_iat && now - pc->apns_iat < APNS_MAX_AGE) {
+	if (pc->kek_set && t->value[0] && pc->apns_iat != pc->apns_refused_iat && now - pc->apns_iat < APNS_MAX_AGE) {
 		log_warn("push: the shared APNs provider token could not be read: keeping the current one (iat %lld) "
 			 "and asking again in %d s",
 			 pc->apns_iat, APNS_DB_RETRY);
@@ -420,9 +406,10 @@ static bool apns_fallback(struct push_creds *pc)
 
 /*
  * The APNs token. One thread renews it at a time, outside the lock (the
- * database call may wait on a peer's row lock: FCM and the threads that
- * still hold a token Apple accepts go on meanwhile); a thread with no usable
- * token waits for the renewal's result.
+ * database call may wait on a peer's row lock: the other dispatcher threads,
+ * for FCM and for APNs with a token Apple still accepts, go on meanwhile; the
+ * renewing thread's own pipeline waits for it); a thread with no usable token
+ * waits for the renewal's result.
  */
 static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned *gen)
 {
@@ -441,6 +428,8 @@ static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned
 			ok = true;
 			break;
 		}
+		if (now < pc->apns_pause_until)
+			break; /* signing failed a moment ago: the rows are retried later */
 		if (pc->apns_renewing) {
 			struct timespec until;
 			clock_mono_deadline(&until, (cfg->database_connect_timeout_seconds + 20) * 1000000LL);
@@ -466,6 +455,12 @@ static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned
 		bool shared = pc->kek_set && apns_shared_token(&r, token, &iat, &valid_for, &signed_here);
 		pthread_mutex_lock(&pc->lock);
 		pc->apns_renewing = false;
+		if (shared && iat == pc->apns_refused_iat) {
+			/* Apple refused this very token while the row was being read: read it again, now refused */
+			sodium_memzero(token, sizeof(token));
+			pthread_cond_broadcast(&pc->apns_renewed);
+			continue;
+		}
 		bool renewed = shared;
 		if (shared) {
 			apns_take(pc, token, iat, now_s() + valid_for);
@@ -480,8 +475,10 @@ static bool apns_token(struct push_creds *pc, char out[PUSH_TOKEN_MAX], unsigned
 		}
 		sodium_memzero(token, sizeof(token));
 		pthread_cond_broadcast(&pc->apns_renewed);
-		if (!renewed)
+		if (!renewed) {
+			pc->apns_pause_until = now_s() + FAILED_FETCH_PAUSE;
 			break;
+		}
 	}
 	pthread_mutex_unlock(&pc->lock);
 	return ok;

@@ -152,3 +152,15 @@ test('a stored token sealed under another KEK is not used: logged as an error, r
   const iat = Number(h.psql(db, 'SELECT extract(epoch FROM issued_at)::bigint FROM apns_provider_tokens'));
   assert.ok(after.some((r) => r.status === 200 && r.jwt.claims.iat === iat), 'the resend went out with the replacement');
 });
+
+test('a sealed token put back under a fresher date is not reused: its iat must be the row\'s', async () => {
+  const renewals = Number(h.psql(db, 'SELECT renewals FROM apns_provider_tokens'));
+  const errorsBefore = srvs.map((s) => (s.logs().match(/is not this row's token/g) || []).length).reduce((a, b) => a + b, 0);
+  // the seal still opens, but issued_at no longer matches the token's own iat
+  h.psql(db, "UPDATE apns_provider_tokens SET issued_at = issued_at + interval '7 seconds'");
+  await mock.control('POST', '/faults', { api: 'apns', response: 'ExpiredProviderToken', times: 1 });
+  await ingestAndDeliver();
+  assert.equal(Number(h.psql(db, 'SELECT renewals FROM apns_provider_tokens')), renewals + 1, 'a new token was signed');
+  const errorsAfter = srvs.map((s) => (s.logs().match(/is not this row's token/g) || []).length).reduce((a, b) => a + b, 0);
+  assert.equal(errorsAfter, errorsBefore + 1);
+});

@@ -46,6 +46,16 @@ test('unknown keys, bad bounds and a missing file are errors that say where', ()
   assert.match(m.stderr, /nonexistent\.conf/);
 });
 
+test('check-config refuses an APNs key or team id that is not letters and digits (the shared token row needs them so)', () => {
+  for (const apns of [{ key_id: '"AB-12"' }, { team_id: '"T EAM"' }]) {
+    const r = h.runAlertd(['check-config', '--config', h.writeConfig({ apns })]);
+    assert.equal(r.code, 2, JSON.stringify(apns));
+    assert.match(r.stderr, /apns\.key_id and apns\.team_id: Apple's identifiers are letters and digits only/);
+  }
+  const ok = h.runAlertd(['check-config', '--config', h.writeConfig({ apns: { key_id: 'ABC123DEFG', team_id: 'TEAM123456' } })]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 test('a password in database.url is never echoed', () => {
   const r = h.runAlertd(['check-config'], { ALERTD_DATABASE_URL: 'password=hunter2 = broken' });
   assert.equal(r.code, 2);
